@@ -1,0 +1,99 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fatih/color"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+// reportError prints err as one "smtpx: error:" line plus a hint, and
+// returns the exit status for it.
+func reportError(env *Env, err error) int {
+	if err == nil {
+		return exitcode.OK
+	}
+	var xe *exitcode.Error
+	var se *session.Error
+	if !errors.As(err, &xe) && !errors.As(err, &se) {
+		// Anything untyped comes from cobra's own argument handling.
+		err = exitcode.Usagef("run 'smtpx --help' for usage", "%v", err)
+	}
+	code := exitcode.For(err)
+	if errors.As(err, &xe) && xe.Quiet {
+		return code
+	}
+	hint := Hint(err)
+	w := env.IO.Err
+	red := color.New(color.FgRed, color.Bold)
+	yellow := color.New(color.FgYellow)
+	red.EnableColor()
+	yellow.EnableColor()
+	if !env.ColorErr() {
+		red.DisableColor()
+		yellow.DisableColor()
+	}
+	fmt.Fprintf(w, "%s %s\n", red.Sprint("smtpx: error:"), transcript.Escape(oneLine(err.Error())))
+	if hint != "" {
+		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("smtpx: hint:"), hint)
+	}
+	return code
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// Hint suggests how to fix err.
+func Hint(err error) string {
+	var xe *exitcode.Error
+	if errors.As(err, &xe) && xe.Hint != "" {
+		return xe.Hint
+	}
+	var se *session.Error
+	if !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Kind {
+	case session.KindNetwork:
+		switch {
+		case strings.HasPrefix(se.Op, "connect"):
+			return "check the host and port and that a server is listening (--connect-timeout to wait longer)"
+		case strings.Contains(se.Msg, "no reply within"):
+			return "the server went silent; raise --timeout if it is just slow"
+		}
+		return "the connection broke; run with -v to see where"
+	case session.KindTLS:
+		switch {
+		case strings.Contains(se.Msg, "trusted authority"):
+			return "trust its CA with --ca-file FILE, or skip verification with --insecure"
+		case strings.Contains(se.Msg, "server name"):
+			return "connect by the name on the certificate, or set it with --tls-sni; --insecure skips the check"
+		case strings.Contains(se.Msg, "unencrypted"):
+			return "use --tls, or --allow-insecure-auth if you really mean it"
+		case strings.Contains(se.Msg, "plaintext bytes"):
+			return "the server or something in the path is injecting commands; do not trust this connection"
+		}
+		return "use -v to see the handshake; --insecure skips certificate checks"
+	case session.KindProtocol:
+		return "the server broke RFC 5321; run with -v to see the raw transcript"
+	case session.KindReply:
+		if se.Reply != nil {
+			h := fmt.Sprintf("see 'smtpx codes %d", se.Reply.Code)
+			if se.Reply.Enhanced != "" {
+				h += " " + se.Reply.Enhanced
+			}
+			h += "'"
+			if se.Reply.Class() == 4 {
+				h = "a transient failure: retry later; " + h
+			}
+			return h
+		}
+	}
+	return ""
+}

@@ -1,0 +1,116 @@
+// Package cmd holds the cobra command tree: one file per verb, each turning
+// flags into an Options struct and handing it to a run function. Logic lives
+// in internal/ packages; this package only wires them together.
+package cmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/term"
+)
+
+// BuildInfo is set by the release build.
+type BuildInfo struct {
+	Version, Commit, Date string
+}
+
+// Globals are the flags every verb shares.
+type Globals struct {
+	Color          string
+	JSON           bool
+	Verbose        bool
+	Quiet          bool
+	Timeout        time.Duration
+	ConnectTimeout time.Duration
+}
+
+// Env is what a verb receives: its streams, the global flags and build info.
+type Env struct {
+	IO    *term.IO
+	G     *Globals
+	Build BuildInfo
+}
+
+// ColorOut reports whether stdout should be coloured.
+func (e *Env) ColorOut() bool {
+	c, _ := e.IO.Color(e.G.Color, e.IO.OutIsTTY)
+	return c
+}
+
+// ColorErr reports whether stderr should be coloured.
+func (e *Env) ColorErr() bool {
+	c, _ := e.IO.Color(e.G.Color, e.IO.ErrIsTTY)
+	return c
+}
+
+// verbs registers each verb's constructor; every verb file adds itself in
+// an init function so verbs can be added without touching this file.
+var verbs []func(*Env) *cobra.Command
+
+func register(f func(*Env) *cobra.Command) { verbs = append(verbs, f) }
+
+// StdIO returns the process's streams.
+func StdIO() *term.IO { return term.System() }
+
+// NewRoot builds the command tree.
+func NewRoot(env *Env) *cobra.Command {
+	g := env.G
+	root := &cobra.Command{
+		Use:   "smtpx",
+		Short: "An SMTP swiss-army tool: send, ehlo, probe, verify, codes, sink",
+		Long: `smtpx speaks SMTP for people and for scripts: send a test message, list a
+server's extensions, probe its TLS, verify an address, or explain a reply code.
+
+` + exitcode.HelpSection(),
+		Version:       fmt.Sprintf("%s (commit %s, built %s)", env.Build.Version, env.Build.Commit, env.Build.Date),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := env.IO.Color(g.Color, false); err != nil {
+				return exitcode.Usagef("use --color auto, --color always or --color never", "%v", err)
+			}
+			if g.Timeout <= 0 {
+				return exitcode.Usagef("give a positive duration such as 30s", "--timeout must be positive")
+			}
+			if g.ConnectTimeout <= 0 {
+				return exitcode.Usagef("give a positive duration such as 10s", "--connect-timeout must be positive")
+			}
+			if g.Verbose && g.Quiet {
+				return exitcode.Usagef("use one of -v and -q", "-v and -q cannot be combined")
+			}
+			return nil
+		},
+	}
+	root.SetVersionTemplate("smtpx {{.Version}}\n")
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.Color, "color", "auto", "colour output: auto, always or never")
+	pf.BoolVar(&g.JSON, "json", false, "print JSON instead of the human transcript")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show more (full transcripts, message data)")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
+	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for each reply")
+	pf.DurationVar(&g.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for a connection")
+	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	root.SetOut(env.IO.Out)
+	root.SetErr(env.IO.Err)
+	root.SetIn(env.IO.In)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Usagef(fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()), "%v", err)
+	})
+	for _, v := range verbs {
+		root.AddCommand(v(env))
+	}
+	return root
+}
+
+// Main runs smtpx with args and returns the exit status.
+func Main(args []string, io *term.IO, build BuildInfo) int {
+	env := &Env{IO: io, G: &Globals{}, Build: build}
+	root := NewRoot(env)
+	root.SetArgs(args)
+	err := root.Execute()
+	return reportError(env, err)
+}

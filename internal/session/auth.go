@@ -1,0 +1,75 @@
+package session
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+)
+
+// maxAuthRounds bounds a server that keeps answering 334.
+const maxAuthRounds = 10
+
+// Auth runs an AUTH exchange (RFC 4954) with a go-sasl client. It refuses to
+// send credentials over an unencrypted connection to a non-loopback peer
+// unless Options.AllowInsecureAuth is set. Every client payload is reported
+// as a secret event.
+func (s *Session) Auth(c sasl.Client) (*Reply, error) {
+	if !s.inTLS && !s.IsLoopback() && !s.opts.AllowInsecureAuth {
+		return nil, &Error{Kind: KindTLS, Op: "AUTH", Msg: "refusing to send credentials over an unencrypted connection"}
+	}
+	mech, ir, err := c.Start()
+	if err != nil {
+		return nil, &Error{Kind: KindUsage, Op: "AUTH", Msg: "cannot start " + mech, Err: err}
+	}
+	line := "AUTH " + mech
+	if ir != nil {
+		enc := "="
+		if len(ir) > 0 {
+			enc = base64.StdEncoding.EncodeToString(ir)
+		}
+		line += " " + enc
+		err = s.writeSecret(line)
+	} else {
+		err = s.Write(line)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for round := 0; ; round++ {
+		r, err := s.ReadReply("AUTH")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case r.Code == 235:
+			return r, nil
+		case r.Code == 334:
+			if round >= maxAuthRounds {
+				_ = s.Write("*")
+				_, _ = s.ReadReply("AUTH")
+				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: fmt.Sprintf("server sent more than %d challenges", maxAuthRounds)}
+			}
+			chal, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.Join(r.Lines, "")))
+			if derr != nil {
+				_ = s.Write("*")
+				_, _ = s.ReadReply("AUTH")
+				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: "challenge is not valid base64"}
+			}
+			resp, nerr := c.Next(chal)
+			if nerr != nil {
+				_ = s.Write("*")
+				_, _ = s.ReadReply("AUTH")
+				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: "cannot answer the challenge", Err: nerr}
+			}
+			if err := s.writeSecret(base64.StdEncoding.EncodeToString(resp)); err != nil {
+				return nil, err
+			}
+		case r.OK():
+			return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: fmt.Sprintf("unexpected reply %d to AUTH", r.Code)}
+		default:
+			return r, ReplyError("AUTH", r)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package session
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// DotWriter writes message content for the DATA phase (RFC 5321 §4.5.2):
+// every line end (CRLF, bare LF or bare CR) becomes CRLF and a line starting
+// with "." gets another ".". Close ends the content with a line end if
+// needed; the caller then writes ".\r\n". Because every line end is
+// normalised and every leading dot doubled, no input can produce an
+// end-of-data sequence.
+type DotWriter struct {
+	W     io.Writer
+	bol   bool // at beginning of a line
+	cr    bool // previous byte was CR
+	Bytes int64
+	Lines int64
+	// Line, if set, receives each complete line (without CRLF, unstuffed).
+	Line func(string)
+	cur  []byte
+}
+
+// NewDotWriter returns a DotWriter at the beginning of a line.
+func NewDotWriter(w io.Writer) *DotWriter { return &DotWriter{W: w, bol: true} }
+
+// Write implements io.Writer.
+func (d *DotWriter) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p)+len(p)/32+4)
+	for _, c := range p {
+		if d.cr {
+			d.cr = false
+			if c == '\n' {
+				continue // CRLF already written for the CR
+			}
+		}
+		switch c {
+		case '\r', '\n':
+			out = append(out, '\r', '\n')
+			d.endLine()
+			d.bol = true
+			d.cr = c == '\r'
+			continue
+		case '.':
+			if d.bol {
+				out = append(out, '.')
+			}
+		}
+		out = append(out, c)
+		d.bol = false
+		if d.Line != nil {
+			d.cur = append(d.cur, c)
+		}
+	}
+	n, err := d.W.Write(out)
+	d.Bytes += int64(n)
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (d *DotWriter) endLine() {
+	d.Lines++
+	if d.Line != nil {
+		d.Line(string(d.cur))
+		d.cur = d.cur[:0]
+	}
+}
+
+// Close terminates the last line if the content did not end with one.
+func (d *DotWriter) Close() error {
+	if !d.bol {
+		n, err := d.W.Write([]byte("\r\n"))
+		d.Bytes += int64(n)
+		d.endLine()
+		d.bol = true
+		return err
+	}
+	return nil
+}
+
+// WriteData writes message content (dot-stuffed, CRLF-normalised) followed by
+// the end-of-data line, then any trailing commands (such as QUIT or the next
+// transaction's MAIL, RCPT, DATA group) in the same flush. It does not read
+// replies. It returns the number of content bytes written on the wire.
+func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
+	for _, l := range trailing {
+		if err := CheckLine(l); err != nil {
+			return 0, err
+		}
+	}
+	dw := NewDotWriter(s.bw)
+	if s.opts.TraceBody && s.opts.Observer != nil {
+		dw.Line = func(l string) { s.emit(Event{Dir: Sent, Line: l, Body: true}) }
+	}
+	if err := s.copyTimed(dw, body); err != nil {
+		return dw.Bytes, err
+	}
+	if err := dw.Close(); err != nil {
+		return dw.Bytes, s.wireErr(err)
+	}
+	s.bw.WriteString(".\r\n")
+	for _, l := range trailing {
+		s.bw.WriteString(l + "\r\n")
+		if l == "QUIT" {
+			s.quit = true
+		}
+	}
+	if err := s.flush(); err != nil {
+		return dw.Bytes, err
+	}
+	if !s.opts.TraceBody {
+		s.info("%d bytes of message data in %d lines", dw.Bytes, dw.Lines)
+	}
+	s.emit(Event{Dir: Sent, Line: "."})
+	for _, l := range trailing {
+		s.emit(Event{Dir: Sent, Line: l})
+	}
+	return dw.Bytes, nil
+}
+
+// copyTimed copies with a write deadline refreshed for each buffer, so a
+// large message is bounded per write rather than in total.
+func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
+	buf := make([]byte, 32*1024)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+			if _, err := w.Write(buf[:n]); err != nil {
+				return s.wireErr(err)
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return &Error{Kind: KindUsage, Op: "read message", Msg: "cannot read the message", Err: rerr}
+		}
+	}
+}
+
+func (s *Session) wireErr(err error) error {
+	if isTimeout(err) {
+		return &Error{Kind: KindNetwork, Op: "DATA", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err}
+	}
+	return &Error{Kind: KindNetwork, Op: "DATA", Msg: "connection lost while sending the message", Err: err}
+}
+
+// WriteBDAT writes the given commands (e.g. MAIL and RCPT in one PIPELINING
+// group), then "BDAT n LAST" and the n bytes of content exactly as given
+// (RFC 3030: no dot-stuffing; the caller supplies CRLF line ends), in one
+// flush. Replies are not read.
+func (s *Session) WriteBDAT(before []string, content []byte, last bool) error {
+	for _, l := range before {
+		if err := CheckLine(l); err != nil {
+			return err
+		}
+	}
+	for _, l := range before {
+		s.bw.WriteString(l + "\r\n")
+	}
+	cmd := "BDAT " + strconv.Itoa(len(content))
+	if last {
+		cmd += " LAST"
+	}
+	s.bw.WriteString(cmd + "\r\n")
+	s.bw.Write(content)
+	if err := s.flush(); err != nil {
+		return err
+	}
+	for _, l := range before {
+		s.emit(Event{Dir: Sent, Line: l})
+	}
+	s.emit(Event{Dir: Sent, Line: cmd})
+	s.info("%d bytes of message data", len(content))
+	return nil
+}

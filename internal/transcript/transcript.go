@@ -1,0 +1,238 @@
+// Package transcript renders session events for people (swaks' markers,
+// colour by reply class) and for machines (JSON). Everything a server sent
+// is escaped before it is written: control characters and escape sequences
+// never reach a terminal.
+package transcript
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fatih/color"
+
+	"github.com/smtpx/smtpx/internal/session"
+)
+
+// Markers, as swaks users read them.
+const (
+	MarkInfo     = "=== "
+	MarkFailure  = "*** "
+	MarkSent     = " -> "
+	MarkSentTLS  = " ~> "
+	MarkRecv     = "<-  "
+	MarkRecvTLS  = "<~  "
+	MarkFail     = "<** "
+	MarkFailTLS  = "<~* "
+	Redacted     = "********"
+	maxShownLine = 1024
+)
+
+// Options control the human renderer.
+type Options struct {
+	Color    bool
+	ShowAuth bool // show AUTH payloads instead of ********
+}
+
+// Human writes events as a transcript, one line per event.
+type Human struct {
+	W    io.Writer
+	Opts Options
+
+	info, fail, ok, inter, temp, perm *color.Color
+}
+
+// NewHuman returns a renderer writing to w.
+func NewHuman(w io.Writer, o Options) *Human {
+	h := &Human{W: w, Opts: o,
+		info:  color.New(color.Faint),
+		fail:  color.New(color.FgRed, color.Bold),
+		ok:    color.New(color.FgGreen),
+		inter: color.New(color.FgCyan),
+		temp:  color.New(color.FgYellow),
+		perm:  color.New(color.FgRed),
+	}
+	for _, c := range []*color.Color{h.info, h.fail, h.ok, h.inter, h.temp, h.perm} {
+		if o.Color {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return h
+}
+
+// ClassColor returns the colour for a reply code's class.
+func (h *Human) ClassColor(code int) *color.Color {
+	switch code / 100 {
+	case 2:
+		return h.ok
+	case 3:
+		return h.inter
+	case 4:
+		return h.temp
+	}
+	return h.perm
+}
+
+// Event renders one event.
+func (h *Human) Event(e session.Event) {
+	fmt.Fprintln(h.W, h.Line(e))
+}
+
+// Line returns the rendered line for e, without a line end.
+func (h *Human) Line(e session.Event) string {
+	switch e.Dir {
+	case session.Info:
+		return h.info.Sprint(MarkInfo + Escape(e.Line))
+	case session.Failure:
+		return h.fail.Sprint(MarkFailure + Escape(e.Line))
+	case session.Sent:
+		m := MarkSent
+		if e.TLS {
+			m = MarkSentTLS
+		}
+		return m + Escape(Redact(e, h.Opts.ShowAuth))
+	}
+	m := MarkRecv
+	if e.TLS {
+		m = MarkRecvTLS
+	}
+	if e.Code == 0 || e.Code >= 400 {
+		m = MarkFail
+		if e.TLS {
+			m = MarkFailTLS
+		}
+	}
+	return h.ClassColor(e.Code).Sprint(m + Escape(e.Line))
+}
+
+// Infof writes an info line.
+func (h *Human) Infof(format string, a ...any) {
+	fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(fmt.Sprintf(format, a...))))
+}
+
+// Redact returns the line to show for e: secret payloads become ********,
+// keeping the "AUTH MECH" prefix of an initial response.
+func Redact(e session.Event, show bool) string {
+	if !e.Secret || show {
+		return e.Line
+	}
+	f := strings.Fields(e.Line)
+	if len(f) >= 2 && strings.EqualFold(f[0], "AUTH") {
+		return f[0] + " " + f[1] + " " + Redacted
+	}
+	return Redacted
+}
+
+// Escape makes untrusted text safe for a terminal: printable UTF-8 passes,
+// control characters become \r, \n, \t or \xNN, invalid UTF-8
+// bytes become \xNN, and overly long text is cut.
+func Escape(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean && len(s) <= maxShownLine {
+		return s
+	}
+	var b strings.Builder
+	cut := false
+	for i := 0; i < len(s); {
+		if b.Len() >= maxShownLine {
+			cut = true
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		case r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+			// Line separators and bidi overrides can disguise text.
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	if cut {
+		fmt.Fprintf(&b, "... (%d bytes)", len(s))
+	}
+	return b.String()
+}
+
+// JSONEvent is the machine form of an event.
+type JSONEvent struct {
+	Dir    string  `json:"dir"` // sent, received, info, error
+	TLS    bool    `json:"tls"`
+	TimeMS float64 `json:"t_ms"`
+	Line   string  `json:"line"`
+	Secret bool    `json:"secret,omitempty"`
+	Code   int     `json:"code,omitempty"`
+}
+
+// ToJSON converts events, redacting secrets unless show is set.
+func ToJSON(evs []session.Event, show bool) []JSONEvent {
+	out := make([]JSONEvent, 0, len(evs))
+	for _, e := range evs {
+		je := JSONEvent{TLS: e.TLS, TimeMS: MS(e.At), Line: e.Line, Secret: e.Secret}
+		switch e.Dir {
+		case session.Sent:
+			je.Dir = "sent"
+			je.Line = Redact(e, show)
+		case session.Received:
+			je.Dir = "received"
+			je.Code = e.Code
+		case session.Info:
+			je.Dir = "info"
+		default:
+			je.Dir = "error"
+		}
+		out = append(out, je)
+	}
+	return out
+}
+
+// MS converts a duration to milliseconds with microsecond precision.
+func MS(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+// Recorder keeps every event, for JSON output.
+type Recorder struct{ Events []session.Event }
+
+// Observe appends e.
+func (r *Recorder) Observe(e session.Event) { r.Events = append(r.Events, e) }
+
+// Tee returns an observer that calls each non-nil observer in turn.
+func Tee(obs ...session.Observer) session.Observer {
+	var list []session.Observer
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	return func(e session.Event) {
+		for _, o := range list {
+			o(e)
+		}
+	}
+}
