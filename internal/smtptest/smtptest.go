@@ -1,0 +1,331 @@
+// Package smtptest runs a scripted fake SMTP server on loopback for tests:
+// a dialogue goes in, every byte the client sent comes out, and the server
+// can misbehave on purpose (silence, drip-fed bytes, abrupt closes, raw
+// bytes no real server would send).
+//
+// A script is one step per line:
+//
+//	S: 220 mx.example.com ESMTP      send the text plus CRLF
+//	C: EHLO client.example           expect exactly this client line
+//	C*                               expect any one client line
+//	C~ MAIL FROM:                    expect a client line starting with this
+//	R: "250 ok\n"                    send raw bytes, a Go-quoted string
+//	drip 10ms S: 220 slow            send one byte at a time with a pause
+//	sleep 100ms                      pause
+//	close                            close the connection
+//	hang                             stop reading and writing until the client leaves
+//	tls                              wrap the connection in TLS (after a 220 to STARTTLS)
+//	data                             read message content up to <CRLF>.<CRLF>
+//	repeat N S: 250-x                send the line N times
+//	# comment, blank lines ignored
+//
+// When the client sends something other than what C: expects, the server
+// records a mismatch and closes the connection.
+package smtptest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is a running fake server.
+type Server struct {
+	ln     net.Listener
+	steps  []step
+	TLS    *tls.Config
+	mu     sync.Mutex
+	got    bytes.Buffer
+	errs   []string
+	conns  int
+	wg     sync.WaitGroup
+	closed chan struct{}
+}
+
+type step struct {
+	op    string // send, expect, any, prefix, raw, drip, sleep, close, hang, tls, data, repeat
+	text  string
+	dur   time.Duration
+	count int
+}
+
+// Parse reads a script.
+func Parse(script string) ([]step, error) {
+	var out []step
+	for n, line := range strings.Split(script, "\n") {
+		line = strings.TrimRight(line, "\r")
+		trim := strings.TrimSpace(line)
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		st, err := parseStep(strings.TrimLeft(line, " \t"))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %v", n+1, err)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func parseStep(l string) (step, error) {
+	switch {
+	case strings.HasPrefix(l, "S: ") || l == "S:":
+		return step{op: "send", text: strings.TrimPrefix(strings.TrimPrefix(l, "S:"), " ")}, nil
+	case strings.HasPrefix(l, "C: "):
+		return step{op: "expect", text: l[3:]}, nil
+	case l == "C*":
+		return step{op: "any"}, nil
+	case strings.HasPrefix(l, "C~ "):
+		return step{op: "prefix", text: l[3:]}, nil
+	case strings.HasPrefix(l, "R: "):
+		s, err := strconv.Unquote(strings.TrimSpace(l[3:]))
+		if err != nil {
+			return step{}, fmt.Errorf("R: needs a Go-quoted string: %v", err)
+		}
+		return step{op: "raw", text: s}, nil
+	case strings.HasPrefix(l, "drip "):
+		f := strings.SplitN(l, " ", 3)
+		if len(f) < 3 {
+			return step{}, fmt.Errorf("drip DURATION S: text")
+		}
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			return step{}, err
+		}
+		inner, err := parseStep(f[2])
+		if err != nil || (inner.op != "send" && inner.op != "raw") {
+			return step{}, fmt.Errorf("drip needs S: or R:")
+		}
+		text := inner.text
+		if inner.op == "send" {
+			text += "\r\n"
+		}
+		return step{op: "drip", text: text, dur: d}, nil
+	case strings.HasPrefix(l, "sleep "):
+		d, err := time.ParseDuration(strings.TrimSpace(l[6:]))
+		return step{op: "sleep", dur: d}, err
+	case strings.HasPrefix(l, "repeat "):
+		f := strings.SplitN(l, " ", 3)
+		if len(f) < 3 {
+			return step{}, fmt.Errorf("repeat N S: text")
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			return step{}, err
+		}
+		inner, err := parseStep(f[2])
+		if err != nil || inner.op != "send" {
+			return step{}, fmt.Errorf("repeat needs S:")
+		}
+		return step{op: "repeat", text: inner.text, count: n}, nil
+	case l == "close", l == "hang", l == "tls", l == "data":
+		return step{op: l}, nil
+	}
+	return step{}, fmt.Errorf("unknown step %q", l)
+}
+
+// Start listens on 127.0.0.1:0 and serves script to every connection.
+func Start(script string) (*Server, error) {
+	return StartOn("127.0.0.1:0", script)
+}
+
+// StartOn listens on addr (a loopback address) and serves script.
+func StartOn(addr, script string) (*Server, error) {
+	steps, err := Parse(script)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{ln: ln, steps: steps, closed: make(chan struct{})}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the listening address, host:port.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Received returns every byte clients sent so far.
+func (s *Server) Received() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got.String()
+}
+
+// Errors returns script mismatches seen so far.
+func (s *Server) Errors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.errs...)
+}
+
+// Conns is the number of connections accepted.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+// Close stops the server and waits for its connections to finish.
+func (s *Server) Close() {
+	select {
+	case <-s.closed:
+		return
+	default:
+	}
+	close(s.closed)
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(c)
+		}()
+	}
+}
+
+type recorder struct {
+	net.Conn
+	s *Server
+}
+
+func (r recorder) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	if n > 0 {
+		r.s.mu.Lock()
+		r.s.got.Write(p[:n])
+		r.s.mu.Unlock()
+	}
+	return n, err
+}
+
+func (s *Server) fail(format string, a ...any) {
+	s.mu.Lock()
+	s.errs = append(s.errs, fmt.Sprintf(format, a...))
+	s.mu.Unlock()
+}
+
+func (s *Server) serve(raw net.Conn) {
+	var conn net.Conn = raw
+	defer func() { conn.Close() }()
+	// Close the connection when the server stops so no step blocks forever.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.closed:
+			raw.Close()
+		case <-done:
+		}
+	}()
+	br := bufio.NewReader(recorder{conn, s})
+	readLine := func() (string, bool) {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return "", false
+		}
+		return strings.TrimRight(l, "\r\n"), true
+	}
+	for _, st := range s.steps {
+		switch st.op {
+		case "send":
+			if _, err := conn.Write([]byte(st.text + "\r\n")); err != nil {
+				return
+			}
+		case "raw":
+			if _, err := conn.Write([]byte(st.text)); err != nil {
+				return
+			}
+		case "repeat":
+			var b bytes.Buffer
+			for i := 0; i < st.count; i++ {
+				b.WriteString(st.text + "\r\n")
+			}
+			if _, err := conn.Write(b.Bytes()); err != nil {
+				return
+			}
+		case "drip":
+			for i := 0; i < len(st.text); i++ {
+				if _, err := conn.Write([]byte{st.text[i]}); err != nil {
+					return
+				}
+				select {
+				case <-time.After(st.dur):
+				case <-s.closed:
+					return
+				}
+			}
+		case "expect", "any", "prefix":
+			l, ok := readLine()
+			if !ok {
+				s.fail("client closed the connection; expected %q", st.text)
+				return
+			}
+			if (st.op == "expect" && l != st.text) || (st.op == "prefix" && !strings.HasPrefix(l, st.text)) {
+				s.fail("client sent %q, expected %q", l, st.text)
+				return
+			}
+		case "data":
+			for {
+				l, ok := readLine()
+				if !ok {
+					s.fail("client closed the connection during data")
+					return
+				}
+				if l == "." {
+					break
+				}
+			}
+		case "sleep":
+			select {
+			case <-time.After(st.dur):
+			case <-s.closed:
+				return
+			}
+		case "close":
+			return
+		case "hang":
+			// Read and discard until the client goes away.
+			_, _ = br.WriteTo(discard{})
+			return
+		case "tls":
+			if s.TLS == nil {
+				s.fail("tls step without a TLS config")
+				return
+			}
+			tc := tls.Server(raw, s.TLS)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			conn = tc
+			br = bufio.NewReader(recorder{conn, s})
+		}
+	}
+	// Script finished: wait for the client to close.
+	_, _ = br.WriteTo(discard{})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
