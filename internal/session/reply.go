@@ -128,11 +128,12 @@ func (rr *ReplyReader) readLine() (string, error) {
 	for {
 		frag, err := rr.R.ReadSlice('\n')
 		if len(buf)+len(frag) > max+2 {
-			keep := frag
-			if len(keep) > 64 {
-				keep = keep[:64]
+			// Keep only a prefix of the offending line for the transcript.
+			head := append(buf, frag...)
+			if len(head) > 64 {
+				head = head[:64]
 			}
-			return string(append(buf, keep...)), errLineTooLong
+			return string(head), errLineTooLong
 		}
 		buf = append(buf, frag...)
 		if err == nil {

@@ -1,0 +1,341 @@
+package session_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"github.com/smtpx/smtpx/internal/certs"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/smtptest"
+)
+
+func fake(t *testing.T, script string) *smtptest.Server {
+	t.Helper()
+	s, err := smtptest.Start(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func dial(t *testing.T, addr string, o session.Options) (*session.Session, []session.Event) {
+	t.Helper()
+	var evs []session.Event
+	o.Address = addr
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	o.Observer = func(e session.Event) { evs = append(evs, e) }
+	s, err := session.Dial(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, evs
+}
+
+func kind(err error) session.Kind {
+	var se *session.Error
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return -1
+}
+
+func TestDialogueBytesExact(t *testing.T) {
+	srv := fake(t, `
+S: 220 mx.test ESMTP
+C: EHLO client.test
+S: 250-mx.test
+S: 250-PIPELINING
+S: 250 8BITMIME
+C: MAIL FROM:<a@test>
+C: RCPT TO:<b@test>
+C: DATA
+S: 250 2.1.0 ok
+S: 250 2.1.5 ok
+S: 354 go
+data
+S: 250 2.0.0 queued as ABC123
+C: QUIT
+S: 221 bye
+`)
+	s, _ := dial(t, srv.Addr(), session.Options{})
+	if _, err := s.ReadBanner(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Ext.Has("pipelining") || !s.Ext.Has("8BITMIME") {
+		t.Fatalf("extensions %v", s.Ext.Keywords())
+	}
+	rs, err := s.Pipeline("MAIL FROM:<a@test>", "RCPT TO:<b@test>", "DATA")
+	if err != nil || len(rs) != 3 || rs[2].Code != 354 {
+		t.Fatalf("pipeline: %v %v", rs, err)
+	}
+	if _, err := s.WriteData(strings.NewReader(".leading dot\nbare LF\rbare CR\r\nend")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ReadReply("DATA")
+	if err != nil || r.Code != 250 {
+		t.Fatalf("end of data: %v %v", r, err)
+	}
+	s.Quit()
+	srv.Close()
+	want := "EHLO client.test\r\nMAIL FROM:<a@test>\r\nRCPT TO:<b@test>\r\nDATA\r\n" +
+		"..leading dot\r\nbare LF\r\nbare CR\r\nend\r\n.\r\nQUIT\r\n"
+	if got := srv.Received(); got != want {
+		t.Errorf("client sent\n%q\nwant\n%q", got, want)
+	}
+	if e := srv.Errors(); len(e) > 0 {
+		t.Error(e)
+	}
+}
+
+func TestHELOFallback(t *testing.T) {
+	srv := fake(t, `
+S: 220 old.test
+C: EHLO c.test
+S: 502 5.5.2 what
+C: HELO c.test
+S: 250 old.test
+C: QUIT
+S: 221 bye
+`)
+	s, _ := dial(t, srv.Addr(), session.Options{})
+	s.ReadBanner()
+	r, err := s.Hello("c.test")
+	if err != nil || r.Code != 250 || !s.UsedHELO {
+		t.Fatalf("%v %v %v", r, err, s.UsedHELO)
+	}
+	s.Quit()
+}
+
+func TestBannerClasses(t *testing.T) {
+	for _, tt := range []struct {
+		banner string
+		kind   session.Kind
+	}{
+		{"421 4.3.2 busy", session.KindReply},
+		{"554 5.7.1 go away", session.KindReply},
+		{"250 wrong code", session.KindProtocol},
+		{"25", session.KindProtocol},
+	} {
+		srv := fake(t, "S: "+tt.banner+"\n")
+		s, _ := dial(t, srv.Addr(), session.Options{})
+		_, err := s.ReadBanner()
+		if kind(err) != tt.kind {
+			t.Errorf("%q: %v", tt.banner, err)
+		}
+		s.Close()
+	}
+}
+
+func TestRefusesCRLF(t *testing.T) {
+	srv := fake(t, "S: 220 x\nC: EHLO c\nS: 250 x\nhang\n")
+	s, _ := dial(t, srv.Addr(), session.Options{})
+	s.ReadBanner()
+	s.Hello("c")
+	for _, bad := range []string{"MAIL FROM:<a@b>\r\nRCPT TO:<x@y>", "RCPT TO:<x\n@y>", "X\r"} {
+		if err := s.Write(bad); kind(err) != session.KindUsage {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if _, err := s.Pipeline("NOOP", "RCPT TO:<a\r\n>"); kind(err) != session.KindUsage {
+		t.Errorf("pipeline: %v", err)
+	}
+	s.Close()
+	srv.Close()
+	if got := srv.Received(); got != "EHLO c\r\n" {
+		t.Errorf("server saw %q", got)
+	}
+}
+
+func TestSilenceTimesOut(t *testing.T) {
+	srv := fake(t, "hang\n")
+	s, _ := dial(t, srv.Addr(), session.Options{Timeout: 100 * time.Millisecond})
+	_, err := s.ReadBanner()
+	if kind(err) != session.KindNetwork || !strings.Contains(err.Error(), "no reply within") {
+		t.Fatalf("%v", err)
+	}
+	s.Close()
+}
+
+// A banner dripped byte by byte is bounded by one deadline for the reply,
+// not refreshed per byte.
+func TestDripBannerDeadline(t *testing.T) {
+	srv := fake(t, "drip 20ms S: 220 a slow banner that takes a while\n")
+	s, _ := dial(t, srv.Addr(), session.Options{Timeout: 150 * time.Millisecond})
+	_, err := s.ReadBanner()
+	if kind(err) != session.KindNetwork {
+		t.Fatalf("%v", err)
+	}
+	s.Close()
+}
+
+func TestConnectRefused(t *testing.T) {
+	srv := fake(t, "")
+	addr := srv.Addr()
+	srv.Close()
+	_, err := session.Dial(context.Background(), session.Options{Address: addr, ConnectTimeout: time.Second})
+	if kind(err) != session.KindNetwork {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestStartTLSInjection(t *testing.T) {
+	srv := fake(t, `
+S: 220 x
+C: EHLO c
+S: 250-x
+S: 250 STARTTLS
+C: STARTTLS
+R: "220 go ahead\r\n250 injected\r\n"
+hang
+`)
+	s, _ := dial(t, srv.Addr(), session.Options{})
+	s.ReadBanner()
+	s.Hello("c")
+	_, err := s.StartTLS()
+	if kind(err) != session.KindTLS || !strings.Contains(err.Error(), "plaintext bytes") {
+		t.Fatalf("%v", err)
+	}
+	s.Close()
+}
+
+func peer(t *testing.T, o smtptest.PeerOptions) *smtptest.Peer {
+	t.Helper()
+	p, err := smtptest.StartPeer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestStartTLSAndAuthWithGoSMTP(t *testing.T) {
+	cert, err := certs.SelfSigned(certs.Options{Hosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := peer(t, smtptest.PeerOptions{TLS: cert.ServerConfig(), Users: map[string]string{"u": "secret-pw"}})
+
+	// Unknown CA: verification fails.
+	s, _ := dial(t, p.Addr(), session.Options{})
+	s.ReadBanner()
+	s.Hello("c.test")
+	if _, err := s.StartTLS(); kind(err) != session.KindTLS {
+		t.Fatalf("expected TLS failure, got %v", err)
+	}
+	s.Close()
+
+	// Trusted CA: the upgrade works, both lists are kept, AUTH succeeds.
+	var evs []session.Event
+	s, err = session.Dial(context.Background(), session.Options{
+		Address: p.Addr(), Timeout: 2 * time.Second,
+		TLSConfig: &tls.Config{RootCAs: cert.Pool()},
+		Observer:  func(e session.Event) { evs = append(evs, e) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ReadBanner()
+	s.Hello("c.test")
+	if !s.Ext.Has("STARTTLS") {
+		t.Fatal("no STARTTLS")
+	}
+	if _, err := s.StartTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Hello("c.test"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ExtBeforeTLS.Has("STARTTLS") || s.Ext.Has("STARTTLS") || !s.InTLS() {
+		t.Fatalf("before %v after %v", s.ExtBeforeTLS.Keywords(), s.Ext.Keywords())
+	}
+	if r, err := s.Auth(sasl.NewPlainClient("", "u", "secret-pw")); err != nil || r.Code != 235 {
+		t.Fatalf("auth: %v %v", r, err)
+	}
+	s.Quit()
+	for _, e := range evs {
+		if e.Dir == session.Sent && strings.HasPrefix(e.Line, "AUTH") && !e.Secret {
+			t.Errorf("AUTH payload not marked secret: %q", e.Line)
+		}
+	}
+}
+
+func TestAuthLoginAndFailure(t *testing.T) {
+	p := peer(t, smtptest.PeerOptions{Users: map[string]string{"u": "pw"}})
+	s, evs := dial(t, p.Addr(), session.Options{})
+	_ = evs
+	s.ReadBanner()
+	s.Hello("c")
+	if _, err := s.Auth(sasl.NewLoginClient("u", "pw")); err != nil {
+		t.Fatalf("LOGIN: %v", err)
+	}
+	s.Quit()
+	s, _ = dial(t, p.Addr(), session.Options{})
+	s.ReadBanner()
+	s.Hello("c")
+	r, err := s.Auth(sasl.NewPlainClient("", "u", "wrong"))
+	if kind(err) != session.KindReply || r.Code != 535 {
+		t.Fatalf("%v %v", r, err)
+	}
+	s.Quit()
+}
+
+func TestEndlessChallengeBounded(t *testing.T) {
+	script := "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH LOGIN\nC~ AUTH LOGIN\n"
+	for i := 0; i < 12; i++ {
+		script += "S: 334 VXNlcm5hbWU6\nC*\n"
+	}
+	srv := fake(t, script)
+	s, _ := dial(t, srv.Addr(), session.Options{})
+	s.ReadBanner()
+	s.Hello("c")
+	_, err := s.Auth(sasl.NewLoginClient("u", "pw"))
+	if kind(err) != session.KindProtocol {
+		t.Fatalf("%v", err)
+	}
+	s.Close()
+}
+
+func TestAuthRefusedInClearToNonLoopback(t *testing.T) {
+	srv := fake(t, "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH PLAIN\nhang\n")
+	// Pretend the peer is remote by dialling through a wrapper that
+	// reports a non-loopback remote address.
+	s, err := session.Dial(context.Background(), session.Options{
+		Address: srv.Addr(), Timeout: time.Second,
+		Dial: func(ctx context.Context, n, a string) (netConn, error) { return dialRemote(ctx, n, a) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ReadBanner()
+	s.Hello("c")
+	if _, err := s.Auth(sasl.NewPlainClient("", "u", "pw")); kind(err) != session.KindTLS {
+		t.Fatalf("%v", err)
+	}
+	s.Close()
+	srv.Close()
+	if strings.Contains(srv.Received(), "AUTH") {
+		t.Error("credentials were sent")
+	}
+}
+
+func TestLMTP(t *testing.T) {
+	p := peer(t, smtptest.PeerOptions{LMTP: true})
+	s, _ := dial(t, p.Addr(), session.Options{LMTP: true})
+	s.ReadBanner()
+	if _, err := s.Hello("c"); err != nil {
+		t.Fatal(err)
+	}
+	s.Quit()
+}
