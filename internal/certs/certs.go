@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -112,4 +113,22 @@ func Fingerprint(der []byte) string {
 		parts = append(parts, h[i:i+2])
 	}
 	return strings.Join(parts, ":")
+}
+
+// Load reads a PEM certificate and key from files.
+func Load(certFile, keyFile string) (*Cert, error) {
+	cp, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cert{CertPEM: cp, KeyPEM: kp}
+	if c.TLS, err = tls.X509KeyPair(cp, kp); err != nil {
+		return nil, err
+	}
+	c.X509, err = x509.ParseCertificate(c.TLS.Certificate[0])
+	return c, err
 }

@@ -553,3 +553,21 @@ func fmtDur(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
+
+// Finish ends the dialogue after err (nil for success): QUIT when the
+// connection is still in a known state, a plain close when it is not (the
+// server said 421, the stream broke or fell out of sync, TLS failed).
+func (s *Session) Finish(err error) {
+	var se *Error
+	if err != nil && errors.As(err, &se) {
+		switch {
+		case se.Kind == KindNetwork, se.Kind == KindProtocol, se.Kind == KindTLS && se.Reply == nil:
+			s.Close()
+			return
+		case se.Reply != nil && se.Reply.Code == 421:
+			s.Close()
+			return
+		}
+	}
+	s.Quit()
+}

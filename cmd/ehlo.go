@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/ehlo"
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+func init() { register(newEhloCmd) }
+
+type ehloFlags struct {
+	conn      connFlags
+	helo      string
+	tls       bool
+	quitAfter string
+}
+
+func newEhloCmd(env *Env) *cobra.Command {
+	f := &ehloFlags{}
+	c := &cobra.Command{
+		Use:   "ehlo [flags] TARGET",
+		Short: "Connect, say EHLO and list the server's extensions",
+		Long: longHelp(`Connect to TARGET (host, host:port or [ipv6]:port; port 25 by default),
+read the banner, say EHLO (falling back to HELO when the server refuses
+EHLO with 500 or 502), print the transcript, then a summary of the
+extensions. With --tls, upgrade with STARTTLS, say EHLO again and show both
+lists and what changed.`,
+			`  smtpx ehlo 127.0.0.1:2525
+  smtpx ehlo --tls mail.example.com
+  smtpx ehlo --tls-on-connect mail.example.com:465
+  smtpx ehlo --json 127.0.0.1:2525 | jq .extensions
+  smtpx ehlo --socket /var/run/smtp.sock --lmtp
+`),
+		Args: cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tgt := ""
+			if len(args) == 1 {
+				tgt = args[0]
+			} else if f.conn.socket == "" {
+				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
+			}
+			return runEhlo(env, f, tgt)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
+	fs.BoolVar(&f.tls, "tls", false, "require STARTTLS, then EHLO again and compare")
+	fs.StringVar(&f.quitAfter, "quit-after", "", "stop after `POINT`: banner, ehlo or tls")
+	f.conn.register(c, true)
+	_ = c.RegisterFlagCompletionFunc("quit-after", cobra.FixedCompletions(ehlo.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func runEhlo(env *Env, f *ehloFlags, tgt string) error {
+	if f.quitAfter != "" && !contains(ehlo.StopPoints, f.quitAfter) {
+		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
+	}
+	if strings.ContainsAny(f.helo, "\r\n \t") {
+		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	so, _, err := f.conn.sessionOptions(env, tgt, 25)
+	if err != nil {
+		return err
+	}
+	if f.tls && so.ImplicitTLS {
+		return exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and --tls-on-connect cannot be combined")
+	}
+	rec := &transcript.Recorder{}
+	so.Observer = env.observer(rec, false)
+	res := ehlo.Run(context.Background(), ehlo.Options{
+		Session:   so,
+		Helo:      f.helo,
+		StartTLS:  f.tls || (f.quitAfter == ehlo.StopTLS && !so.ImplicitTLS),
+		QuitAfter: f.quitAfter,
+	})
+	if env.G.JSON {
+		if err := env.printJSON(res.ToJSON(rec.Events, Hint(res.Err))); err != nil {
+			return err
+		}
+	} else if !env.G.Quiet {
+		printExtensions(env, res)
+	}
+	return res.Err
+}
+
+func printExtensions(env *Env, res *ehlo.Result) {
+	if res.Banner == nil || (res.Ext == nil && res.ExtTLS == nil) {
+		return
+	}
+	w := env.IO.Out
+	list := func(title string, lines []string) {
+		fmt.Fprintf(w, "\n%s\n", title)
+		if len(lines) == 0 {
+			fmt.Fprintln(w, "  (none)")
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+	if res.UsedHELO {
+		fmt.Fprintln(w, "\nThe server refused EHLO; HELO was used, so no extensions are known.")
+		return
+	}
+	title := "Extensions"
+	if res.ExtTLS != nil {
+		title = "Extensions before TLS"
+	}
+	list(title, describeAll(res.Ext))
+	if res.ExtTLS == nil {
+		return
+	}
+	list("Extensions after TLS", describeAll(res.ExtTLS))
+	added, removed := ehlo.Diff(res.Ext, res.ExtTLS)
+	var changes []string
+	for _, a := range added {
+		changes = append(changes, "+ "+transcript.Escape(a))
+	}
+	for _, r := range removed {
+		changes = append(changes, "- "+transcript.Escape(r))
+	}
+	if len(changes) == 0 {
+		changes = []string{"(no change)"}
+	}
+	list("Changed by TLS", changes)
+}
+
+// describeAll renders each extension with its meaning, escaped for a terminal.
+func describeAll(ext session.Extensions) []string {
+	out := make([]string, len(ext))
+	for i, x := range ext {
+		text := transcript.Escape(ehlo.Describe(x))
+		if m := ehlo.Meaning(x.Keyword); m != "" {
+			text = fmt.Sprintf("%-28s %s", text, m)
+		}
+		out[i] = text
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+// Package tlsconf turns the TLS flags every client verb shares (--insecure,
+// --ca-file, --tls-sni, --tls-min, --cert, --key) into a crypto/tls
+// configuration. Verification is on by default; SNI is always sent for a
+// host name (RFC 6066 forbids it for IP literals).
+package tlsconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Options are the user's TLS choices.
+type Options struct {
+	Insecure bool   // skip certificate verification
+	CAFile   string // PEM bundle to trust instead of the system roots
+	SNI      string // server name to send and verify; default: the target host
+	Min      string // minimum version: 1.0, 1.1, 1.2 or 1.3
+	CertFile string // client certificate (PEM)
+	KeyFile  string // its key (PEM)
+}
+
+// Error is a problem with the user's TLS flags; Flag names the flag.
+type Error struct {
+	Flag string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Flag + ": " + e.Msg }
+
+// Versions maps --tls-min values to crypto/tls constants.
+var Versions = map[string]uint16{
+	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
+}
+
+// Build returns the configuration. Files are read here, so a bad path is
+// reported before any connection is made.
+func (o Options) Build() (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: o.Insecure, ServerName: o.SNI, MinVersion: tls.VersionTLS12}
+	if o.Min != "" {
+		v, ok := Versions[o.Min]
+		if !ok {
+			return nil, &Error{"--tls-min", fmt.Sprintf("%q is not one of 1.0, 1.1, 1.2, 1.3", o.Min)}
+		}
+		cfg.MinVersion = v
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, &Error{"--ca-file", err.Error()}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &Error{"--ca-file", fmt.Sprintf("%s holds no PEM certificate", o.CAFile)}
+		}
+		cfg.RootCAs = pool
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return nil, &Error{"--cert", "--cert and --key go together"}
+	}
+	if o.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, &Error{"--cert", err.Error()}
+		}
+		cfg.Certificates = []tls.Certificate{c}
+	}
+	if strings.ContainsAny(o.SNI, " \r\n") {
+		return nil, &Error{"--tls-sni", "a server name has no spaces or line breaks"}
+	}
+	return cfg, nil
+}
