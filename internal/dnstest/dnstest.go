@@ -39,7 +39,8 @@ import (
 // zero value answers normally.
 type Behaviour struct {
 	// Rcode, if set, is the response code to answer with, with no records:
-	// "SERVFAIL", "REFUSED", "NXDOMAIN", "FORMERR", or "NOERROR" (NoData).
+	// "SERVFAIL", "REFUSED", "NXDOMAIN", "NOERROR" (NoData), or "FORMERR",
+	// which comes without an OPT record, as from a server without EDNS0.
 	Rcode string
 	// Drop never answers, so the client times out.
 	Drop bool
@@ -85,8 +86,9 @@ type ruleKey struct {
 // Start parses zone and serves it on 127.0.0.1, UDP and TCP on one port,
 // until the test ends. zone is zone-file text (RFC 1035 §5) as dns.NewRR
 // reads it: one record per line, names relative to "." unless a $ORIGIN line
-// says otherwise, TTL 300 unless given, class IN. A parse error fails the
-// test.
+// says otherwise ("@" is the origin), TTL 300 unless given, class IN.
+// Indentation is ignored, so every record must name its owner. A parse
+// error fails the test.
 func Start(t testing.TB, zone string) *Server {
 	t.Helper()
 	s := &Server{t: t, stop: make(chan struct{}), rules: map[ruleKey]Behaviour{}}
@@ -145,7 +147,13 @@ func (s *Server) Addr() string { return s.addr }
 // from now on alongside the records already there.
 func (s *Server) Add(zone string) {
 	s.t.Helper()
-	zp := dns.NewZoneParser(strings.NewReader(zone), ".", "dnstest zone")
+	// Strip indentation so zones can be indented inside Go raw strings; in
+	// zone-file syntax a leading blank would mean "same owner as above".
+	lines := strings.Split(zone, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimLeft(l, " \t")
+	}
+	zp := dns.NewZoneParser(strings.NewReader(strings.Join(lines, "\n")), ".", "dnstest zone")
 	zp.SetDefaultTTL(300)
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
@@ -236,6 +244,11 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	resp.RecursionAvailable = true
 	resp.AuthenticatedData = b.AD
 	size := dns.MinMsgSize
+	if opt != nil && resp.Rcode == dns.RcodeFormatError {
+		// Answer FORMERR like a server that predates EDNS0 (no OPT), so
+		// tests can check a client's fallback to plain DNS.
+		opt = nil
+	}
 	if opt != nil {
 		// Echo EDNS0 and its DO bit, as RFC 6891 §7 and RFC 3225 §3 ask.
 		resp.SetEdns0(4096, opt.Do())

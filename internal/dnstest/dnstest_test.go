@@ -131,3 +131,17 @@ func TestDelayedAnswerDoesNotHoldCleanup(t *testing.T) {
 		}
 	})
 }
+
+func TestIndentedZone(t *testing.T) {
+	srv := dnstest.Start(t, `
+		example.com.      MX   10 mx1.example.com.
+		mx1.example.com.  A    127.0.0.1
+		null.example.     MX   0 .
+	`)
+	if r := ask(t, srv, "udp", "mx1.example.com", dns.TypeA); len(r.Answer) != 1 {
+		t.Errorf("indented record not served: %v", r)
+	}
+	if r := ask(t, srv, "udp", "null.example", dns.TypeMX); len(r.Answer) != 1 || r.Answer[0].(*dns.MX).Mx != "." {
+		t.Errorf("null MX: %v", r)
+	}
+}

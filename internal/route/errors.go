@@ -62,18 +62,20 @@ func (e *Error) Error() string {
 	if e.Type != "" {
 		s = "lookup " + e.Type + " " + e.Name
 	}
-	if s == "" {
-		s = "dns"
-	}
 	// Msg already says what Err would, in the words the user needs; Err is
 	// kept for errors.Is and errors.As.
+	msg := e.Msg
 	switch {
-	case e.Msg != "":
-		s += ": " + e.Msg
+	case msg != "":
 	case e.Err != nil:
-		s += ": " + e.Err.Error()
+		msg = e.Err.Error()
 	default:
-		s += ": failed"
+		msg = "failed"
+	}
+	if s == "" {
+		s = msg
+	} else {
+		s += ": " + msg
 	}
 	if e.Server != "" && e.Kind == KindTemporary {
 		// Only failures of the resolver itself name it: for NXDOMAIN and the

@@ -219,7 +219,7 @@ func (r *Resolver) exchange(ctx context.Context, name, typ, qname string, qtype 
 	fail := func(srv, msg string, err error) *Error {
 		return &Error{Kind: KindTemporary, Name: name, Type: typ, Server: srv, Msg: msg, Err: err}
 	}
-	var last *Error
+	last := fail("", "no DNS server to ask", nil)
 	for range r.attempts {
 		for _, srv := range r.servers {
 			if err := ctx.Err(); err != nil {

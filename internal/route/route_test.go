@@ -613,3 +613,15 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	_, err := route.New(route.Options{Server: "a b"})
+	if want := `dns server "a b": write it as HOST, HOST:PORT or [IPV6]:PORT`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	var zero route.Resolver
+	_, err = zero.LookupTXT(t.Context(), "example")
+	if route.KindOf(err) != route.KindTemporary || !strings.Contains(err.Error(), "no DNS server") {
+		t.Errorf("zero Resolver: %v", err)
+	}
+}
