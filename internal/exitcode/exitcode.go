@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 )
 
@@ -117,6 +118,16 @@ func For(err error) int {
 		default:
 			return Network
 		}
+	}
+	var re *route.Error
+	if errors.As(err, &re) {
+		switch re.Kind {
+		case route.KindNXDomain, route.KindNoData, route.KindNullMX:
+			return Permanent
+		case route.KindInvalid:
+			return Usage
+		}
+		return Network
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
