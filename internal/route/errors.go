@@ -57,6 +57,8 @@ type Error struct {
 	Err    error  // the underlying network or context error, if any
 }
 
+// Error reads "lookup TYPE NAME: what went wrong", with the server named
+// when the failure was the resolver's own (KindTemporary).
 func (e *Error) Error() string {
 	s := e.Name
 	if e.Type != "" {

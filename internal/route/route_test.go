@@ -515,8 +515,9 @@ func TestCancelStopsLookup(t *testing.T) {
 	srv.On("", "", dnstest.Behaviour{Drop: true})
 	r := resolver(t, srv, func(o *route.Options) { o.Timeout = time.Hour })
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		for len(srv.Queries()) == 0 {
+		for len(srv.Queries()) == 0 && ctx.Err() == nil {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
