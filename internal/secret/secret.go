@@ -1,0 +1,103 @@
+// Package secret finds a password or token from the sources smtpx allows,
+// in a fixed order, so that secrets need not appear in argv (where other
+// users can read them) and never appear in output.
+package secret
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Sources are the places a secret may come from, in the order tried.
+type Sources struct {
+	Name    string // "password" or "OAuth token", for messages
+	File    string // --password-file
+	EnvVar  string // --password-env VAR
+	Command string // password_command from a profile (run with sh -c)
+	Argv    string // --password (discouraged)
+	Default string // the environment variable read when nothing else is given, e.g. SMTPX_PASSWORD
+	Getenv  func(string) string
+	// Prompt asks on the terminal without echo; nil when there is no terminal.
+	Prompt func(prompt string) (string, error)
+}
+
+// Secret is a found secret and where it came from (for --print-config).
+type Secret struct {
+	Value  string
+	Origin string
+	// Warning is set for sources that leak, such as argv.
+	Warning string
+}
+
+// ErrNone means no source gave a secret and no prompt was possible.
+var ErrNone = errors.New("no secret given")
+
+// Find returns the secret from the first source that is set.
+func (s Sources) Find() (Secret, error) {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	switch {
+	case s.File != "":
+		v, err := firstLine(s.File)
+		if err != nil {
+			return Secret{}, fmt.Errorf("cannot read the %s file: %v", s.Name, err)
+		}
+		return Secret{Value: v, Origin: "file " + s.File}, nil
+	case s.EnvVar != "":
+		v, ok := lookup(getenv, s.EnvVar)
+		if !ok {
+			return Secret{}, fmt.Errorf("environment variable %s is not set or empty", s.EnvVar)
+		}
+		return Secret{Value: v, Origin: "environment " + s.EnvVar}, nil
+	case s.Argv != "":
+		return Secret{Value: s.Argv, Origin: "command line",
+			Warning: fmt.Sprintf("a %s on the command line is visible to other users of this machine; prefer a file, an environment variable or the prompt", s.Name)}, nil
+	case s.Command != "":
+		out, err := exec.Command("sh", "-c", s.Command).Output()
+		if err != nil {
+			return Secret{}, fmt.Errorf("%s command failed: %v", s.Name, err)
+		}
+		line, _, _ := strings.Cut(string(out), "\n")
+		return Secret{Value: strings.TrimRight(line, "\r"), Origin: "command"}, nil
+	}
+	if s.Default != "" {
+		if v, ok := lookup(getenv, s.Default); ok {
+			return Secret{Value: v, Origin: "environment " + s.Default}, nil
+		}
+	}
+	if s.Prompt != nil {
+		v, err := s.Prompt(strings.ToUpper(s.Name[:1]) + s.Name[1:] + ": ")
+		if err != nil {
+			return Secret{}, err
+		}
+		return Secret{Value: v, Origin: "prompt"}, nil
+	}
+	return Secret{}, ErrNone
+}
+
+func lookup(getenv func(string) string, k string) (string, bool) {
+	v := getenv(k)
+	return v, v != ""
+}
+
+// firstLine reads the first line of a file, without its line end; a
+// password file conventionally ends with a newline that is not part of it.
+func firstLine(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	line, err := r.ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("file is empty")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
