@@ -145,7 +145,7 @@ var basicTexts = [...]basicWords{
 		"The server requires an encrypted connection before it allows this, usually before AUTH (registry: X.7.10).",
 		"Use STARTTLS or implicit TLS before authenticating."}},
 	{"524", "", words{"encryption required for this mechanism",
-		"The authentication mechanism chosen may only be used over an encrypted connection (registry: X.7.11).",
+		"This authentication mechanism is allowed only once the connection is encrypted (registry: X.7.11).",
 		"Start TLS first, or pick another mechanism."}},
 	{"525", "", words{"account disabled",
 		"The account being authenticated is disabled (registry: X.7.13).",

@@ -138,6 +138,13 @@ func (s *scanner) line(l string) {
 		return
 	}
 	if !marked {
+		if t := strings.TrimRight(body, " \t"); strings.HasSuffix(t, "said:") {
+			// Postfix puts the quoted reply on the following, indented lines.
+			s.close("the reply has no final line (code followed by a space); it may be cut short")
+			s.inBnc = true
+			s.bounce.Reset()
+			return
+		}
 		if i, quoted := embedded(body); i >= 0 {
 			rest := body[i:]
 			if quoted {
@@ -159,7 +166,15 @@ func (s *scanner) flushBounce() {
 		return
 	}
 	s.inBnc = false
-	s.pieces(s.bounce.String())
+	b := strings.TrimSpace(s.bounce.String())
+	if _, _, _, ok := replyStart(b); !ok {
+		i, _ := embedded(b)
+		if i < 0 {
+			return
+		}
+		b = b[i:]
+	}
+	s.pieces(b)
 	s.close("the reply has no final line (code followed by a space); it may be cut short")
 }
 

@@ -294,6 +294,9 @@ func hasASTag(text string) bool {
 		}
 		j := i + 2
 		if text[j] == '(' {
+			if i > 0 && text[i-1] >= 'a' && text[i-1] <= 'z' {
+				continue // "has(", "was("
+			}
 			j++
 		} else if i == 0 || text[i-1] != '(' {
 			continue

@@ -61,7 +61,7 @@ func main() {
 	}
 }
 
-var extRE = regexp.MustCompile(`Extension: ([A-Z]+)\.`)
+var extRE = regexp.MustCompile(`Extension: ([A-Z]+)\b`)
 
 // extension names the SMTP extension a basic-code row belongs to, "" for core
 // SMTP (RFC 5321 and its updates).
