@@ -36,7 +36,7 @@ Give a reply code (550), an enhanced status code (5.7.1), both (550 5.7.26),
 a whole reply as a server sent it, single or multi-line ("550-5.7.26 ..."),
 or - to read replies from standard input: a pasted bounce or a saved
 transcript, swaks-style markers (<-  <**  <~) included. Every reply found is
-explained in order. Patterns such as 5yz, x5z, 5.XXX.YYY, X.7.YYY or X.1.1
+explained in order; there, 2xx and 3xx replies get one line (-v: in full). Patterns such as 5yz, x5z, 5.XXX.YYY, X.7.YYY or X.1.1
 explain a class, a category, a subject or a code of any class.
 
 For each reply: the class (success, intermediate, transient, permanent) and
@@ -107,6 +107,7 @@ func codesRun(env *Env, o *CodesOptions) error {
 	r := newCodesRenderer(env)
 	last := 0
 	if len(o.Args) == 1 && o.Args[0] == "-" {
+		r.brief = !env.G.Verbose
 		if env.IO.InIsTTY && !env.G.Quiet {
 			fmt.Fprintln(env.IO.Err, "smtpx: reading replies from standard input; end with Ctrl-D")
 		}
@@ -149,9 +150,12 @@ type codesRenderer struct {
 	json    *json.Encoder
 	quiet   bool
 	verbose bool
-	width   int
-	class   [6]*color.Color
-	bold    *color.Color
+	// brief summarises 2xx and 3xx replies in one line, for transcripts
+	// read from standard input where they are mostly the expected answers.
+	brief bool
+	width int
+	class [6]*color.Color
+	bold  *color.Color
 }
 
 func newCodesRenderer(env *Env) *codesRenderer {
@@ -240,6 +244,10 @@ func (r *codesRenderer) explanation(e *replycode.Explanation, sep bool) error {
 			name += " (" + bi.Extension + ")"
 		}
 		r.field(&b, fmt.Sprint(bi.Code), fmt.Sprintf("%s [%s, %s]", name, e.ClassName, bi.CategoryName))
+		if r.brief && e.Class <= 3 && e.Mismatch == "" && e.Provider == nil && len(e.Notes) == 0 {
+			_, err := io.WriteString(r.w, b.String())
+			return err
+		}
 		if bi.Fallback != "" {
 			r.field(&b, "", "fallback: no registered meaning; read by class and category (RFC 5321 §4.2.1)")
 		}

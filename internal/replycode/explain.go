@@ -171,6 +171,12 @@ func Explain(r Reply) *Explanation {
 		}
 	}
 	e.Action = action(e)
+	if e.Class == 4 && e.Provider == nil && containsAny(lt, "greylist", "graylist", "grey-list", "gray-list") {
+		// Greylisting refuses the first attempt from an unknown sender on
+		// purpose; the fix is simply a proper retry (RFC 5321 §4.5.4.1).
+		e.Notes = append(e.Notes, "the text mentions greylisting: the first attempt from an unknown sender is refused on purpose")
+		e.Action = "Retry from the same server after a few minutes (a queue does this); greylisting lets the retry through."
+	}
 	e.ExitClass = exitClass(e.Class)
 	return e
 }

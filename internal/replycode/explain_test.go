@@ -125,3 +125,13 @@ func BenchmarkExplainReply(b *testing.B) {
 		_ = Explain(r)
 	}
 }
+
+func TestGreylisting(t *testing.T) {
+	e := one(t, "451 4.7.1 <alice@example.org>: Sender address rejected: greylisted, try again later")
+	if !strings.Contains(e.Action, "greylisting lets the retry through") || len(e.Notes) != 1 || e.Retry != "later" {
+		t.Errorf("greylisting: %q %q", e.Action, e.Notes)
+	}
+	if e = one(t, "550 5.7.1 greylisted forever"); strings.Contains(e.Action, "greylisting") {
+		t.Errorf("a 5xx is no greylisting: %q", e.Action)
+	}
+}
