@@ -152,11 +152,12 @@ func (s *Session) wireErr(err error) error {
 }
 
 // WriteBDAT writes the given commands (e.g. MAIL and RCPT in one PIPELINING
-// group), then "BDAT n LAST" and the n bytes of content exactly as given
-// (RFC 3030: no dot-stuffing; the caller supplies CRLF line ends), in one
-// flush. Replies are not read.
-func (s *Session) WriteBDAT(before []string, content []byte, last bool) error {
-	for _, l := range before {
+// group), then "BDAT size [LAST]" and exactly size bytes of content as given
+// (RFC 3030: no dot-stuffing; the caller supplies CRLF line ends), then any
+// trailing commands, all in one flight. Replies are not read. Fewer than
+// size bytes from content is an error: the server would wait for the rest.
+func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last bool, trailing ...string) error {
+	for _, l := range append(append([]string{}, before...), trailing...) {
 		if err := CheckLine(l); err != nil {
 			return err
 		}
@@ -164,12 +165,24 @@ func (s *Session) WriteBDAT(before []string, content []byte, last bool) error {
 	for _, l := range before {
 		s.bw.WriteString(l + "\r\n")
 	}
-	cmd := "BDAT " + strconv.Itoa(len(content))
+	cmd := "BDAT " + strconv.FormatInt(size, 10)
 	if last {
 		cmd += " LAST"
 	}
 	s.bw.WriteString(cmd + "\r\n")
-	s.bw.Write(content)
+	n, err := s.copyN(content, size)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return &Error{Kind: KindUsage, Op: "BDAT", Msg: fmt.Sprintf("message has %d bytes, %d were announced", n, size)}
+	}
+	for _, l := range trailing {
+		s.bw.WriteString(l + "\r\n")
+		if l == "QUIT" {
+			s.quit = true
+		}
+	}
 	if err := s.flush(); err != nil {
 		return err
 	}
@@ -177,6 +190,37 @@ func (s *Session) WriteBDAT(before []string, content []byte, last bool) error {
 		s.emit(Event{Dir: Sent, Line: l})
 	}
 	s.emit(Event{Dir: Sent, Line: cmd})
-	s.info("%d bytes of message data", len(content))
+	s.info("%d bytes of message data", size)
+	for _, l := range trailing {
+		s.emit(Event{Dir: Sent, Line: l})
+	}
 	return nil
+}
+
+// copyN copies at most n bytes into the write buffer, refreshing the write
+// deadline per buffer.
+func (s *Session) copyN(r io.Reader, n int64) (int64, error) {
+	buf := make([]byte, 32*1024)
+	var done int64
+	for done < n {
+		want := int64(len(buf))
+		if n-done < want {
+			want = n - done
+		}
+		k, rerr := r.Read(buf[:want])
+		if k > 0 {
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+			if _, err := s.bw.Write(buf[:k]); err != nil {
+				return done, s.wireErr(err)
+			}
+			done += int64(k)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return done, &Error{Kind: KindUsage, Op: "read message", Msg: "cannot read the message", Err: rerr}
+		}
+	}
+	return done, nil
 }

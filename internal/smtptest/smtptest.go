@@ -6,7 +6,7 @@
 // A script is one step per line:
 //
 //	S: 220 mx.example.com ESMTP      send the text plus CRLF
-//	C: EHLO client.example           expect exactly this client line
+//	C: EHLO client.example           expect exactly this client line ("C:" alone: an empty line)
 //	C*                               expect any one client line
 //	C~ MAIL FROM:                    expect a client line starting with this
 //	R: "250 ok\n"                    send raw bytes, a Go-quoted string
@@ -79,6 +79,8 @@ func parseStep(l string) (step, error) {
 		return step{op: "send", text: strings.TrimPrefix(strings.TrimPrefix(l, "S:"), " ")}, nil
 	case strings.HasPrefix(l, "C: "):
 		return step{op: "expect", text: l[3:]}, nil
+	case l == "C:":
+		return step{op: "expect", text: ""}, nil
 	case l == "C*":
 		return step{op: "any"}, nil
 	case strings.HasPrefix(l, "C~ "):

@@ -1,0 +1,220 @@
+// Package send delivers a message: one SMTP (or LMTP) transaction per
+// destination, with the extensions a server offers used where they help
+// and refused locally where they would fail. It implements the client side
+// of RFC 5321 (§3.3 mail transactions, §5.1 MX routing), RFC 2920
+// (PIPELINING: MAIL, every RCPT and DATA in one flight, QUIT with the final
+// dot), RFC 3030 (CHUNKING: BDAT LAST), RFC 1870 (SIZE), RFC 6152
+// (8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461 (DSN), RFC 8689 (REQUIRETLS),
+// RFC 4954 (AUTH), RFC 3207 (STARTTLS) and RFC 2033 (LMTP).
+package send
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/smtpx/smtpx/internal/auth"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/target"
+)
+
+// Stop points for --quit-after, in dialogue order.
+var StopPoints = []string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "dot"}
+
+// Source is message content ready to send: CRLF line ends, not dot-stuffed.
+// Open may be called more than once and yields the same bytes each time.
+type Source interface {
+	Size() int64
+	EightBit() bool
+	UTF8Headers() bool
+	Open() (io.ReadCloser, error)
+}
+
+// Rcpt is one envelope recipient.
+type Rcpt struct {
+	Mailbox string // as it goes into RCPT TO, without brackets
+	UTF8    bool   // the local part needs SMTPUTF8
+	Domain  string // ASCII domain, for routing
+}
+
+// DSN holds the RFC 3461 options.
+type DSN struct {
+	Notify string // NEVER or a comma list of SUCCESS, FAILURE, DELAY
+	Ret    string // FULL or HDRS
+	EnvID  string
+	ORcpt  bool // add ORCPT=rfc822;addr to each RCPT
+}
+
+// AuthOptions say how to authenticate; Mech "" picks the strongest offered.
+type AuthOptions struct {
+	Mech  string
+	Creds auth.Credentials
+}
+
+// Options configure a send.
+type Options struct {
+	Session    session.Options // timeouts, TLS config, observer; Address set per destination
+	Helo       string
+	TLS        target.TLSMode
+	Auth       *AuthOptions
+	From       string // reverse-path mailbox; "" is the null sender
+	FromUTF8   bool
+	Rcpts      []Rcpt
+	DSN        DSN
+	RequireTLS bool
+	MailParams []string // raw extra MAIL parameters
+	RcptParams []string // raw extra RCPT parameters
+	Source     Source
+	QuitAfter  string
+	Pipeline   bool // use PIPELINING when offered
+	Chunking   bool // use CHUNKING when offered
+	// AllowPartial makes a send that reached at least one recipient succeed.
+	AllowPartial bool
+}
+
+// RcptResult is one recipient's fate.
+type RcptResult struct {
+	Mailbox  string
+	Reply    *session.Reply // reply to RCPT TO
+	Data     *session.Reply // LMTP: this recipient's reply after the data
+	Accepted bool           // RCPT accepted and the message accepted for it
+}
+
+// Transaction is the dialogue with one server.
+type Transaction struct {
+	Server    string // address dialled
+	MX        string // MX host name when routed by DNS
+	Rcpts     []RcptResult
+	Mail      *session.Reply
+	Data      *session.Reply // reply to DATA (354) or BDAT
+	End       *session.Reply // reply to the end of data
+	QueueID   string
+	Mech      string // AUTH mechanism used
+	Session   *session.Session
+	Final     *session.Reply
+	Err       error
+	Stopped   string // the --quit-after point reached, if any
+	Size      int64
+	Pipelined bool
+	Chunked   bool
+	Timings   session.Timings
+	// Failures are the failing replies and errors in wire order; the first
+	// decides the exit status.
+	Failures []error
+}
+
+// queueIDPatterns find the id a server gives the accepted message.
+var queueIDPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)queued as ([A-Za-z0-9._@<>-]+)`),
+	regexp.MustCompile(`(?i)\bid=([A-Za-z0-9._-]+)`),
+	regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),
+	regexp.MustCompile(`(?i)^Ok:?\s+([A-Za-z0-9]{6,})$`),
+	regexp.MustCompile(`(?i)<([^<>\s]+@[^<>\s]+)>\s+\[InternalId=`),
+}
+
+// QueueID extracts the queue id from the text of a 250 reply, "" if none.
+func QueueID(text string) string {
+	for _, re := range queueIDPatterns {
+		if m := re.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
+			return strings.Trim(m[1], "<>")
+		}
+	}
+	return ""
+}
+
+// stoppedAt reports whether the plan ends at point p.
+func (o *Options) stoppedAt(p string) bool { return o.QuitAfter == p }
+
+// mailCommand builds MAIL FROM with the parameters the server supports.
+func (o *Options) mailCommand(s *session.Session, size int64, notes *[]string) (string, error) {
+	cmd := "MAIL FROM:<" + o.From + ">"
+	ext := s.Ext
+	if _, ok := ext.Size(); ok {
+		cmd += fmt.Sprintf(" SIZE=%d", size)
+	}
+	if o.Source != nil && o.Source.EightBit() {
+		if ext.Has("8BITMIME") {
+			cmd += " BODY=8BITMIME"
+		} else {
+			*notes = append(*notes, "the message has 8-bit content but the server does not offer 8BITMIME")
+		}
+	}
+	if o.needsUTF8() {
+		if !ext.Has("SMTPUTF8") {
+			return "", fmt.Errorf("an address has a non-ASCII local part but the server does not offer SMTPUTF8")
+		}
+		cmd += " SMTPUTF8"
+	}
+	if ext.Has("DSN") {
+		if o.DSN.Ret != "" {
+			cmd += " RET=" + o.DSN.Ret
+		}
+		if o.DSN.EnvID != "" {
+			cmd += " ENVID=" + xtext(o.DSN.EnvID)
+		}
+	} else if o.DSN != (DSN{}) {
+		*notes = append(*notes, "the server does not offer DSN; --notify, --ret, --envid and --orcpt were left out")
+	}
+	if o.RequireTLS {
+		cmd += " REQUIRETLS"
+	}
+	for _, p := range o.MailParams {
+		cmd += " " + p
+	}
+	return cmd, nil
+}
+
+func (o *Options) needsUTF8() bool {
+	if o.FromUTF8 {
+		return true
+	}
+	if o.Source != nil && o.Source.UTF8Headers() {
+		return false // headers alone do not require SMTPUTF8 for delivery
+	}
+	for _, r := range o.Rcpts {
+		if r.UTF8 {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Options) rcptCommand(s *session.Session, r Rcpt) string {
+	cmd := "RCPT TO:<" + r.Mailbox + ">"
+	if s.Ext.Has("DSN") {
+		if o.DSN.Notify != "" {
+			cmd += " NOTIFY=" + o.DSN.Notify
+		}
+		if o.DSN.ORcpt {
+			typ := "rfc822"
+			if r.UTF8 {
+				typ = "utf-8"
+			}
+			cmd += " ORCPT=" + typ + ";" + xtext(r.Mailbox)
+		}
+	}
+	for _, p := range o.RcptParams {
+		cmd += " " + p
+	}
+	return cmd
+}
+
+// xtext encodes a DSN parameter value (RFC 3461 §4): "+", "=" and bytes
+// outside printable ASCII become +XX.
+func xtext(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '!' || c > '~' || c == '+' || c == '=' {
+			fmt.Fprintf(&b, "+%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// now is replaceable in tests.
+var now = time.Now

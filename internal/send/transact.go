@@ -1,0 +1,480 @@
+package send
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/smtpx/smtpx/internal/auth"
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/target"
+)
+
+// Deliver runs one whole dialogue with the server in o.Session.Address for
+// the given recipients. The transaction is returned whatever happened; its
+// Failures say what went wrong, in wire order.
+func Deliver(ctx context.Context, o *Options, rcpts []Rcpt) *Transaction {
+	tx := &Transaction{Server: o.Session.Address}
+	s := o.Open(ctx, tx)
+	if s == nil {
+		return tx
+	}
+	o.Transact(s, tx, rcpts, true)
+	if !s.Closed() {
+		s.Finish(tx.Err)
+	}
+	tx.Timings = s.Timings
+	return tx
+}
+
+// fail records a failure; the first one decides the exit status.
+func (tx *Transaction) fail(err error) {
+	tx.Failures = append(tx.Failures, err)
+	if tx.Err == nil {
+		tx.Err = err
+	}
+}
+
+// Open connects and runs the dialogue up to the mail transaction: banner,
+// EHLO, STARTTLS and EHLO again, AUTH. It returns nil when the dialogue ended
+// (a failure, or a --quit-after point before the transaction).
+func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
+	s, err := session.Dial(ctx, o.Session)
+	if err != nil {
+		tx.fail(err)
+		return nil
+	}
+	tx.Session = s
+	end := func(err error) *session.Session {
+		if err != nil {
+			tx.fail(err)
+		}
+		s.Finish(err)
+		tx.Timings = s.Timings
+		return nil
+	}
+	if o.stoppedAt("connect") {
+		tx.Stopped = "connect"
+		s.Close()
+		tx.Timings = s.Timings
+		return nil
+	}
+	r, err := s.ReadBanner()
+	tx.note(r)
+	if err != nil {
+		return end(err)
+	}
+	if o.stoppedAt("banner") {
+		tx.Stopped = "banner"
+		return end(nil)
+	}
+	helo := o.Helo
+	if helo == "" {
+		helo = s.HeloName()
+	}
+	r, err = s.Hello(helo)
+	tx.note(r)
+	if err != nil {
+		return end(err)
+	}
+	if o.stoppedAt("ehlo") {
+		tx.Stopped = "ehlo"
+		return end(nil)
+	}
+	startTLS := false
+	switch o.TLS {
+	case target.TLSRequired:
+		if !s.Ext.Has("STARTTLS") {
+			return end(&exitcode.Error{Code: exitcode.TLS, Msg: "TLS is required but the server does not offer STARTTLS",
+				Hint: "drop --tls to send without TLS, or use --tls-on-connect for a port 465 server"})
+		}
+		startTLS = true
+	case target.TLSOpportunistic:
+		startTLS = s.Ext.Has("STARTTLS")
+	}
+	if startTLS {
+		r, err = s.StartTLS()
+		tx.note(r)
+		if err != nil {
+			return end(err)
+		}
+		r, err = s.Hello(helo)
+		tx.note(r)
+		if err != nil {
+			return end(err)
+		}
+	}
+	if o.RequireTLS {
+		if !s.InTLS() {
+			return end(&exitcode.Error{Code: exitcode.TLS, Msg: "--requiretls needs a TLS connection", Hint: "use --tls or --tls-on-connect"})
+		}
+		if !s.Ext.Has("REQUIRETLS") {
+			return end(&exitcode.Error{Code: exitcode.TLS, Msg: "the server does not offer REQUIRETLS", Hint: "drop --requiretls to send without it"})
+		}
+	}
+	if o.stoppedAt("tls") {
+		tx.Stopped = "tls"
+		return end(nil)
+	}
+	if o.Auth != nil {
+		mech := o.Auth.Mech
+		offered := s.Ext.AuthMechanisms()
+		if len(offered) == 0 {
+			hint := "send without --auth"
+			if !s.InTLS() {
+				hint = "many servers offer AUTH only after STARTTLS: try --tls"
+			}
+			return end(&exitcode.Error{Code: exitcode.Check, Msg: "the server does not offer AUTH", Hint: hint})
+		}
+		if mech == "" {
+			mech, err = auth.Choose(offered, o.Auth.Creds)
+			if err != nil {
+				return end(&exitcode.Error{Code: exitcode.Check, Msg: err.Error(), Hint: "name a mechanism with --auth MECH"})
+			}
+		} else if !contains(offered, mech) {
+			return end(&exitcode.Error{Code: exitcode.Check, Msg: fmt.Sprintf("the server does not offer AUTH %s (it offers %s)", mech, strings.Join(offered, " ")),
+				Hint: "use --auth without a mechanism to pick the strongest offered"})
+		}
+		c, err := auth.Client(mech, o.Auth.Creds)
+		if err != nil {
+			return end(exitcode.Usagef("use one of "+strings.Join(auth.Mechanisms, ", "), "%v", err))
+		}
+		tx.Mech = mech
+		r, err = s.Auth(c)
+		tx.note(r)
+		if err != nil {
+			return end(err)
+		}
+	}
+	if o.stoppedAt("auth") {
+		tx.Stopped = "auth"
+		return end(nil)
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// note keeps r as the latest reply of the dialogue.
+func (tx *Transaction) note(r *session.Reply) {
+	if r != nil {
+		tx.Final = r
+	}
+}
+
+// replyFail records a failing reply as a failure and returns it.
+func (tx *Transaction) replyFail(op string, r *session.Reply) {
+	tx.fail(session.ReplyError(op, r))
+}
+
+// Transact runs one mail transaction on an open session: MAIL, RCPT...,
+// DATA or BDAT, the content and its reply. With last set and nothing left
+// to do, QUIT goes out in the same flight as the end of data.
+func (o *Options) Transact(s *session.Session, tx *Transaction, rcpts []Rcpt, last bool) {
+	src := o.Source
+	size := src.Size()
+	tx.Size = size
+	if limit, ok := s.Ext.Size(); ok && limit > 0 && uint64(size) > limit {
+		tx.fail(&exitcode.Error{Code: exitcode.Permanent,
+			Msg:  fmt.Sprintf("the message has %d bytes, over the server's SIZE limit of %d (552 5.3.4)", size, limit),
+			Hint: "make the message smaller; the server would refuse it"})
+		return
+	}
+	var notes []string
+	mail, err := o.mailCommand(s, size, &notes)
+	if err != nil {
+		tx.fail(&exitcode.Error{Code: exitcode.Permanent, Msg: err.Error() + " (553 5.6.7)",
+			Hint: "use an ASCII local part, or a server that offers SMTPUTF8"})
+		return
+	}
+	for _, n := range notes {
+		o.info(n)
+	}
+	cmds := make([]string, len(rcpts))
+	for i, r := range rcpts {
+		cmds[i] = o.rcptCommand(s, r)
+		tx.Rcpts = append(tx.Rcpts, RcptResult{Mailbox: r.Mailbox})
+	}
+	trailing := []string(nil)
+	if last && o.QuitAfter == "" {
+		trailing = []string{"QUIT"}
+	}
+	pipe := o.Pipeline && s.Ext.Has("PIPELINING") && o.QuitAfter != "mail" && o.QuitAfter != "rcpt" && o.QuitAfter != "data"
+	chunk := o.Chunking && s.Ext.Has("CHUNKING") && o.QuitAfter != "data"
+	tx.Pipelined, tx.Chunked = pipe, chunk
+	switch {
+	case pipe && chunk:
+		o.pipelinedBDAT(s, tx, mail, cmds, trailing)
+	case pipe:
+		o.pipelinedDATA(s, tx, mail, cmds, trailing)
+	default:
+		o.sequential(s, tx, mail, cmds, chunk, trailing)
+	}
+}
+
+func (o *Options) info(msg string) {
+	if o.Session.Observer != nil {
+		o.Session.Observer(session.Event{Dir: session.Info, Line: msg})
+	}
+}
+
+// read reads one reply, counting the wait.
+func (tx *Transaction) read(s *session.Session, op string) (*session.Reply, bool) {
+	r, err := s.ReadReply(op)
+	if err != nil {
+		tx.fail(err)
+		return nil, false
+	}
+	tx.note(r)
+	return r, true
+}
+
+// readEnvelope reads the MAIL and RCPT replies of a pipelined group and
+// returns how many recipients were accepted.
+func (tx *Transaction) readEnvelope(s *session.Session) (accepted int, ok bool) {
+	r, ok := tx.read(s, "MAIL")
+	if !ok {
+		return 0, false
+	}
+	tx.Mail = r
+	mailOK := r.Code/100 == 2
+	if !mailOK {
+		tx.replyFail("MAIL", r)
+	}
+	for i := range tx.Rcpts {
+		r, ok := tx.read(s, "RCPT")
+		if !ok {
+			return accepted, false
+		}
+		tx.Rcpts[i].Reply = r
+		if r.Code/100 == 2 {
+			accepted++
+		} else if mailOK {
+			tx.replyFail("RCPT", r)
+		}
+	}
+	return accepted, true
+}
+
+func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string, rcpts, trailing []string) {
+	group := append(append([]string{mail}, rcpts...), "DATA")
+	if err := s.Write(group...); err != nil {
+		tx.fail(err)
+		return
+	}
+	accepted, ok := tx.readEnvelope(s)
+	if !ok {
+		return
+	}
+	r, ok := tx.read(s, "DATA")
+	if !ok {
+		return
+	}
+	tx.Data = r
+	if r.Code != 354 {
+		if tx.Err == nil || accepted > 0 {
+			tx.replyFail("DATA", r)
+		}
+		return
+	}
+	if accepted == 0 {
+		// RFC 2920 §3.1: the server took DATA although no recipient was
+		// accepted; end the empty message so the dialogue stays in step.
+		if _, err := s.WriteData(strings.NewReader("")); err != nil {
+			tx.fail(err)
+			return
+		}
+		tx.read(s, "DATA")
+		return
+	}
+	o.sendContent(s, tx, accepted, trailing)
+}
+
+func (o *Options) sendContent(s *session.Session, tx *Transaction, accepted int, trailing []string) {
+	body, err := o.Source.Open()
+	if err != nil {
+		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
+		return
+	}
+	defer body.Close()
+	if _, err := s.WriteData(body, trailing...); err != nil {
+		tx.fail(err)
+		return
+	}
+	o.readEnd(s, tx, accepted, "DATA")
+}
+
+// readEnd reads the reply to the end of data: one for SMTP, one per
+// accepted recipient for LMTP (RFC 2033 §4.2).
+func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op string) {
+	if !o.Session.LMTP {
+		r, ok := tx.read(s, op)
+		if !ok {
+			return
+		}
+		tx.End = r
+		if r.Code/100 != 2 {
+			tx.replyFail(op, r)
+			return
+		}
+		tx.QueueID = QueueID(r.Text())
+		for i := range tx.Rcpts {
+			if rr := tx.Rcpts[i].Reply; rr != nil && rr.Code/100 == 2 {
+				tx.Rcpts[i].Accepted = true
+			}
+		}
+		return
+	}
+	for i := range tx.Rcpts {
+		if rr := tx.Rcpts[i].Reply; rr == nil || rr.Code/100 != 2 {
+			continue
+		}
+		r, ok := tx.read(s, op)
+		if !ok {
+			return
+		}
+		tx.Rcpts[i].Data = r
+		tx.End = r
+		if r.Code/100 == 2 {
+			tx.Rcpts[i].Accepted = true
+			if tx.QueueID == "" {
+				tx.QueueID = QueueID(r.Text())
+			}
+		} else {
+			tx.replyFail(op, r)
+		}
+	}
+}
+
+func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts, trailing []string) {
+	body, err := o.Source.Open()
+	if err != nil {
+		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
+		return
+	}
+	defer body.Close()
+	if err := s.WriteBDAT(append([]string{mail}, rcpts...), body, tx.Size, true, trailing...); err != nil {
+		tx.fail(err)
+		return
+	}
+	accepted, ok := tx.readEnvelope(s)
+	if !ok {
+		return
+	}
+	if accepted == 0 {
+		// The server still answers the BDAT; read it to stay in step.
+		if r, ok := tx.read(s, "BDAT"); ok {
+			tx.Data = r
+		}
+		return
+	}
+	o.readEnd(s, tx, accepted, "BDAT")
+}
+
+func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, rcpts []string, chunk bool, trailing []string) {
+	cmd := func(line, op string) (*session.Reply, bool) {
+		if err := s.Write(line); err != nil {
+			tx.fail(err)
+			return nil, false
+		}
+		return tx.read(s, op)
+	}
+	r, ok := cmd(mail, "MAIL")
+	if !ok {
+		return
+	}
+	tx.Mail = r
+	if r.Code/100 != 2 {
+		tx.replyFail("MAIL", r)
+		return
+	}
+	if o.stoppedAt("mail") {
+		tx.Stopped = "mail"
+		return
+	}
+	accepted := 0
+	for i, line := range rcpts {
+		r, ok := cmd(line, "RCPT")
+		if !ok {
+			return
+		}
+		tx.Rcpts[i].Reply = r
+		if r.Code/100 == 2 {
+			accepted++
+		} else {
+			tx.replyFail("RCPT", r)
+		}
+	}
+	if o.stoppedAt("rcpt") {
+		tx.Stopped = "rcpt"
+		return
+	}
+	if accepted == 0 {
+		return
+	}
+	if chunk {
+		body, err := o.Source.Open()
+		if err != nil {
+			tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
+			return
+		}
+		defer body.Close()
+		if err := s.WriteBDAT(nil, body, tx.Size, true, trailing...); err != nil {
+			tx.fail(err)
+			return
+		}
+		o.readEnd(s, tx, accepted, "BDAT")
+		return
+	}
+	r, ok = cmd("DATA", "DATA")
+	if !ok {
+		return
+	}
+	tx.Data = r
+	if r.Code != 354 {
+		tx.replyFail("DATA", r)
+		return
+	}
+	if o.stoppedAt("data") {
+		// Nothing can be said in the data phase but content: drop the
+		// connection so no message is delivered.
+		tx.Stopped = "data"
+		s.Close()
+		return
+	}
+	o.sendContent(s, tx, accepted, trailing)
+}
+
+// Exit computes the status for a set of transactions: 0 when every
+// recipient and the message were accepted (or the stop point was reached
+// cleanly); otherwise the status of the first failure in wire order. With
+// allowPartial, success when at least one recipient got the message.
+func Exit(txs []*Transaction, allowPartial bool) (int, error) {
+	var first error
+	any := false
+	for _, tx := range txs {
+		for _, r := range tx.Rcpts {
+			if r.Accepted {
+				any = true
+			}
+		}
+		if first == nil && len(tx.Failures) > 0 {
+			first = tx.Failures[0]
+		}
+	}
+	if first == nil {
+		return exitcode.OK, nil
+	}
+	if allowPartial && any {
+		return exitcode.OK, nil
+	}
+	return exitcode.For(first), first
+}
