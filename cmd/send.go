@@ -1,0 +1,519 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	xterm "golang.org/x/term"
+
+	"github.com/smtpx/smtpx/internal/address"
+	"github.com/smtpx/smtpx/internal/auth"
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/message"
+	"github.com/smtpx/smtpx/internal/route"
+	"github.com/smtpx/smtpx/internal/secret"
+	"github.com/smtpx/smtpx/internal/send"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/target"
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+func init() { register(newSendCmd) }
+
+// sendFlags are the send verb's flags, as given.
+type sendFlags struct {
+	conn       connFlags
+	server     string
+	port       int
+	dnsServer  string
+	to, cc     []string
+	bcc        []string
+	from       string
+	helo       string
+	tls, noTLS bool
+
+	authMech          string
+	user              string
+	passwordFile      string
+	passwordEnv       string
+	password          string
+	tokenFile         string
+	tokenEnv          string
+	allowInsecureAuth bool
+	showAuth          bool
+
+	msg      messageFlags
+	dumpMail bool
+
+	notify, ret, envid string
+	orcpt              bool
+	requireTLS         bool
+	mailParams         []string
+	rcptParams         []string
+
+	quitAfter    string
+	pipeline     string
+	chunking     string
+	allowPartial bool
+}
+
+func newSendCmd(env *Env) *cobra.Command {
+	f := &sendFlags{}
+	c := &cobra.Command{
+		Use:   "send [flags]",
+		Short: "Send a test message, or any message, and report each reply",
+		Long: longHelp(`Send a message and show the whole dialogue. Without --server, the
+recipients' domains are routed by DNS (MX by preference, the implicit MX,
+null MX refused). STARTTLS is used when offered and its certificate is
+verified; AUTH is never sent in clear text to a non-loopback server.
+
+With several recipients the transcript and JSON give each one's reply; the
+exit status is 0 only when every recipient and the message were accepted,
+otherwise the class of the first failing reply (--allow-partial: 0 when at
+least one recipient got the message).`,
+			`  smtpx send --server 127.0.0.1:2525 --to you@example.com
+  smtpx send --server submission://mail.example.com --auth --user me@example.com \
+      --password-file ~/.smtp-pass --to you@example.com --subject "hello"
+  smtpx send --server 127.0.0.1:2525 --to a@example.com --data @message.eml
+  smtpx send --to you@example.com --body @report.txt --attach @report.pdf
+  smtpx send --dump-mail --to you@example.com --html '<b>hi</b>'
+`),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				if auth.Supported(args[0]) {
+					return exitcode.Usagef("write the mechanism as --auth="+strings.ToUpper(args[0]), "unexpected argument %q", args[0])
+				}
+				return exitcode.Usagef("send takes only flags; see 'smtpx send --help'", "unexpected argument %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSend(env, f)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVarP(&f.server, "server", "s", "", "server: host[:port], [v6]:port, smtp://, smtps://, submission://, lmtp:// or unix:///path (default: route by DNS)")
+	fs.IntVar(&f.port, "port", 25, "port for servers found through DNS")
+	fs.StringVar(&f.dnsServer, "dns-server", "", "resolver `ADDR` for MX lookups instead of the system's")
+	fs.StringSliceVarP(&f.to, "to", "t", nil, "recipient `ADDR` (repeatable, or a comma list)")
+	fs.StringSliceVar(&f.cc, "cc", nil, "Cc recipient `ADDR` (repeatable, or a comma list)")
+	fs.StringSliceVar(&f.bcc, "bcc", nil, "blind recipient `ADDR`: envelope only, never in a header")
+	fs.StringVarP(&f.from, "from", "f", "", "sender `ADDR` (default $USER@this host; <> for the null sender)")
+	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
+	fs.BoolVar(&f.tls, "tls", false, "require STARTTLS (exit 6 when not offered)")
+	fs.BoolVar(&f.noTLS, "no-tls", false, "never use STARTTLS")
+	f.conn.register(c, true)
+
+	fs.StringVar(&f.authMech, "auth", "", "authenticate: --auth picks the strongest mechanism offered, --auth=MECH names one")
+	fs.Lookup("auth").NoOptDefVal = "auto"
+	fs.StringVarP(&f.user, "user", "u", "", "AUTH user `NAME`")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from the first line of `FILE`")
+	fs.StringVar(&f.passwordEnv, "password-env", "", "read the password from environment variable `VAR`")
+	fs.StringVar(&f.password, "password", "", "the password itself (visible to other users: prefer the other ways)")
+	fs.StringVar(&f.tokenFile, "oauth-token-file", "", "read an OAuth token for XOAUTH2/OAUTHBEARER from `FILE`")
+	fs.StringVar(&f.tokenEnv, "oauth-token-env", "", "read an OAuth token from environment variable `VAR`")
+	fs.BoolVar(&f.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTH without TLS to a non-loopback server")
+	fs.BoolVar(&f.showAuth, "show-auth", false, "show AUTH payloads in the transcript instead of ********")
+
+	f.msg.register(c)
+	fs.BoolVar(&f.dumpMail, "dump-mail", false, "print the message that would be sent and send nothing")
+
+	fs.StringVar(&f.notify, "notify", "", "DSN NOTIFY: NEVER or a list of SUCCESS,FAILURE,DELAY")
+	fs.StringVar(&f.ret, "ret", "", "DSN RET: FULL or HDRS")
+	fs.StringVar(&f.envid, "envid", "", "DSN envelope `ID`")
+	fs.BoolVar(&f.orcpt, "orcpt", false, "DSN: send ORCPT with each recipient")
+	fs.BoolVar(&f.requireTLS, "requiretls", false, "ask for REQUIRETLS (RFC 8689): TLS on every hop")
+	fs.StringArrayVar(&f.mailParams, "mail-param", nil, "raw MAIL FROM `PARAM` (repeatable)")
+	fs.StringArrayVar(&f.rcptParams, "rcpt-param", nil, "raw RCPT TO `PARAM` (repeatable)")
+
+	fs.StringVar(&f.quitAfter, "quit-after", "", "stop after `POINT`: "+strings.Join(send.StopPoints, ", "))
+	fs.StringVar(&f.pipeline, "pipeline", "auto", "PIPELINING: auto (when offered) or never")
+	fs.StringVar(&f.chunking, "chunking", "auto", "CHUNKING/BDAT: auto (when offered) or never")
+	fs.BoolVar(&f.allowPartial, "allow-partial", false, "exit 0 when at least one recipient got the message")
+
+	_ = c.RegisterFlagCompletionFunc("quit-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(auth.Mechanisms, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("pipeline", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("chunking", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("ret", cobra.FixedCompletions([]string{"FULL", "HDRS"}, cobra.ShellCompDirectiveNoFileComp))
+	for _, name := range []string{"password-file", "oauth-token-file"} {
+		_ = c.MarkFlagFilename(name)
+	}
+	return c
+}
+
+// sendPlan is everything runSend resolved from the flags before dialling.
+type sendPlan struct {
+	opts   send.Options
+	tgt    *target.Target // nil: route by DNS
+	rcpts  []send.Rcpt
+	header headerAddrs
+}
+
+// headerAddrs are the addresses as they appear in From/To/Cc headers.
+type headerAddrs struct {
+	from   string
+	to, cc []string
+}
+
+func runSend(env *Env, f *sendFlags) error {
+	plan, err := planSend(env, f)
+	if err != nil {
+		return err
+	}
+	src, err := f.msg.source(env, plan.header)
+	if src != nil {
+		defer src.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if f.dumpMail {
+		return dumpMail(env, src)
+	}
+	plan.opts.Source = src
+	return deliver(env, f, plan)
+}
+
+func dumpMail(env *Env, src message.Source) error {
+	rc, err := src.Open()
+	if err != nil {
+		return exitcode.Usagef("check the message flags", "cannot read the message: %v", err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(env.IO.Out, rc); err != nil {
+		return exitcode.Usagef("", "cannot write the message: %v", err)
+	}
+	return nil
+}
+
+func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
+	ctx := context.Background()
+	rec := &transcript.Recorder{}
+	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
+	var txs []*send.Transaction
+	if plan.tgt != nil {
+		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.rcpts)}
+	} else {
+		r, err := route.New(route.Options{Server: f.dnsServer, Timeout: env.G.ConnectTimeout})
+		if err != nil {
+			return exitcode.Usagef("give --dns-server as an IP address, optionally with :port", "%v", err)
+		}
+		dests := send.PlanRoutes(ctx, r, plan.rcpts, f.port)
+		txs = send.RunRoutes(ctx, &plan.opts, dests)
+	}
+	code, err := send.Exit(txs, f.allowPartial)
+	if env.G.JSON {
+		if jerr := env.printJSON(send.ToJSON(&plan.opts, txs, code, err, Hint(err), rec.Events, f.showAuth)); jerr != nil {
+			return jerr
+		}
+	} else if !env.G.Quiet {
+		printSendSummary(env, txs)
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func printSendSummary(env *Env, txs []*send.Transaction) {
+	w := env.IO.Out
+	h := env.human(false)
+	multi := len(txs) > 1 || (len(txs) == 1 && len(txs[0].Rcpts) > 1)
+	for _, tx := range txs {
+		if multi {
+			for _, r := range tx.Rcpts {
+				status := "not sent"
+				code := 0
+				switch {
+				case r.Accepted:
+					status, code = "accepted", 250
+				case r.Data != nil:
+					status, code = replyWords(r.Data), r.Data.Code
+				case r.Reply != nil && r.Reply.Code/100 != 2:
+					status, code = replyWords(r.Reply), r.Reply.Code
+				case r.Reply != nil:
+					status = "recipient accepted, message not delivered"
+				}
+				line := fmt.Sprintf("=== %-32s %s", transcript.Escape(r.Mailbox), transcript.Escape(status))
+				if code != 0 {
+					line = h.ClassColor(code).Sprint(line)
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+		if tx.QueueID != "" {
+			fmt.Fprintf(w, "=== queued as %s\n", transcript.Escape(tx.QueueID))
+		}
+	}
+}
+
+func replyWords(r *session.Reply) string {
+	s := fmt.Sprintf("%d", r.Code)
+	if r.Enhanced != "" {
+		s += " " + r.Enhanced
+	}
+	if t := strings.TrimSpace(r.Text()); t != "" {
+		if len(t) > 80 {
+			t = t[:80] + "..."
+		}
+		s += " " + strings.ReplaceAll(t, "\n", " ")
+	}
+	return s
+}
+
+func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
+	plan := &sendPlan{}
+	o := &plan.opts
+	if f.quitAfter != "" && !contains(send.StopPoints, f.quitAfter) {
+		return nil, exitcode.Usagef("use --quit-after "+strings.Join(send.StopPoints, ", "), "--quit-after %q is not a stop point", f.quitAfter)
+	}
+	for name, v := range map[string]string{"--pipeline": f.pipeline, "--chunking": f.chunking} {
+		if v != "auto" && v != "never" {
+			return nil, exitcode.Usagef("use "+name+" auto or "+name+" never", "%s %q is not auto or never", name, v)
+		}
+	}
+	o.Pipeline, o.Chunking = f.pipeline == "auto", f.chunking == "auto"
+	o.QuitAfter = f.quitAfter
+	o.AllowPartial = f.allowPartial
+	if f.tls && f.noTLS {
+		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
+	}
+	if strings.ContainsAny(f.helo, "\r\n \t") {
+		return nil, exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	o.Helo = f.helo
+
+	// Envelope.
+	from, fromUTF8, fromHeader, err := parseFrom(env, f.from)
+	if err != nil {
+		return nil, err
+	}
+	o.From, o.FromUTF8 = from, fromUTF8
+	plan.header.from = fromHeader
+	seen := map[string]bool{}
+	add := func(flag string, list []string, hdr *[]string) error {
+		for _, a := range list {
+			a = strings.TrimSpace(a)
+			p, err := address.Parse(a)
+			if err != nil {
+				return exitcode.Usagef("check the address given to "+flag, "%s: %v", flag, err)
+			}
+			if hdr != nil {
+				*hdr = append(*hdr, p.String())
+			}
+			if seen[strings.ToLower(p.Mailbox())] {
+				continue
+			}
+			seen[strings.ToLower(p.Mailbox())] = true
+			mb := p.Mailbox()
+			if p.UTF8 {
+				mb = p.Local + "@" + p.Domain
+			}
+			plan.rcpts = append(plan.rcpts, send.Rcpt{Mailbox: mb, UTF8: p.UTF8, Domain: p.ASCIIDomain})
+		}
+		return nil
+	}
+	if err := add("--to", f.to, &plan.header.to); err != nil {
+		return nil, err
+	}
+	if err := add("--cc", f.cc, &plan.header.cc); err != nil {
+		return nil, err
+	}
+	if err := add("--bcc", f.bcc, nil); err != nil {
+		return nil, err
+	}
+	if len(plan.rcpts) == 0 && !f.dumpMail {
+		return nil, exitcode.Usagef("add --to ADDR", "no recipients")
+	}
+	o.Rcpts = plan.rcpts
+
+	// DSN and raw parameters.
+	if err := checkDSN(f); err != nil {
+		return nil, err
+	}
+	o.DSN = send.DSN{Notify: strings.ToUpper(f.notify), Ret: strings.ToUpper(f.ret), EnvID: f.envid, ORcpt: f.orcpt}
+	o.RequireTLS = f.requireTLS
+	for _, p := range append(append([]string{}, f.mailParams...), f.rcptParams...) {
+		if strings.ContainsAny(p, "\r\n") || strings.TrimSpace(p) == "" {
+			return nil, exitcode.Usagef("give one KEYWORD[=VALUE] per --mail-param/--rcpt-param", "parameter %q is empty or has a line break", p)
+		}
+	}
+	o.MailParams, o.RcptParams = f.mailParams, f.rcptParams
+
+	if f.dumpMail {
+		return plan, nil
+	}
+
+	// Where to connect.
+	var so session.Options
+	if f.server != "" || f.conn.socket != "" {
+		so, t, err := f.conn.sessionOptions(env, f.server, 25)
+		if err != nil {
+			return nil, err
+		}
+		plan.tgt = &t
+		o.Session = so
+		o.TLS = t.TLS
+	} else {
+		so, _, err = f.conn.sessionOptions(env, "127.0.0.1", 25)
+		if err != nil {
+			return nil, err
+		}
+		so.Address = ""
+		o.Session = so
+		if f.conn.tlsOnConnect {
+			o.TLS = target.TLSImplicit
+		}
+		if f.conn.lmtp {
+			return nil, exitcode.Usagef("give --server for LMTP", "--lmtp needs --server: LMTP is not routed by MX")
+		}
+	}
+	switch {
+	case f.noTLS && (o.TLS == target.TLSImplicit || o.TLS == target.TLSRequired):
+		return nil, exitcode.Usagef("drop --no-tls or use an smtp:// server", "--no-tls conflicts with the server's TLS mode")
+	case f.noTLS:
+		o.TLS = target.TLSNone
+	case f.tls && o.TLS == target.TLSImplicit:
+		return nil, exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and implicit TLS cannot be combined")
+	case f.tls:
+		o.TLS = target.TLSRequired
+	}
+	o.Session.AllowInsecureAuth = f.allowInsecureAuth
+	o.Session.TraceBody = env.G.Verbose
+
+	// Authentication.
+	if err := planAuth(env, f, o); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func parseFrom(env *Env, from string) (mailbox string, utf8 bool, header string, err error) {
+	switch from {
+	case "<>":
+		return "", false, "", nil
+	case "":
+		user := env.IO.Env("USER")
+		if user == "" {
+			user = "smtpx"
+		}
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "localhost"
+		}
+		from = user + "@" + host
+	}
+	p, perr := address.Parse(from)
+	if perr != nil {
+		return "", false, "", exitcode.Usagef("give --from as local@domain, or <> for the null sender", "--from: %v", perr)
+	}
+	mb := p.Mailbox()
+	if p.UTF8 {
+		mb = p.Local + "@" + p.Domain
+	}
+	return mb, p.UTF8, p.String(), nil
+}
+
+func checkDSN(f *sendFlags) error {
+	if f.notify != "" {
+		n := strings.ToUpper(f.notify)
+		parts := strings.Split(n, ",")
+		for _, p := range parts {
+			switch p {
+			case "SUCCESS", "FAILURE", "DELAY":
+			case "NEVER":
+				if len(parts) > 1 {
+					return exitcode.Usagef("NEVER stands alone", "--notify NEVER cannot be combined with other values")
+				}
+			default:
+				return exitcode.Usagef("use NEVER or a list of SUCCESS,FAILURE,DELAY", "--notify: %q is not a DSN notify value", p)
+			}
+		}
+	}
+	if r := strings.ToUpper(f.ret); r != "" && r != "FULL" && r != "HDRS" {
+		return exitcode.Usagef("use --ret FULL or --ret HDRS", "--ret %q is not FULL or HDRS", f.ret)
+	}
+	for i := 0; i < len(f.envid); i++ {
+		if f.envid[i] < 0x20 || f.envid[i] > 0x7e {
+			return exitcode.Usagef("use printable ASCII in --envid", "--envid contains a control or non-ASCII byte")
+		}
+	}
+	if len(f.envid) > 100 {
+		return exitcode.Usagef("keep --envid to 100 characters (RFC 3461 §4.4)", "--envid is too long")
+	}
+	return nil
+}
+
+func planAuth(env *Env, f *sendFlags, o *send.Options) error {
+	wantAuth := f.authMech != "" || f.user != "" || f.passwordFile != "" || f.passwordEnv != "" || f.password != "" || f.tokenFile != "" || f.tokenEnv != ""
+	if !wantAuth {
+		return nil
+	}
+	mech := strings.ToUpper(f.authMech)
+	if mech == "AUTO" {
+		mech = ""
+	}
+	if mech != "" && !auth.Supported(mech) {
+		return exitcode.Usagef("use one of "+strings.Join(auth.Mechanisms, ", "), "--auth: unsupported mechanism %q", f.authMech)
+	}
+	creds := auth.Credentials{User: f.user, CertAuth: f.conn.tls.CertFile != ""}
+	if tgt, err := target.Parse(f.server, 25); err == nil {
+		creds.Host, creds.Port = tgt.Host, tgt.Port
+	}
+	prompt := passwordPrompt(env)
+	needToken := mech == "XOAUTH2" || mech == "OAUTHBEARER" || f.tokenFile != "" || f.tokenEnv != ""
+	switch {
+	case mech == "EXTERNAL":
+		if !creds.CertAuth {
+			return exitcode.Usagef("give --cert and --key", "--auth=EXTERNAL needs a client certificate")
+		}
+	case needToken:
+		s, err := secret.Sources{Name: "OAuth token", File: f.tokenFile, EnvVar: f.tokenEnv, Default: "SMTPX_OAUTH_TOKEN", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
+		if err != nil {
+			return secretErr(err, "--oauth-token-file or --oauth-token-env")
+		}
+		creds.Token = s.Value
+	default:
+		if f.user == "" {
+			return exitcode.Usagef("add --user NAME", "AUTH needs a user name")
+		}
+		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Default: "SMTPX_PASSWORD", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
+		if err != nil {
+			return secretErr(err, "--password-file, --password-env or SMTPX_PASSWORD")
+		}
+		if s.Warning != "" {
+			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", s.Warning)
+		}
+		creds.Password = s.Value
+	}
+	o.Auth = &send.AuthOptions{Mech: mech, Creds: creds}
+	return nil
+}
+
+func secretErr(err error, how string) error {
+	if errors.Is(err, secret.ErrNone) {
+		return exitcode.Usagef("give it with "+how+" (or run on a terminal to be asked)", "no secret given for AUTH")
+	}
+	return exitcode.Usagef("check "+how, "%v", err)
+}
+
+// passwordPrompt asks on the controlling terminal without echo, or returns
+// nil when stdin is not a terminal (scripts must not hang on a prompt).
+func passwordPrompt(env *Env) func(string) (string, error) {
+	f, ok := env.IO.In.(*os.File)
+	if !ok || !env.IO.InIsTTY {
+		return nil
+	}
+	return func(p string) (string, error) {
+		fmt.Fprint(env.IO.Err, p)
+		b, err := xterm.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.IO.Err)
+		return string(b), err
+	}
+}

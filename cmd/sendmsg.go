@@ -1,0 +1,122 @@
+package cmd
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/message"
+)
+
+// messageFlags are the flags that say what message send builds.
+type messageFlags struct {
+	subject    string
+	headers    []string
+	addHeaders []string
+	body       string
+	html       string
+	attach     []string
+	attachType []string
+	attachName []string
+	inline     []string
+	data       string
+}
+
+// fieldFlags maps message.InputError fields to the flags users typed.
+var fieldFlags = map[string]string{
+	"From": "--from", "To": "--to", "Cc": "--cc", "Subject": "--subject", "Headers": "--header",
+	"AddHeaders": "--add-header", "Body": "--body", "HTML": "--html", "Attachments": "--attach", "Data": "--data",
+}
+
+func (m *messageFlags) register(c *cobra.Command) {
+	fs := c.Flags()
+	fs.StringVar(&m.subject, "subject", "", "Subject (default: smtpx test DATE)")
+	fs.StringArrayVar(&m.headers, "header", nil, "`\"Name: value\"` replacing a default header (\"Name:\" removes it; repeatable)")
+	fs.StringArrayVar(&m.addHeaders, "add-header", nil, "`\"Name: value\"` always appended (repeatable)")
+	fs.StringVar(&m.body, "body", "", "text body: TEXT, @FILE or - for stdin")
+	fs.StringVar(&m.html, "html", "", "HTML alternative: TEXT, @FILE or -")
+	fs.StringArrayVar(&m.attach, "attach", nil, "attach `@FILE` (repeatable)")
+	fs.StringArrayVar(&m.attachType, "attach-type", nil, "media `TYPE` for the attachment in the same position (default: detected)")
+	fs.StringArrayVar(&m.attachName, "attach-name", nil, "file `NAME` for the attachment in the same position (default: the file's)")
+	fs.StringArrayVar(&m.inline, "attach-inline", nil, "inline image `@FILE`, referenced from the HTML as cid:NAME (repeatable)")
+	fs.StringVar(&m.data, "data", "", "send a complete message from `@FILE` or - (stdin) as it is")
+	for _, name := range []string{"attach", "attach-inline"} {
+		_ = c.MarkFlagFilename(name)
+	}
+}
+
+// source builds the message to send.
+func (m *messageFlags) source(env *Env, h headerAddrs) (message.Source, error) {
+	if m.data != "" {
+		if m.subject != "" || len(m.headers) > 0 || len(m.addHeaders) > 0 || m.body != "" || m.html != "" || len(m.attach) > 0 || len(m.inline) > 0 {
+			return nil, exitcode.Usagef("--data sends the message as it is: drop --subject, --header, --body, --html and --attach", "--data cannot be combined with message-building flags")
+		}
+		d, err := message.ReadData(m.data, env.IO.In)
+		if err != nil {
+			return nil, inputErr(err, "--data")
+		}
+		return d, nil
+	}
+	if len(m.attachType) > len(m.attach) || len(m.attachName) > len(m.attach) {
+		return nil, exitcode.Usagef("give one --attach before each --attach-type/--attach-name", "more --attach-type or --attach-name than --attach")
+	}
+	o := message.Options{
+		From:       h.from,
+		To:         h.to,
+		Cc:         h.cc,
+		Subject:    m.subject,
+		Headers:    m.headers,
+		AddHeaders: m.addHeaders,
+		UserAgent:  "smtpx/" + env.Build.Version,
+	}
+	if host, err := os.Hostname(); err == nil {
+		o.Host = host
+	}
+	var err error
+	if m.body != "" {
+		if o.Body, err = message.ReadArg(m.body, env.IO.In); err != nil {
+			return nil, inputErr(err, "--body")
+		}
+	}
+	if m.html != "" {
+		if o.HTML, err = message.ReadArg(m.html, env.IO.In); err != nil {
+			o.Body.Close()
+			return nil, inputErr(err, "--html")
+		}
+	}
+	for i, a := range m.attach {
+		att := message.Attachment{Path: strings.TrimPrefix(a, "@")}
+		if i < len(m.attachType) {
+			att.Type = m.attachType[i]
+		}
+		if i < len(m.attachName) {
+			att.Name = m.attachName[i]
+		}
+		o.Attachments = append(o.Attachments, att)
+	}
+	for _, a := range m.inline {
+		o.Attachments = append(o.Attachments, message.Attachment{Path: strings.TrimPrefix(a, "@"), Inline: true})
+	}
+	msg, err := message.Build(o)
+	if err != nil {
+		return nil, inputErr(err, "")
+	}
+	return msg, nil
+}
+
+// inputErr turns a message error into a usage error naming the flag.
+func inputErr(err error, flag string) error {
+	var ie *message.InputError
+	if errors.As(err, &ie) {
+		if f, ok := fieldFlags[ie.Field]; ok {
+			flag = f
+		}
+	}
+	if flag == "" {
+		return exitcode.Usagef("check the message flags", "%v", err)
+	}
+	return exitcode.Usagef("check "+flag, "%s: %v", flag, err)
+}
