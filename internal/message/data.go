@@ -1,0 +1,152 @@
+package message
+
+import (
+	"io"
+	"strings"
+)
+
+// Data is a complete RFC 5322 message given by the user (--data), sent
+// byte-exact except that bare LF and bare CR become CRLF and a CRLF is
+// added when the content does not end with a line end (no extra one when
+// it does). Nothing else is rewritten: no headers are added or changed.
+// It implements Source.
+type Data struct {
+	b           *blob
+	size        int64
+	eightBit    bool
+	utf8Headers bool
+	longest     int
+}
+
+// ReadData resolves a --data argument: "@FILE" names a file, "-" (or
+// "@-") reads stdin. Other arguments are refused so that a forgotten "@"
+// does not send the file name as a message.
+func ReadData(arg string, stdin io.Reader) (*Data, error) {
+	switch {
+	case arg == "-" || arg == "@-":
+		return NewDataReader(stdin)
+	case strings.HasPrefix(arg, "@") && len(arg) > 1:
+		return NewDataFile(arg[1:])
+	}
+	return nil, inputErr("Data", -1, arg, `expected @FILE or - (standard input)`)
+}
+
+// NewDataFile reads the message in the file at path. A regular file is
+// scanned now and read again by each Open; a pipe is spooled first.
+func NewDataFile(path string) (*Data, error) {
+	b, err := fileBlob(path)
+	if err != nil {
+		return nil, &InputError{Field: "Data", Index: -1, Value: path, Msg: "cannot read it", Err: err}
+	}
+	return newData(b)
+}
+
+// NewDataReader reads the message from r to its end. Stdin redirected
+// from a regular file is read in place; anything else (a pipe, a
+// terminal) is spooled to an unlinked temporary file, so that it can be
+// scanned, then sent, in bounded memory.
+func NewDataReader(r io.Reader) (*Data, error) {
+	b, err := readerBlob(r, "standard input")
+	if err != nil {
+		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read standard input", Err: err}
+	}
+	return newData(b)
+}
+
+// NewDataString returns a message held in memory, for tests and
+// generated messages.
+func NewDataString(s string) *Data {
+	d, err := newData(memBlob(s))
+	if err != nil {
+		panic(err) // reading a string cannot fail
+	}
+	return d
+}
+
+// newData scans b through the same reader Open uses, so Size is exactly
+// the number of bytes Open yields.
+func newData(b *blob) (*Data, error) {
+	d := &Data{b: b, size: -1}
+	r, err := d.open()
+	if err != nil {
+		b.close()
+		return nil, &InputError{Field: "Data", Index: -1, Value: b.label, Msg: "cannot read it", Err: err}
+	}
+	defer r.Close()
+	buf := make([]byte, chunkSize)
+	var size int64
+	inHeader, line := true, 0
+	for {
+		n, err := r.Read(buf)
+		size += int64(n)
+		for _, c := range buf[:n] {
+			switch {
+			case c >= 0x80:
+				d.eightBit = true
+				d.utf8Headers = d.utf8Headers || inHeader
+				line++
+			case c == '\r':
+				// Always followed by '\n' after normalisation.
+			case c == '\n':
+				// The first empty line ends the header section.
+				if line == 0 {
+					inHeader = false
+				}
+				d.longest = max(d.longest, line)
+				line = 0
+			default:
+				line++
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.close()
+			return nil, &InputError{Field: "Data", Index: -1, Value: b.label, Msg: "cannot read it", Err: err}
+		}
+	}
+	d.longest = max(d.longest, line)
+	d.size = size
+	return d, nil
+}
+
+func (d *Data) open() (io.ReadCloser, error) {
+	r, err := d.b.open()
+	if err != nil {
+		return nil, err
+	}
+	c := newCRLFReader(r, true)
+	if d.size < 0 {
+		return c, nil // being scanned
+	}
+	return &exactReader{r: c, c: c, n: d.size, label: d.b.label}, nil
+}
+
+// Size is the exact number of bytes Open yields: the input with CRLF line
+// ends, plus a final CRLF when the input did not end with a line end.
+func (d *Data) Size() int64 { return d.size }
+
+// EightBit reports whether the message has a byte >= 0x80, which needs
+// BODY=8BITMIME (RFC 6152).
+func (d *Data) EightBit() bool { return d.eightBit }
+
+// UTF8Headers reports whether a byte >= 0x80 occurs before the first empty
+// line, which needs SMTPUTF8 (RFC 6531, RFC 6532).
+func (d *Data) UTF8Headers() bool { return d.utf8Headers }
+
+// LongestLine is the length of the longest line without its line end.
+// RFC 5321 §4.5.3.1.6 allows 998; servers may refuse longer lines.
+func (d *Data) LongestLine() int { return d.longest }
+
+// Open returns a fresh reader of the message with CRLF line ends, not
+// dot-stuffed. A file is read again each time; reading fails with
+// ErrChanged if it no longer has the bytes that were scanned.
+func (d *Data) Open() (io.ReadCloser, error) { return d.open() }
+
+// WriteTo writes the message to w (for --dump-mail).
+func (d *Data) WriteTo(w io.Writer) (int64, error) { return writeSource(d, w) }
+
+// Close releases the spool file, if any. Stdin read in place is not
+// closed: it belongs to the caller.
+func (d *Data) Close() error { return d.b.close() }
