@@ -66,7 +66,8 @@ EXAMPLES
   smtpx codes --search tls
   smtpx codes --exit-class "$reply" || echo "not delivered"
 `,
-		Args: cobra.ArbitraryArgs,
+		Args:              cobra.ArbitraryArgs,
+		ValidArgsFunction: completeCodes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Args = args
 			return codesRun(env, o)
@@ -76,7 +77,31 @@ EXAMPLES
 	f.BoolVar(&o.List, "list", false, "list every known code, grouped by class")
 	f.StringVar(&o.Search, "search", "", "list the codes whose description mentions `WORD`")
 	f.BoolVar(&o.ExitClass, "exit-class", false, "exit with the class of the last reply: 0 (2xx/3xx), 4 or 5")
+	_ = c.RegisterFlagCompletionFunc("search", cobra.NoFileCompletions)
 	return c
+}
+
+// completeCodes offers the known reply codes, and enhanced codes once a
+// class and a dot are typed ("5." offers 5.0.0 to 5.7.30), each with its name.
+func completeCodes(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	enhanced := len(toComplete) >= 2 && toComplete[1] == '.' && strings.ContainsRune("245", rune(toComplete[0]))
+	seen := map[string]bool{}
+	for _, e := range replycode.List() {
+		code := e.Code
+		switch {
+		case e.Kind == "basic" && !enhanced && !seen[code]:
+		case e.Kind == "enhanced" && enhanced:
+			code = toComplete[:1] + strings.TrimPrefix(code, "X")
+		default:
+			continue
+		}
+		seen[code] = true
+		if strings.HasPrefix(code, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(code, e.Name))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 func codesRun(env *Env, o *CodesOptions) error {
