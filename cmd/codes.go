@@ -403,7 +403,7 @@ func codesList(env *Env, entries []replycode.Entry) error {
 		case "enhanced":
 			b.WriteString("  " + padRight(e.Code, labelWidth) + name + "\n")
 		default:
-			b.WriteString("  " + padRight(e.Provider, 14) + padRight(e.Code, 14) + name + "\n")
+			b.WriteString("  " + padRight(e.Provider, 14) + padRight(e.Code, 17) + name + "\n")
 		}
 	}
 	_, err := io.WriteString(env.IO.Out, b.String())
