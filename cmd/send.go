@@ -100,9 +100,9 @@ least one recipient got the message).`,
 	fs.StringVarP(&f.server, "server", "s", "", "server: host[:port], [v6]:port, smtp://, smtps://, submission://, lmtp:// or unix:///path (default: route by DNS)")
 	fs.IntVar(&f.port, "port", 25, "port for servers found through DNS")
 	fs.StringVar(&f.dnsServer, "dns-server", "", "resolver `ADDR` for MX lookups instead of the system's")
-	fs.StringSliceVarP(&f.to, "to", "t", nil, "recipient `ADDR` (repeatable, or a comma list)")
-	fs.StringSliceVar(&f.cc, "cc", nil, "Cc recipient `ADDR` (repeatable, or a comma list)")
-	fs.StringSliceVar(&f.bcc, "bcc", nil, "blind recipient `ADDR`: envelope only, never in a header")
+	fs.StringArrayVarP(&f.to, "to", "t", nil, "recipient `ADDR` (repeatable, or a comma list)")
+	fs.StringArrayVar(&f.cc, "cc", nil, "Cc recipient `ADDR` (repeatable, or a comma list)")
+	fs.StringArrayVar(&f.bcc, "bcc", nil, "blind recipient `ADDR`: envelope only, never in a header")
 	fs.StringVarP(&f.from, "from", "f", "", "sender `ADDR` (default $USER@this host; <> for the null sender)")
 	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
 	fs.BoolVar(&f.tls, "tls", false, "require STARTTLS (exit 6 when not offered)")
@@ -298,8 +298,7 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	plan.header.from = fromHeader
 	seen := map[string]bool{}
 	add := func(flag string, list []string, hdr *[]string) error {
-		for _, a := range list {
-			a = strings.TrimSpace(a)
+		for _, a := range splitAddrs(list) {
 			p, err := address.Parse(a)
 			if err != nil {
 				return exitcode.Usagef("check the address given to "+flag, "%s: %v", flag, err)
@@ -483,6 +482,9 @@ func planAuth(env *Env, f *sendFlags, o *send.Options) error {
 		if f.user == "" {
 			return exitcode.Usagef("add --user NAME", "AUTH needs a user name")
 		}
+		if strings.ContainsAny(f.user, "\r\n\x00") {
+			return exitcode.Usagef("give the user name on one line", "--user contains a line break or NUL")
+		}
 		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Default: "SMTPX_PASSWORD", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
 		if err != nil {
 			return secretErr(err, "--password-file, --password-env or SMTPX_PASSWORD")
@@ -516,4 +518,29 @@ func passwordPrompt(env *Env) func(string) (string, error) {
 		fmt.Fprintln(env.IO.Err)
 		return string(b), err
 	}
+}
+
+// splitAddrs splits comma lists ("a@x, b@y") while keeping commas inside
+// quoted local parts, and trims the blanks around each address. Line breaks
+// are left in place for the address parser to refuse.
+func splitAddrs(list []string) []string {
+	var out []string
+	for _, v := range list {
+		start, quoted := 0, false
+		for i := 0; i < len(v); i++ {
+			switch v[i] {
+			case '\\':
+				i++
+			case '"':
+				quoted = !quoted
+			case ',':
+				if !quoted {
+					out = append(out, strings.Trim(v[start:i], " \t"))
+					start = i + 1
+				}
+			}
+		}
+		out = append(out, strings.Trim(v[start:], " \t"))
+	}
+	return out
 }
