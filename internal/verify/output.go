@@ -1,0 +1,203 @@
+package verify
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smtpx/smtpx/internal/replycode"
+	"github.com/smtpx/smtpx/internal/report"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+// JSON is the --json form of a Result: one object for a single address,
+// one line each (JSON Lines) for a bulk run. Field names are stable and
+// documented in the README.
+type JSON struct {
+	Line          int         `json:"line,omitempty"`
+	Input         string      `json:"input"`
+	Address       string      `json:"address"`
+	Mailbox       string      `json:"mailbox"`
+	Domain        string      `json:"domain"`
+	Verdict       Verdict     `json:"verdict"`
+	Reason        string      `json:"reason"`
+	Source        string      `json:"source"`
+	CatchAll      *bool       `json:"catch_all"`
+	Greylisted    bool        `json:"greylisted"`
+	RetryAfterS   float64     `json:"retry_after_s,omitempty"`
+	Skipped       bool        `json:"skipped"`
+	SMTPUTF8      bool        `json:"smtputf8"`
+	MX            string      `json:"mx"`
+	MXAddress     string      `json:"mx_address"`
+	MXTried       []Attempt   `json:"mx_tried"`
+	TLS           *report.TLS `json:"tls"`
+	TLSError      string      `json:"tls_error,omitempty"`
+	Port25Blocked bool        `json:"port25_blocked"`
+	Session       int         `json:"session"`
+	report.Final
+	TimingsMS map[string]float64     `json:"timings_ms"`
+	Events    []transcript.JSONEvent `json:"events,omitempty"`
+}
+
+// ToJSON builds the JSON form. exit is the status to report (the verdict's
+// own, or what --strict or --expect made of it); events are the transcript
+// of a single-address run, nil in bulk.
+func (r *Result) ToJSON(exit int, events []session.Event) JSON {
+	j := JSON{
+		Line:          r.Line,
+		Input:         r.Input,
+		Verdict:       r.Verdict,
+		Reason:        r.Reason,
+		Source:        r.Source,
+		CatchAll:      r.CatchAll,
+		Greylisted:    r.Greylisted,
+		RetryAfterS:   r.RetryAfter.Seconds(),
+		Skipped:       r.Skipped,
+		SMTPUTF8:      r.SMTPUTF8,
+		MX:            r.MX,
+		MXAddress:     r.MXAddress,
+		MXTried:       r.Tried,
+		TLS:           report.FromTLS(r.TLS, r.TLSVerified),
+		TLSError:      r.TLSError,
+		Port25Blocked: r.PortBlocked,
+		Session:       r.Session,
+		TimingsMS:     report.Timings(r.Timings),
+	}
+	if j.MXTried == nil {
+		j.MXTried = []Attempt{}
+	}
+	if r.Verdict != BadSyntax {
+		j.Address, j.Mailbox, j.Domain = r.Address.String(), r.Address.Mailbox(), r.Address.ASCIIDomain
+	}
+	if events != nil {
+		j.Events = transcript.ToJSON(events, false)
+	}
+	j.SetReply(r.Reply)
+	j.Exit = exit
+	if r.Err != nil {
+		j.Error = r.Err.Error()
+	}
+	j.Hint = r.Hint()
+	return j
+}
+
+// Hint suggests what to do about a result, "" when there is nothing to do.
+func (r *Result) Hint() string {
+	switch {
+	case r.PortBlocked:
+		return "outbound port 25 looks blocked here (common on home and cloud networks); run from a host allowed to send mail, or ask the provider to open port 25"
+	case r.Verdict == Blocked:
+		h := "the refusal is about the prober (its IP address, HELO name or sender), not the address; try from a host with a good reputation and a real --helo and --from"
+		if r.Reply != nil && r.Reply.Code >= 400 {
+			if rh := replycode.Hint(r.Reply.Code, r.Reply.Enhanced, r.Reply.Text()); rh != "" {
+				h += "; " + rh
+			}
+		}
+		return h
+	case r.Greylisted:
+		if r.RetryAfter > 0 {
+			return fmt.Sprintf("greylisted: retry after %s, or let smtpx wait with --wait-greylist %s", r.RetryAfter, (r.RetryAfter + time.Minute).Round(time.Minute))
+		}
+		return "greylisted: retry in a few minutes, or let smtpx wait with --wait-greylist 5m"
+	case r.Verdict == Unprovable && r.CatchAll != nil && *r.CatchAll:
+		return "the domain accepts any address at RCPT; only a delivered message and a reply would prove this one exists"
+	case r.Verdict == BadSyntax:
+		return "write the address as local@domain, e.g. bob@example.com"
+	}
+	if r.Reply != nil && r.Reply.Code >= 400 {
+		return replycode.Hint(r.Reply.Code, r.Reply.Enhanced, r.Reply.Text())
+	}
+	return ""
+}
+
+// CSVHeader is the first row of --csv output.
+var CSVHeader = []string{"line", "input", "address", "verdict", "code", "enhanced", "text", "reason", "catch_all", "greylisted", "mx", "smtputf8", "exit"}
+
+// CSVRecord is one row of --csv output. Server text is escaped, so a row
+// printed to a terminal cannot carry control sequences.
+func (r *Result) CSVRecord(exit int) []string {
+	code, enh, text := "", "", ""
+	if r.Reply != nil {
+		if r.Reply.Code != 0 {
+			code = strconv.Itoa(r.Reply.Code)
+		}
+		enh, text = r.Reply.Enhanced, transcript.Escape(strings.ReplaceAll(r.Reply.Text(), "\n", " "))
+	}
+	catch := ""
+	if r.CatchAll != nil {
+		catch = strconv.FormatBool(*r.CatchAll)
+	}
+	addr := ""
+	if r.Verdict != BadSyntax {
+		addr = r.Address.String()
+	}
+	line := ""
+	if r.Line > 0 {
+		line = strconv.Itoa(r.Line)
+	}
+	return []string{line, transcript.Escape(r.Input), addr, string(r.Verdict), code, enh, text,
+		transcript.Escape(r.Reason), catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+}
+
+// NewCSV returns a CSV writer with the header written.
+func NewCSV(w io.Writer) (*csv.Writer, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return nil, err
+	}
+	cw.Flush()
+	return cw, cw.Error()
+}
+
+// ReplyLine renders the deciding reply on one line, escaped: "550 5.1.1 no
+// such user".
+func (r *Result) ReplyLine() string {
+	if r.Reply == nil {
+		return ""
+	}
+	parts := []string{}
+	if r.Reply.Code != 0 {
+		parts = append(parts, strconv.Itoa(r.Reply.Code))
+	}
+	if r.Reply.Enhanced != "" {
+		parts = append(parts, r.Reply.Enhanced)
+	}
+	if t := strings.ReplaceAll(r.Reply.Text(), "\n", " "); t != "" {
+		parts = append(parts, t)
+	}
+	return transcript.Escape(strings.Join(parts, " "))
+}
+
+// Line renders a result as one line of the human bulk table.
+func (r *Result) TableLine() string {
+	who := r.Input
+	if r.Verdict != BadSyntax {
+		who = r.Address.String()
+	}
+	s := fmt.Sprintf("%-36s %-13s %s", transcript.Escape(who), r.Verdict, transcript.Escape(r.Reason))
+	return strings.TrimRight(s, " ")
+}
+
+// String summarises a Summary in one line: counts by verdict, sessions,
+// elapsed time and rate.
+func (s Summary) String() string {
+	var parts []string
+	for _, v := range Verdicts {
+		if n := s.ByVerdict[v]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, v))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"nothing to verify"}
+	}
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(s.Rows) / s.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("%d addresses in %s (%.0f/s), %d sessions: %s",
+		s.Rows, s.Elapsed.Round(time.Millisecond), rate, s.Sessions, strings.Join(parts, ", "))
+}
