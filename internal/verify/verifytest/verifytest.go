@@ -83,8 +83,8 @@ func ParseAction(s string) (Action, error) {
 type Rules struct {
 	ByKey    map[string]Action // lower-case local part or address
 	Prefixes []prefixRule
-	Default Action
-	Mail    *Action
+	Default  Action
+	Mail     *Action
 }
 
 type prefixRule struct {
