@@ -216,11 +216,20 @@ func (r *codesRenderer) paint(class int) *color.Color {
 	return r.bold
 }
 
-var retryWords = map[string]string{
-	"none":      "success",
-	"continue":  "intermediate: send what the server is waiting for",
-	"later":     "transient: retry later",
-	"after_fix": "permanent: don't retry unchanged",
+// retryWords says in the header line what the reply class means for the
+// sender.
+func retryWords(retry string) string {
+	switch retry {
+	case "none":
+		return "success"
+	case "continue":
+		return "intermediate: send what the server is waiting for"
+	case "later":
+		return "transient: retry later"
+	case "after_fix":
+		return "permanent: don't retry unchanged"
+	}
+	return ""
 }
 
 const labelWidth = 8
@@ -242,7 +251,7 @@ func (r *codesRenderer) explanation(e *replycode.Explanation, sep bool) error {
 		return err
 	}
 	head := strings.TrimSpace(fmt.Sprintf("%s %s", codeStr(e.Code), e.Enhanced))
-	summary := retryWords[e.Retry]
+	summary := retryWords(e.Retry)
 	if e.Retry == "after_fix" && e.Class == 4 {
 		summary = "transient code, but don't retry unchanged"
 	}

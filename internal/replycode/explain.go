@@ -270,11 +270,18 @@ func enhancedFactFor(code string) (enhancedFact, bool) {
 
 // extKeywords tell which extension's meaning of a shared code a reply text
 // is about, e.g. 530 "Must issue a STARTTLS command first" versus 530 5.7.0
-// "Authentication required".
-var extKeywords = map[string][]string{
-	"STARTTLS": {"tls"},
-	"AUTH":     {"auth", "password", "credential", "login", "mechanism"},
-	"ETRN":     {"etrn", "node"},
+// "Authentication required". A switch, not a map, so the package has no
+// initialisation work at startup.
+func extKeywords(ext string) []string {
+	switch ext {
+	case "STARTTLS":
+		return []string{"tls"}
+	case "AUTH":
+		return []string{"auth", "password", "credential", "login", "mechanism"}
+	case "ETRN":
+		return []string{"etrn", "node"}
+	}
+	return nil
 }
 
 // basicUses returns every use of code, the one the text points at first.
@@ -294,7 +301,7 @@ func basicUses(code int, lowerText string) []Use {
 	pick := -1
 	if lowerText != "" {
 		for i, u := range uses {
-			if u.Extension != "" && containsAny(lowerText, extKeywords[u.Extension]...) {
+			if u.Extension != "" && containsAny(lowerText, extKeywords(u.Extension)...) {
 				pick = i
 				break
 			}
