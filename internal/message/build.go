@@ -130,14 +130,14 @@ type Message struct {
 // them. Build takes ownership of o.Body and o.HTML (Close releases them),
 // even when it fails. Errors about the options are *InputError.
 func Build(o Options) (m *Message, err error) {
-	m = &Message{}
-	m.owned = append(m.owned, o.Body.b, o.HTML.b)
+	msg := &Message{}
+	msg.owned = append(msg.owned, o.Body.b, o.HTML.b)
 	defer func() {
 		if err != nil {
-			m.Close()
-			m = nil
+			msg.Close()
 		}
 	}()
+	m = msg
 	if o.Date.IsZero() {
 		o.Date = time.Now()
 	}
@@ -772,6 +772,9 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) { return writeSource(m, w)
 
 // Close releases spool files of the body, the HTML and the attachments.
 func (m *Message) Close() error {
+	if m == nil {
+		return nil
+	}
 	var first error
 	for _, b := range m.owned {
 		if err := b.close(); err != nil && first == nil {

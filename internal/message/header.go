@@ -178,7 +178,7 @@ func (f *folder) text(value string) {
 			flush()
 			// Trailing white space: never fold before it, so that no line
 			// consists of white space only.
-			f.raw(ws)
+			f.raw(sep + ws)
 			break
 		}
 		w := value[:wordEnd(value)]
@@ -208,7 +208,7 @@ func (f *folder) words(sep, value string) {
 		ws := leadingWSP(value)
 		value = value[len(ws):]
 		if value == "" {
-			f.raw(ws)
+			f.raw(sep + ws)
 			break
 		}
 		w := value[:wordEnd(value)]

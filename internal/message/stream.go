@@ -207,6 +207,7 @@ type crlfReader struct {
 	off   int
 	final bool
 	last  byte
+	any   bool // some content was yielded (last is meaningful)
 	done  bool
 }
 
@@ -222,11 +223,11 @@ func (r *crlfReader) Read(p []byte) (int, error) {
 		n, err := r.src.Read(r.in)
 		r.out, r.off = r.z.convert(r.out[:0], r.in[:n], "\r\n"), 0
 		if len(r.out) > 0 {
-			r.last = r.out[len(r.out)-1]
+			r.last, r.any = r.out[len(r.out)-1], true
 		}
 		if err == io.EOF {
 			r.done = true
-			if r.final && r.last != 0 && r.last != '\n' {
+			if r.final && r.any && r.last != '\n' {
 				r.out = append(r.out, '\r', '\n')
 			}
 		} else if err != nil {
