@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"net/mail"
 	"os"
 	"strings"
 
@@ -74,6 +75,23 @@ func (m *messageFlags) source(env *Env, h headerAddrs) (message.Source, error) {
 	}
 	if host, err := os.Hostname(); err == nil {
 		o.Host = host
+	}
+	// A fixed Date or Message-ID given with --header also fixes the default
+	// subject and the MIME boundaries, so --dump-mail and a send with the
+	// same flags give identical bytes.
+	for _, h := range m.headers {
+		name, value, _ := strings.Cut(h, ":")
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "message-id":
+			if value != "" {
+				o.MessageID = value
+			}
+		case "date":
+			if t, err := mail.ParseDate(value); err == nil {
+				o.Date = t
+			}
+		}
 	}
 	var err error
 	if m.body != "" {
