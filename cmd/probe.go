@@ -1,0 +1,241 @@
+package cmd
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/probe"
+	"github.com/smtpx/smtpx/internal/tlsconf"
+)
+
+func init() { register(newProbeCmd) }
+
+type probeFlags struct {
+	conn          connFlags
+	ports         []int
+	dnsServer     string
+	helo          string
+	noMX          bool
+	ipv4, ipv6    bool
+	require       []string
+	requireTLS    bool
+	requireMTASTS bool
+	requireDANE   bool
+	certDays      int
+	failOn        string
+	ignore        []string
+	count         int
+	parallel      int
+	greetPause    time.Duration
+	connectTo     []string
+	checkRelay    bool
+	checkVRFY     bool
+	checkInject   bool
+	checkLegacy   bool
+	checkSize     bool
+	mtaSTSCA      string
+	mtaSTSPort    int
+}
+
+func newProbeCmd(env *Env) *cobra.Command {
+	f := &probeFlags{}
+	c := &cobra.Command{
+		Use:   "probe [flags] DOMAIN | HOST:PORT",
+		Short: "Inspect a mail server or a mail domain in depth, as a CI gate",
+		Long: longHelp(`Probe a mail server the way posttls-finger, testssl.sh and MxToolbox do
+together, and exit with a status CI can gate on.
+
+TARGET is a mail domain (example.com: its MX hosts by preference, the
+implicit MX when there is none, a null MX reported), or one endpoint
+(HOST:PORT, [IPv6]:PORT, an address, smtp:// smtps:// submission:// lmtp://
+unix:// URLs, or --socket). Every address of every host is probed, IPv4 and
+IPv6 separately, on every --port (465 is implicit TLS), a few at a time.
+
+Per endpoint: connect and greeting times (a greet pause is flagged), the
+banner, the EHLO inventory, STARTTLS or implicit TLS (version, cipher,
+group, handshake time), the certificate chain as sent, verified against the
+system roots or --ca-file for the host name, its expiry, OCSP stapling, EHLO
+after TLS and what changed, where AUTH is offered, reverse DNS, and DANE
+(TLSA records, DNSSEC status, match against the chain). Per domain:
+MTA-STS (record, policy over HTTPS, every MX against it), TLS-RPT, SPF and
+DMARC.
+
+The probe is read-only: it never sends DATA. Checks that send more than
+EHLO and STARTTLS run only when asked: --check-size, --check-vrfy,
+--check-relay (RCPT only, RSET between), --check-injection,
+--check-legacy-tls.
+
+Each check is PASS, WARN, FAIL or INFO with a stable id (see --json). The
+exit status is the most severe any check stands for (the highest number):
+1 a check failed (or warned, with --fail-on warn); 3 the network; 4 or 5 a
+refusing greeting or EHLO; 6 TLS where TLS was required (--require-tls,
+submission://, implicit TLS); 7 a protocol violation.`,
+			`  smtpx probe example.com
+  smtpx probe mx.example.com:25 --require STARTTLS,SMTPUTF8 --cert-days 14
+  smtpx probe --port 25,587,465 mail.example.com --no-mx
+  smtpx probe --require-tls --require-mta-sts --fail-on warn example.com
+  smtpx probe --json example.com | jq '.endpoints[].checks[] | select(.status=="fail")'
+  smtpx probe --count 10 127.0.0.1:2525
+  smtpx probe --check-relay --check-vrfy --check-injection mx.example.com:25
+`),
+		Args: cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tgt := ""
+			if len(args) == 1 {
+				tgt = args[0]
+			}
+			return runProbe(cmd.Context(), env, f, tgt)
+		},
+	}
+	fs := c.Flags()
+	fs.IntSliceVar(&f.ports, "port", nil, "probe these `PORTS` on every address (e.g. 25,587,465; 465 is implicit TLS)")
+	fs.StringVar(&f.dnsServer, "dns-server", "", "ask the DNS server at `ADDR` (host[:port]) instead of the system's")
+	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
+	fs.BoolVar(&f.noMX, "no-mx", false, "probe a name without a port as a host, not as a mail domain")
+	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "probe IPv4 addresses only")
+	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "probe IPv6 addresses only")
+	fs.StringSliceVar(&f.require, "require", nil, "fail unless these EHLO `EXTENSIONS` are advertised (e.g. STARTTLS,SMTPUTF8)")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "STARTTLS must be offered and the certificate verify; a TLS failure exits 6")
+	fs.BoolVar(&f.requireMTASTS, "require-mta-sts", false, "fail unless the domain has an MTA-STS policy in enforce mode that every MX satisfies")
+	fs.BoolVar(&f.requireDANE, "require-dane", false, "fail unless every MX has DNSSEC-validated TLSA records matching its certificate")
+	fs.IntVar(&f.certDays, "cert-days", 0, "fail when a certificate expires within `N` days (a warning under 30 regardless)")
+	fs.StringVar(&f.failOn, "fail-on", "fail", "the `LEVEL` of check that fails the probe: fail or warn")
+	fs.StringSliceVar(&f.ignore, "ignore", nil, "report these check `IDS` but never gate on them (prefix.* allowed)")
+	fs.IntVar(&f.count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
+	fs.IntVar(&f.parallel, "parallel", 4, "probe up to `N` endpoints at once")
+	fs.DurationVar(&f.greetPause, "greet-pause", 5*time.Second, "flag a greeting slower than `DURATION` as a greet pause or tarpit")
+	fs.StringArrayVar(&f.connectTo, "connect-to", nil, "probe `HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 instead of HOST1:PORT1 (as curl)")
+	fs.BoolVar(&f.checkRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
+	fs.BoolVar(&f.checkVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
+	fs.BoolVar(&f.checkInject, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")
+	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test whether TLS 1.0 and 1.1 are accepted")
+	fs.BoolVar(&f.checkSize, "check-size", false, "opt-in: test whether the advertised SIZE is enforced at MAIL")
+	fs.StringVar(&f.mtaSTSCA, "mta-sts-ca", "", "trust the CA certificates in `FILE` (PEM) for the MTA-STS policy server")
+	fs.IntVar(&f.mtaSTSPort, "mta-sts-port", 0, "port of the MTA-STS policy server (tests)")
+	_ = fs.MarkHidden("mta-sts-port")
+	f.conn.register(c, true)
+	_ = c.MarkFlagFilename("mta-sts-ca")
+	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"fail", "warn"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("require", cobra.FixedCompletions(append([]string{"STARTTLS", "AUTH"}, probe.Keywords...), cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var ids []string
+		for _, x := range probe.IDs {
+			if strings.HasSuffix(x.ID, ".") {
+				ids = append(ids, x.ID+"*")
+				continue
+			}
+			ids = append(ids, x.ID+"\t"+x.About)
+		}
+		return ids, cobra.ShellCompDirectiveNoFileComp
+	})
+	return c
+}
+
+// probeOptions turns the flags into probe options.
+func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
+	o := probe.Options{
+		Target: tgt, Socket: f.conn.socket, Ports: f.ports, NoMX: f.noMX, DNSServer: f.dnsServer,
+		ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp, Helo: f.helo,
+		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout,
+		Require: f.require, RequireTLS: f.requireTLS, RequireMTASTS: f.requireMTASTS, RequireDANE: f.requireDANE,
+		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
+		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
+		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
+	}
+	if tgt == "" && f.conn.socket == "" {
+		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
+	}
+	switch f.failOn {
+	case "fail":
+	case "warn":
+		o.FailOnWarn = true
+	default:
+		return o, exitcode.Usagef("use --fail-on fail or --fail-on warn", "--fail-on %q is neither fail nor warn", f.failOn)
+	}
+	switch {
+	case f.ipv4 && f.ipv6:
+		return o, exitcode.Usagef("use one of -4 and -6, or neither for both", "-4 and -6 cannot be combined")
+	case f.ipv4:
+		o.Family = 4
+	case f.ipv6:
+		o.Family = 6
+	}
+	if f.count < 1 {
+		return o, exitcode.Usagef("give --count from 1 to 1000", "--count %d is out of range", f.count)
+	}
+	if f.parallel < 1 {
+		return o, exitcode.Usagef("give --parallel from 1 to 64", "--parallel %d is out of range", f.parallel)
+	}
+	if f.greetPause <= 0 {
+		return o, exitcode.Usagef("give a positive duration such as 5s", "--greet-pause must be positive")
+	}
+	if f.mtaSTSPort < 0 || f.mtaSTSPort > 65535 {
+		return o, exitcode.Usagef("give a port from 1 to 65535", "--mta-sts-port %d is out of range", f.mtaSTSPort)
+	}
+	for _, s := range f.connectTo {
+		ct, err := probe.ParseConnectTo(s)
+		if err != nil {
+			return o, exitcode.Usagef("write --connect-to HOST1:PORT1:HOST2:PORT2, e.g. mx.example.com:25:127.0.0.1:2525", "--connect-to %v", err)
+		}
+		o.ConnectTo = append(o.ConnectTo, ct)
+	}
+	cfg, err := f.conn.tls.Build()
+	if err != nil {
+		var te *tlsconf.Error
+		if errors.As(err, &te) {
+			return o, exitcode.Usagef("check "+te.Flag, "%v", err)
+		}
+		return o, exitcode.Usagef("check the TLS flags", "%v", err)
+	}
+	o.TLS = cfg
+	if f.mtaSTSCA != "" {
+		pem, err := os.ReadFile(f.mtaSTSCA)
+		if err != nil {
+			return o, exitcode.Usagef("check --mta-sts-ca", "--mta-sts-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return o, exitcode.Usagef("check --mta-sts-ca", "--mta-sts-ca: %s holds no PEM certificate", f.mtaSTSCA)
+		}
+		o.MTASTSRoots = pool
+	}
+	return o, nil
+}
+
+func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
+	o, err := probeOptions(env, f, tgt)
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	res := probe.Run(ctx, o)
+	if res.Exit == exitcode.Usage {
+		return res.Err
+	}
+	res.FillHints(Hint)
+	switch {
+	case env.G.JSON:
+		if err := env.printJSON(res.ToJSON(Hint)); err != nil {
+			return err
+		}
+	case !env.G.Quiet:
+		res.WriteHuman(env.IO.Out, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose})
+	}
+	if res.Err == nil && res.Exit != 0 {
+		return exitcode.Silent(res.Exit)
+	}
+	if res.Err != nil {
+		return fmt.Errorf("%w", res.Err)
+	}
+	return nil
+}

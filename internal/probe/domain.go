@@ -1,0 +1,540 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/route"
+)
+
+// TXTRecord is one policy record published in DNS (TLS-RPT, SPF, DMARC).
+type TXTRecord struct {
+	Name      string            `json:"name"`      // where it was looked up
+	Published bool              `json:"published"` // a record of this kind exists
+	Record    string            `json:"record"`    // the record; the first one when there are several
+	Tags      map[string]string `json:"tags,omitempty"`
+	Error     string            `json:"error,omitempty"` // why it is unusable, or the lookup failed
+	lookupErr error
+	parseErr  error
+}
+
+// MTASTS is a domain's MTA-STS deployment (RFC 8461).
+type MTASTS struct {
+	TXTRecord
+	ID          string  `json:"id,omitempty"`
+	URL         string  `json:"policy_url,omitempty"`
+	Policy      *Policy `json:"policy"`
+	PolicyError string  `json:"policy_error,omitempty"`
+}
+
+// lookupTXT returns the TXT records at name; "none published" is not an
+// error.
+func (pr *prober) lookupTXT(ctx context.Context, name string) ([]string, error) {
+	txts, err := pr.res.LookupTXT(ctx, name)
+	switch route.KindOf(err) {
+	case 0:
+		return txts, nil
+	case route.KindNoData, route.KindNXDomain:
+		return nil, nil
+	}
+	return nil, err
+}
+
+// domainRecords looks up the domain's policy records and fetches its
+// MTA-STS policy.
+func (pr *prober) domainRecords(ctx context.Context, dom *Domain) {
+	d := dom.Name
+	dom.MTASTS = &MTASTS{TXTRecord: TXTRecord{Name: "_mta-sts." + d}}
+	dom.TLSRPT = &TXTRecord{Name: "_smtp._tls." + d}
+	dom.SPF = &TXTRecord{Name: d}
+	dom.DMARC = &TXTRecord{Name: "_dmarc." + d}
+	var wg sync.WaitGroup
+	look := func(t *TXTRecord, parse func(*TXTRecord, []string)) {
+		wg.Go(func() {
+			txts, err := pr.lookupTXT(ctx, t.Name)
+			if err != nil {
+				t.lookupErr, t.Error = err, err.Error()
+				return
+			}
+			parse(t, txts)
+		})
+	}
+	look(&dom.MTASTS.TXTRecord, func(t *TXTRecord, txts []string) {
+		rec, id, err := ParseSTSRecord(txts)
+		t.Record, dom.MTASTS.ID = rec, id
+		t.Published = !errors.Is(err, errNone)
+		if t.Published && err != nil {
+			t.parseErr, t.Error = err, err.Error()
+		}
+	})
+	look(dom.TLSRPT, parseTLSRPT)
+	look(dom.SPF, parseSPFRecords)
+	look(dom.DMARC, parseDMARC)
+	wg.Wait()
+	m := dom.MTASTS
+	if m.Published && m.parseErr == nil {
+		m.URL = policyURL(d, pr.o.MTASTSPort)
+		body, err := fetchPolicy(ctx, pr.res, d, pr.o.MTASTSPort, pr.o.MTASTSRoots, pr.o.Timeout)
+		if err != nil {
+			m.PolicyError = err.Error()
+			return
+		}
+		p, err := ParsePolicy(body)
+		m.Policy = p
+		if err != nil {
+			m.PolicyError = err.Error()
+		}
+	}
+}
+
+// domainChecks evaluates the domain's MX set and records, once the
+// endpoints are probed (MTA-STS needs their certificates).
+func (pr *prober) domainChecks(dom *Domain, eps []*Endpoint) {
+	cl := &dom.Checks
+	pr.mxChecks(dom, eps, cl)
+	pr.mtaSTSChecks(dom, eps, cl)
+	recordCheck(cl, "tls_rpt.record", dom.TLSRPT, "publish a TLS-RPT record (RFC 8460) to receive reports of TLS failures", func(t *TXTRecord) string {
+		return "reports go to " + t.Tags["rua"]
+	})
+	recordCheck(cl, "spf.record", dom.SPF, "", func(t *TXTRecord) string { return t.Record })
+	recordCheck(cl, "dmarc.record", dom.DMARC, "", func(t *TXTRecord) string {
+		s := "policy " + t.Tags["p"]
+		if t.Tags["rua"] != "" {
+			s += ", reports to " + t.Tags["rua"]
+		}
+		return s
+	})
+}
+
+// recordCheck reports a record that is informational when absent.
+func recordCheck(cl *checkList, id string, t *TXTRecord, absentHint string, good func(*TXTRecord) string) {
+	e := ev("name", t.Name, "published", t.Published, "record", t.Record, "tags", t.Tags)
+	switch {
+	case t.lookupErr != nil:
+		e["error"] = t.Error
+		cl.add(id, Warn, "lookup failed: "+t.Error, e)
+	case !t.Published:
+		ch := cl.add(id, Info, "not published at "+t.Name, e)
+		ch.Hint = absentHint
+	case t.parseErr != nil:
+		e["error"] = t.Error
+		ch := cl.add(id, Warn, "does not parse: "+t.Error, e)
+		ch.Details = []string{t.Record}
+		ch.Hint = "fix the record at " + t.Name
+	default:
+		ch := cl.add(id, Pass, good(t), e)
+		ch.Details = []string{t.Record}
+	}
+}
+
+// mxChecks reports the MX set and hosts without addresses.
+func (pr *prober) mxChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
+	rt, err := dom.Route, dom.RouteErr
+	var hosts []map[string]any
+	var det []string
+	for _, h := range rt.Hosts {
+		hm := map[string]any{"host": h.Name, "preference": h.Preference, "ipv4": addrStrings(h.IPv4), "ipv6": addrStrings(h.IPv6), "ad": h.AD}
+		line := fmt.Sprintf("%d %s: %s", h.Preference, h.Name, joinAddrs(append(append([]netip.Addr(nil), h.IPv4...), h.IPv6...)))
+		if h.Err != nil {
+			hm["error"] = h.Err.Error()
+			line += " (" + h.Err.Error() + ")"
+		}
+		hosts = append(hosts, hm)
+		det = append(det, line)
+	}
+	e := ev("domain", dom.Name, "hosts", nonNil(hosts), "implicit", rt.Implicit, "null_mx", dom.NullMX, "ad", rt.AD)
+	switch {
+	case dom.NullMX:
+		ch := cl.fail("dns.mx", exitcode.Permanent, dom.Name+" publishes a null MX (RFC 7505): it accepts no mail", e)
+		ch.Err = err
+		ch.Hint = "nothing to probe: the domain says it receives no mail"
+		return
+	case err != nil:
+		code := exitcode.For(err)
+		e["error"] = err.Error()
+		ch := cl.fail("dns.mx", code, err.Error(), e)
+		ch.Err = err
+		ch.Details = det
+		ch.Hint = "check the domain's MX records, or ask another resolver with --dns-server"
+		if code == exitcode.Network {
+			ch.Hint = "the DNS did not answer; retry, or ask another resolver with --dns-server"
+		}
+		return
+	}
+	var prefs []string
+	for _, h := range rt.Hosts {
+		prefs = append(prefs, fmt.Sprintf("%d %s", h.Preference, h.Name))
+	}
+	sum := "MX by preference: " + strings.Join(prefs, ", ")
+	if rt.Implicit {
+		sum = "no MX records: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)"
+	}
+	if rt.AD {
+		sum += " (DNSSEC-validated)"
+	}
+	if len(eps) == 0 {
+		ch := cl.fail("dns.mx", exitcode.Network, fmt.Sprintf("no MX host has an IPv%d address", pr.o.Family), e)
+		ch.Details = det
+		ch.Hint = "drop -4/-6 to probe the other family"
+		return
+	}
+	ch := cl.add("dns.mx", Info, sum, e)
+	ch.Details = det
+	var missing []string
+	for _, h := range rt.Hosts {
+		if len(h.IPv4)+len(h.IPv6) == 0 {
+			why := "no address"
+			if h.Err != nil {
+				why = h.Err.Error()
+			}
+			missing = append(missing, h.Name+": "+why)
+		}
+	}
+	if len(missing) > 0 {
+		ch := cl.add("dns.mx.addresses", Warn, fmt.Sprintf("%d of %d MX hosts have no address", len(missing), len(rt.Hosts)), ev("missing", missing))
+		ch.Details = missing
+		ch.Hint = "remove the MX records of hosts that do not exist, or give them addresses"
+	} else {
+		cl.add("dns.mx.addresses", Pass, "every MX host has an address", ev("missing", []string{}))
+	}
+}
+
+// mtaSTSChecks reports the record, the policy and whether every MX
+// satisfies it.
+func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
+	m := dom.MTASTS
+	req := pr.o.RequireMTASTS
+	reqStatus := func(st Status) Status {
+		if req {
+			return Fail
+		}
+		return st
+	}
+	e := ev("name", m.Name, "published", m.Published, "record", m.Record, "id", m.ID)
+	switch {
+	case m.lookupErr != nil:
+		e["error"] = m.Error
+		cl.add("mta_sts.record", reqStatus(Warn), "lookup failed: "+m.Error, e)
+		return
+	case !m.Published:
+		ch := cl.add("mta_sts.record", reqStatus(Info), "not published at "+m.Name, e)
+		ch.Hint = "publish an MTA-STS policy (RFC 8461) so senders insist on TLS"
+		return
+	case m.parseErr != nil:
+		e["error"] = m.Error
+		ch := cl.add("mta_sts.record", Fail, "unusable: "+m.Error, e)
+		ch.Details = []string{m.Record}
+		ch.Hint = "fix the TXT record at " + m.Name + `: "v=STSv1; id=YYYYMMDDNN"`
+		return
+	}
+	cl.add("mta_sts.record", Pass, m.Record, e)
+	pe := ev("url", m.URL, "policy", m.Policy)
+	if m.PolicyError != "" {
+		pe["error"] = m.PolicyError
+		ch := cl.add("mta_sts.policy", Fail, "published but unusable: "+m.PolicyError, pe)
+		ch.Hint = "serve the policy as text/plain at " + m.URL + " with a certificate valid for mta-sts." + dom.Name
+		return
+	}
+	p := m.Policy
+	sum := fmt.Sprintf("mode %s, max_age %d (%s), mx %s", p.Mode, p.MaxAge, ageText(p.MaxAge), strings.Join(p.MX, ", "))
+	switch p.Mode {
+	case "enforce":
+		cl.add("mta_sts.policy", Pass, sum, pe)
+	case "testing":
+		ch := cl.add("mta_sts.policy", reqStatus(Info), sum+": senders report TLS failures but deliver anyway", pe)
+		ch.Hint = "switch the policy to mode: enforce once the reports are clean"
+	default:
+		ch := cl.add("mta_sts.policy", reqStatus(Info), sum+": the domain has withdrawn its policy", pe)
+		ch.Hint = "publish mode: enforce to require TLS"
+		return
+	}
+	var det, bad []string
+	unchecked := 0
+	var hosts []map[string]any
+	for _, h := range dom.Route.Hosts {
+		pat := p.Match(h.Name)
+		state, ok := hostTLSState(h.Name, eps)
+		line := h.Name + ": "
+		if pat != "" {
+			line += "matches " + pat
+		} else {
+			line += "matches no mx pattern"
+		}
+		line += "; " + state
+		det = append(det, line)
+		hosts = append(hosts, map[string]any{"host": h.Name, "pattern": pat, "tls": state, "ok": pat != "" && ok})
+		switch {
+		case pat == "":
+			bad = append(bad, h.Name)
+		case state == stateSkipped:
+			unchecked++
+		case !ok:
+			bad = append(bad, h.Name)
+		}
+	}
+	me := ev("hosts", nonNil(hosts))
+	var ch *Check
+	switch {
+	case len(bad) > 0 && (p.Mode == "enforce" || req):
+		ch = cl.fail("mta_sts.mx", exitcode.Check, "senders that enforce MTA-STS will not deliver to "+strings.Join(bad, ", "), me)
+		ch.Hint = "every MX must match an mx line of the policy and present a certificate valid for its name from a public CA"
+	case len(bad) > 0:
+		ch = cl.add("mta_sts.mx", Warn, "in enforce mode, senders would not deliver to "+strings.Join(bad, ", "), me)
+		ch.Hint = "fix these before switching to mode: enforce"
+	case unchecked > 0:
+		ch = cl.add("mta_sts.mx", Info, "every MX matches the policy; certificates not checked (--insecure)", me)
+	default:
+		ch = cl.add("mta_sts.mx", Pass, "every MX matches the policy and presents a valid certificate", me)
+	}
+	ch.Details = det
+}
+
+const stateSkipped = "certificate not checked (--insecure)"
+
+// hostTLSState says how an MX host's endpoints did for MTA-STS: a
+// certificate that verifies for the host name is what counts (RFC 8461
+// §4.2).
+func hostTLSState(host string, eps []*Endpoint) (string, bool) {
+	state := "not probed"
+	for _, ep := range eps {
+		if ep.Host != host {
+			continue
+		}
+		switch {
+		case ep.Verify != nil && ep.Verify.OK:
+			return "certificate valid", true
+		case ep.Verify != nil && ep.Verify.Skipped:
+			state = stateSkipped
+		case ep.Verify != nil:
+			state = "certificate: " + ep.Verify.Error
+		case ep.Banner != nil && ep.TLS == nil && state == "not probed":
+			state = "no TLS"
+		case state == "not probed" && ep.Err != nil:
+			state = "not reached: " + ep.Err.Error()
+		}
+	}
+	return state, false
+}
+
+func ageText(s int64) string {
+	switch {
+	case s >= 86400 && s%86400 == 0:
+		return strconv.FormatInt(s/86400, 10) + " days"
+	case s >= 3600:
+		return fmt.Sprintf("%.1f hours", float64(s)/3600)
+	}
+	return strconv.FormatInt(s, 10) + " s"
+}
+
+// tagged parses "k=v; k=v" records, which all start with a version tag.
+func tagged(rec string) (map[string]string, error) {
+	tags := map[string]string{}
+	for _, f := range splitFields(rec, ';') {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return tags, fmt.Errorf("tag %q is not name=value", f)
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if _, dup := tags[k]; dup {
+			return tags, fmt.Errorf("tag %s appears twice", k)
+		}
+		tags[k] = strings.TrimSpace(v)
+	}
+	return tags, nil
+}
+
+// pick keeps the records starting with prefix; exactly one must remain.
+func pick(t *TXTRecord, txts []string, prefix string, caseless bool) (string, bool) {
+	var recs []string
+	for _, x := range txts {
+		ok := strings.HasPrefix(x, prefix)
+		if caseless {
+			ok = len(x) >= len(prefix) && strings.EqualFold(x[:len(prefix)], prefix)
+		}
+		if ok {
+			recs = append(recs, x)
+		}
+	}
+	if len(recs) == 0 {
+		return "", false
+	}
+	t.Published = true
+	t.Record = recs[0]
+	if len(recs) > 1 {
+		t.parseErr = fmt.Errorf("%d records start with %s; receivers treat that as none", len(recs), prefix)
+		t.Error = t.parseErr.Error()
+		return "", false
+	}
+	return recs[0], true
+}
+
+// parseTLSRPT reads the TLS-RPT record (RFC 8460 §3): v=TLSRPTv1 first,
+// and rua with mailto: or https: URIs.
+func parseTLSRPT(t *TXTRecord, txts []string) {
+	rec, ok := pick(t, txts, "v=TLSRPTv1", false)
+	if !ok {
+		return
+	}
+	tags, err := tagged(rec)
+	t.Tags = tags
+	if err == nil && tags["v"] != "TLSRPTv1" {
+		err = fmt.Errorf("the record must start with v=TLSRPTv1")
+	}
+	if err == nil && tags["rua"] == "" {
+		err = fmt.Errorf("the record has no rua tag")
+	}
+	if err == nil {
+		for _, u := range strings.Split(tags["rua"], ",") {
+			u = strings.TrimSpace(u)
+			l := strings.ToLower(u)
+			if !strings.HasPrefix(l, "mailto:") && !strings.HasPrefix(l, "https:") {
+				err = fmt.Errorf("rua %q is neither mailto: nor https:", u)
+				break
+			}
+		}
+	}
+	if err != nil {
+		t.parseErr, t.Error = err, err.Error()
+	}
+}
+
+// parseDMARC reads the DMARC record (RFC 7489 §6.3, §6.4): v=DMARC1 first,
+// and p=none, quarantine or reject.
+func parseDMARC(t *TXTRecord, txts []string) {
+	rec, ok := pick(t, txts, "v=DMARC1", false)
+	if !ok {
+		return
+	}
+	tags, err := tagged(rec)
+	t.Tags = tags
+	first := strings.TrimSpace(strings.SplitN(rec, ";", 2)[0])
+	valid := func(v string) bool { return v == "none" || v == "quarantine" || v == "reject" }
+	switch {
+	case err != nil:
+	case first != "v=DMARC1":
+		err = fmt.Errorf("the record must start with v=DMARC1")
+	case tags["p"] == "":
+		err = fmt.Errorf("the record has no p tag")
+	case !valid(strings.ToLower(tags["p"])):
+		err = fmt.Errorf("p=%s is not none, quarantine or reject", tags["p"])
+	case tags["sp"] != "" && !valid(strings.ToLower(tags["sp"])):
+		err = fmt.Errorf("sp=%s is not none, quarantine or reject", tags["sp"])
+	case tags["pct"] != "":
+		if n, e := strconv.Atoi(tags["pct"]); e != nil || n < 0 || n > 100 {
+			err = fmt.Errorf("pct=%s is not 0 to 100", tags["pct"])
+		}
+	}
+	if err != nil {
+		t.parseErr, t.Error = err, err.Error()
+	}
+}
+
+// parseSPFRecords reads the SPF record (RFC 7208 §4.5, §4.6).
+func parseSPFRecords(t *TXTRecord, txts []string) {
+	var recs []string
+	for _, x := range txts {
+		if len(x) >= 6 && strings.EqualFold(x[:6], "v=spf1") && (len(x) == 6 || x[6] == ' ') {
+			recs = append(recs, x)
+		}
+	}
+	if len(recs) == 0 {
+		return
+	}
+	t.Published, t.Record = true, recs[0]
+	if len(recs) > 1 {
+		t.parseErr = fmt.Errorf("%d SPF records: a permanent error (RFC 7208 §4.5)", len(recs))
+		t.Error = t.parseErr.Error()
+		return
+	}
+	if err := ParseSPF(recs[0]); err != nil {
+		t.parseErr, t.Error = err, err.Error()
+	}
+}
+
+// ParseSPF checks an SPF record's syntax (RFC 7208 §4.6.1, §12): known
+// mechanisms with valid arguments, modifiers at most once, and at most ten
+// terms that cost a DNS lookup (§4.6.4, counted at the top level only).
+func ParseSPF(rec string) error {
+	terms := strings.Fields(rec)
+	if len(terms) == 0 || !strings.EqualFold(terms[0], "v=spf1") {
+		return fmt.Errorf("the record must start with v=spf1")
+	}
+	lookups := 0
+	mods := map[string]bool{}
+	for _, term := range terms[1:] {
+		if name, _, ok := strings.Cut(term, "="); ok && !strings.ContainsAny(name, ":/") {
+			name = strings.ToLower(name)
+			if name == "" || !isSPFName(name) {
+				return fmt.Errorf("modifier %q has a bad name", term)
+			}
+			if (name == "redirect" || name == "exp") && mods[name] {
+				return fmt.Errorf("%s= appears twice", name)
+			}
+			mods[name] = true
+			if name == "redirect" {
+				lookups++
+			}
+			continue
+		}
+		t := term
+		if strings.ContainsAny(t[:1], "+-~?") {
+			t = t[1:]
+		}
+		mech, arg, hasArg := strings.Cut(t, ":")
+		cidr := ""
+		if !hasArg {
+			mech, cidr, _ = strings.Cut(t, "/")
+		}
+		mech = strings.ToLower(mech)
+		switch mech {
+		case "all":
+			if hasArg || cidr != "" {
+				return fmt.Errorf("%q: all takes no argument", term)
+			}
+		case "include", "exists":
+			if !hasArg || arg == "" {
+				return fmt.Errorf("%q: %s needs a domain", term, mech)
+			}
+			lookups++
+		case "a", "mx", "ptr":
+			lookups++
+		case "ip4", "ip6":
+			if !hasArg {
+				return fmt.Errorf("%q: %s needs an address", term, mech)
+			}
+			a, err := netip.ParsePrefix(arg)
+			if err != nil {
+				a2, e2 := netip.ParseAddr(arg)
+				if e2 != nil {
+					return fmt.Errorf("%q: %q is not an address or network", term, arg)
+				}
+				a = netip.PrefixFrom(a2, a2.BitLen())
+			}
+			if mech == "ip4" != a.Addr().Is4() {
+				return fmt.Errorf("%q: the address family does not match %s", term, mech)
+			}
+		default:
+			return fmt.Errorf("unknown mechanism %q", term)
+		}
+	}
+	if lookups > 10 {
+		return fmt.Errorf("%d terms need DNS lookups; the limit is 10 (RFC 7208 §4.6.4)", lookups)
+	}
+	return nil
+}
+
+func isSPFName(s string) bool {
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,154 @@
+package probe
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fatih/color"
+
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+// HumanOptions control the human report.
+type HumanOptions struct {
+	Color   bool // colour the statuses (a terminal, or --color always)
+	Verbose bool // add each endpoint's transcript
+}
+
+// WriteHuman writes the report for people: the domain's checks, then one
+// block per endpoint, then a summary line. Everything that came from a
+// server or from DNS is escaped.
+func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
+	pal := newPalette(o.Color)
+	fmt.Fprintln(w, transcript.Escape(r.headline()))
+	for _, c := range r.Checks {
+		fmt.Fprintln(w)
+		pal.check(w, c)
+	}
+	if d := r.Domain; d != nil {
+		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(d.Name)))
+		for _, c := range d.Checks {
+			pal.check(w, c)
+		}
+	}
+	for _, ep := range r.Endpoints {
+		title := ep.Label()
+		if ep.Preference >= 0 {
+			title += fmt.Sprintf(" (MX %d)", ep.Preference)
+		}
+		if ep.Network != "unix" && ep.Dial != ep.Address() {
+			title += " via " + ep.Dial
+		}
+		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(title)))
+		for _, c := range ep.Checks {
+			pal.check(w, c)
+		}
+		if t := ep.timingsLine(); t != "" {
+			fmt.Fprintf(w, "  %s\n", t)
+		}
+		if o.Verbose && len(ep.Events) > 0 {
+			var b bytes.Buffer
+			h := transcript.NewHuman(&b, transcript.Options{Color: o.Color})
+			for _, e := range ep.Events {
+				h.Event(e)
+			}
+			fmt.Fprintln(w, "  transcript:")
+			for _, l := range strings.SplitAfter(b.String(), "\n") {
+				if l != "" {
+					fmt.Fprint(w, "    "+l)
+				}
+			}
+		}
+	}
+	c := r.Counts()
+	fmt.Fprintf(w, "\n%s %d %s: %d pass, %d warn, %d fail, %d info; exit %d\n",
+		pal.head.Sprint("result:"), len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"),
+		c[Pass], c[Warn], c[Fail], c[Info], r.Exit)
+}
+
+// headline says what was probed.
+func (r *Result) headline() string {
+	s := "probe " + r.Target
+	switch {
+	case r.Domain != nil:
+		n := len(r.Domain.Route.Hosts)
+		s += fmt.Sprintf(": mail domain, %d MX %s", n, plural(n, "host", "hosts"))
+		if r.Domain.Route.Implicit {
+			s = "probe " + r.Target + ": mail domain, implicit MX"
+		}
+	case r.Mode == ModeSocket:
+		s += ": unix socket"
+	default:
+		s += ": host"
+	}
+	s += fmt.Sprintf(", %d %s", len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"))
+	if r.DNS > 0 {
+		s += ", dns " + fmtDur(r.DNS)
+	}
+	return s
+}
+
+// timingsLine lists the phases that happened.
+func (ep *Endpoint) timingsLine() string {
+	m := ep.timingsMS()
+	var parts []string
+	for _, ph := range Phases {
+		if v, ok := m[ph]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.2f", ph, v))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "timings (ms): " + strings.Join(parts, ", ")
+}
+
+type palette struct {
+	pass, warn, fail, info, head *color.Color
+}
+
+func newPalette(on bool) *palette {
+	p := &palette{
+		pass: color.New(color.FgGreen),
+		warn: color.New(color.FgYellow),
+		fail: color.New(color.FgRed, color.Bold),
+		info: color.New(color.FgCyan),
+		head: color.New(color.Bold),
+	}
+	for _, c := range []*color.Color{p.pass, p.warn, p.fail, p.info, p.head} {
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return p
+}
+
+func (p *palette) check(w io.Writer, c *Check) {
+	word := strings.ToUpper(string(c.Status))
+	var col *color.Color
+	switch c.Status {
+	case Pass:
+		col = p.pass
+	case Warn:
+		col = p.warn
+	case Fail:
+		col = p.fail
+	default:
+		col = p.info
+	}
+	sum := transcript.Escape(c.Summary)
+	if c.Ignored {
+		sum += " (ignored)"
+	}
+	fmt.Fprintf(w, "  %s  %-24s %s\n", col.Sprint(word), c.ID, sum)
+	for _, d := range c.Details {
+		fmt.Fprintf(w, "          %s\n", transcript.Escape(d))
+	}
+	if c.Hint != "" && (c.Exit != 0 || c.Status == Warn || c.Status == Fail) {
+		fmt.Fprintf(w, "          hint: %s\n", transcript.Escape(c.Hint))
+	}
+}

@@ -1,0 +1,343 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
+)
+
+// The relay test addresses use RFC 2606 reserved domains, so that even a
+// relay that accepted a message could not deliver it anywhere.
+const (
+	relayFrom = "smtpx-probe@example.org"
+	relayRcpt = "smtpx-probe@example.net"
+)
+
+// sessionOptIns runs the opt-in checks that fit in the main dialogue, after
+// the last EHLO: SIZE, VRFY/EXPN, relay. None of them ever sends DATA.
+func (pr *prober) sessionOptIns(ep *Endpoint, c *conv, cl *checkList) {
+	ext := c.ext
+	if c.extTLS != nil {
+		ext = c.extTLS
+	}
+	broken := func() bool { return c.s.Closed() }
+	if pr.o.CheckSize {
+		pr.sizeCheck(c.s, ext, cl)
+	}
+	if pr.o.CheckVRFY && !broken() {
+		pr.disclosure(c.s, "VRFY", "vrfy.disclosure", cl)
+	}
+	if pr.o.CheckVRFY && !broken() {
+		pr.disclosure(c.s, "EXPN", "expn.disclosure", cl)
+	}
+	if pr.o.CheckRelay && !broken() {
+		pr.relayCheck(ep, c.s, cl)
+	}
+}
+
+// lost reports a command error: the session is then closed and later
+// opt-in checks are skipped.
+func lost(s *session.Session, id string, err error, cl *checkList) {
+	cl.add(id, Info, "inconclusive: "+err.Error(), nil)
+	s.Close()
+}
+
+// sizeCheck asks whether the advertised SIZE is enforced at MAIL (RFC 1870
+// §6.1 lets a server refuse a declared size up front).
+func (pr *prober) sizeCheck(s *session.Session, ext session.Extensions, cl *checkList) {
+	n, ok := ext.Size()
+	if !ok || n == 0 || n == math.MaxUint64 {
+		cl.add("size.enforced", Info, "not tested: no SIZE limit is advertised", ev("tested", false))
+		return
+	}
+	cmd := fmt.Sprintf("MAIL FROM:<> SIZE=%d", n+1)
+	r, err := s.Cmd(cmd)
+	if err != nil {
+		lost(s, "size.enforced", err, cl)
+		return
+	}
+	e := ev("tested", true, "limit", n, "declared", n+1, "code", r.Code, "text", r.Text())
+	switch r.Class() {
+	case 2:
+		ch := cl.addf("size.enforced", Warn, e, "MAIL with SIZE=%d (over the advertised %d) was accepted: %s", n+1, n, replyLine(r))
+		ch.Hint = "the server advertises a limit it does not check at MAIL; oversized mail is refused only after DATA"
+	default:
+		cl.addf("size.enforced", Pass, e, "MAIL with SIZE=%d (over the advertised %d) was refused: %s", n+1, n, replyLine(r))
+	}
+	if _, err := s.Cmd("RSET"); err != nil {
+		s.Close()
+	}
+}
+
+// disclosure asks VRFY or EXPN about postmaster, an address every server
+// must have (RFC 5321 §4.5.1): a 250 shows the server confirms users.
+func (pr *prober) disclosure(s *session.Session, verb, id string, cl *checkList) {
+	r, err := s.Cmd(verb + " postmaster")
+	if err != nil {
+		lost(s, id, err, cl)
+		return
+	}
+	e := ev("command", verb+" postmaster", "code", r.Code, "text", r.Text())
+	switch {
+	case r.Code == 250 || r.Code == 251:
+		ch := cl.add(id, Warn, verb+" discloses addresses: "+replyLine(r), e)
+		ch.Hint = "disable " + verb + " (Postfix: disable_vrfy_command = yes) to stop address harvesting"
+	case r.Code == 252:
+		cl.add(id, Pass, verb+" does not confirm addresses: "+replyLine(r), e)
+	case r.Class() == 5:
+		cl.add(id, Pass, verb+" is refused: "+replyLine(r), e)
+	default:
+		cl.add(id, Info, verb+" answered "+replyLine(r), e)
+	}
+}
+
+// relayCheck asks whether the server takes RCPT for a foreign domain,
+// with RSET between the attempts and never DATA. An accepted RCPT is a
+// strong sign of an open relay, not proof: the server may still refuse
+// the message later.
+func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
+	type attempt struct{ from, rcpt string }
+	tries := []attempt{{relayFrom, relayRcpt}, {"", relayRcpt}}
+	local := ep.domain
+	if local == "" && ep.Host != "" {
+		local = ep.Host
+	}
+	if local != "" {
+		tries = append(tries, attempt{"smtpx-probe@" + local, relayRcpt})
+	}
+	var results []map[string]any
+	var det []string
+	accepted, tested := 0, 0
+	for _, t := range tries {
+		if s.Closed() {
+			break
+		}
+		res := map[string]any{"mail_from": t.from, "rcpt_to": t.rcpt}
+		r, err := s.Cmd("MAIL FROM:<" + t.from + ">")
+		if err != nil {
+			s.Close()
+			res["error"] = err.Error()
+			results = append(results, res)
+			break
+		}
+		res["mail_reply"] = replyLine(r)
+		if r.Class() != 2 {
+			det = append(det, fmt.Sprintf("MAIL FROM:<%s> refused: %s", t.from, replyLine(r)))
+			results = append(results, res)
+			if _, err := s.Cmd("RSET"); err != nil {
+				s.Close()
+			}
+			continue
+		}
+		r, err = s.Cmd("RCPT TO:<" + t.rcpt + ">")
+		if err != nil {
+			s.Close()
+			res["error"] = err.Error()
+			results = append(results, res)
+			break
+		}
+		tested++
+		res["rcpt_reply"] = replyLine(r)
+		res["accepted"] = r.Class() == 2
+		if r.Class() == 2 {
+			accepted++
+		}
+		det = append(det, fmt.Sprintf("<%s> -> <%s>: %s", t.from, t.rcpt, replyLine(r)))
+		results = append(results, res)
+		if _, err := s.Cmd("RSET"); err != nil {
+			s.Close()
+		}
+	}
+	e := ev("attempts", results)
+	var ch *Check
+	switch {
+	case accepted > 0:
+		ch = cl.fail("relay.foreign_rcpt", exitcode.Check, fmt.Sprintf("accepts RCPT for a foreign domain (%d of %d attempts): a sign of an open relay, not proof", accepted, tested), e)
+		ch.Hint = "check the relay restrictions (Postfix: smtpd_relay_restrictions); test by hand before trusting this"
+	case tested == 0:
+		ch = cl.add("relay.foreign_rcpt", Info, "inconclusive: no attempt got as far as RCPT", e)
+	default:
+		ch = cl.addf("relay.foreign_rcpt", Pass, e, "refuses RCPT for a foreign domain (%d attempts)", tested)
+	}
+	ch.Details = det
+}
+
+// connectionOptIns runs the checks that need connections of their own:
+// STARTTLS injection and legacy TLS versions.
+func (pr *prober) connectionOptIns(ctx context.Context, ep *Endpoint, c *conv, rec *transcript.Recorder, cl *checkList) {
+	if pr.o.CheckInjection {
+		pr.injectionCheck(ctx, ep, c, rec, cl)
+	}
+	if pr.o.CheckLegacyTLS {
+		for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
+			pr.legacyCheck(ctx, ep, c, v, rec, cl)
+		}
+	}
+}
+
+// testConfig is a TLS configuration for a test connection: no
+// verification, no session cache, the given versions.
+func (pr *prober) testConfig(ep *Endpoint, minV, maxV uint16) *tls.Config {
+	cfg := pr.o.TLS.Clone()
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = nil
+	cfg.ClientSessionCache = nil
+	cfg.ServerName = ep.ServerName
+	cfg.MinVersion, cfg.MaxVersion = minV, maxV
+	return cfg
+}
+
+// testObserver marks the TLS line of a test connection as unverified on
+// purpose.
+func testObserver(rec *transcript.Recorder, what string) session.Observer {
+	return func(e session.Event) {
+		if e.Dir == session.Info && strings.HasPrefix(e.Line, "TLS ") {
+			e.Line = strings.Replace(e.Line, ", not verified (--insecure)", ", not verified ("+what+")", 1)
+		}
+		rec.Observe(e)
+	}
+}
+
+// injectionCheck looks for the STARTTLS command injection flaw
+// (CVE-2011-0411): STARTTLS and RSET go in one write; a server that
+// answers the RSET after the handshake executed a command that arrived in
+// clear text, which an attacker in the path could have inserted.
+func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec *transcript.Recorder, cl *checkList) {
+	const id = "tls.injection"
+	if ep.Implicit {
+		cl.add(id, Info, "not tested: implicit TLS has no STARTTLS", ev("tested", false))
+		return
+	}
+	if !c.offered {
+		cl.add(id, Info, "not tested: STARTTLS is not offered", ev("tested", false))
+		return
+	}
+	obs := testObserver(rec, "injection check")
+	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, nil))
+	if err != nil {
+		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		return
+	}
+	defer s.Close()
+	if _, err := s.ReadBanner(); err != nil {
+		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		return
+	}
+	helo := c.helo
+	if _, err := s.Hello(helo); err != nil || !s.Ext.Has("STARTTLS") {
+		cl.add(id, Info, "inconclusive: EHLO on the test connection did not offer STARTTLS", ev("tested", false))
+		return
+	}
+	if err := s.Write("STARTTLS", "RSET"); err != nil {
+		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		return
+	}
+	r, err := s.ReadReply("STARTTLS")
+	if err != nil || r.Code != 220 {
+		what := "the server did not answer 220"
+		if err != nil {
+			what = err.Error()
+		} else {
+			what += ": " + replyLine(r)
+		}
+		cl.add(id, Info, "inconclusive: "+what, ev("tested", false))
+		return
+	}
+	// The session layer has no way to start TLS on a reply it did not ask
+	// for, so the handshake is done here on its connection, and the rest
+	// is read through a second session over the TLS stream.
+	cfg := pr.testConfig(ep, tls.VersionTLS10, 0)
+	tc := tls.Client(s.Conn(), cfg)
+	hctx, cancel := context.WithTimeout(ctx, pr.o.Timeout)
+	err = tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		obs(session.Event{Dir: session.Failure, At: s.Elapsed(), Line: "TLS handshake failed: " + err.Error()})
+		cl.add(id, Info, "inconclusive: the handshake after a pipelined STARTTLS failed: "+err.Error(), ev("tested", false))
+		return
+	}
+	st := tc.ConnectionState()
+	obs(session.Event{Dir: session.Info, At: s.Elapsed(), Line: session.TLSSummary(&st, true)})
+	tlsObs := func(e session.Event) {
+		e.TLS = true
+		e.At = s.Elapsed()
+		obs(e)
+	}
+	ts := session.NewClient(tc, session.Options{Timeout: pr.o.InjectionWait, Observer: tlsObs, LMTP: pr.p.lmtp})
+	defer ts.Close()
+	r, err = ts.ReadReply("RSET")
+	var se *session.Error
+	switch {
+	case err == nil:
+		ch := cl.fail(id, pr.tlsExit(ep), "vulnerable: a command sent in clear text before the handshake was answered inside TLS: "+replyLine(r), ev("tested", true, "vulnerable", true, "reply", replyLine(r)))
+		ch.Hint = "the server keeps plaintext input across STARTTLS (CVE-2011-0411); update it"
+	case errors.As(err, &se) && se.Kind == session.KindNetwork && strings.Contains(se.Msg, "no reply within"):
+		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", fmtDur(pr.o.InjectionWait))
+		ts.Quit()
+	default:
+		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", true))
+	}
+}
+
+// legacyCheck asks whether the server completes a handshake at exactly
+// version v (RFC 8996 deprecates TLS 1.0 and 1.1).
+func (pr *prober) legacyCheck(ctx context.Context, ep *Endpoint, c *conv, v uint16, rec *transcript.Recorder, cl *checkList) {
+	id := "tls.legacy." + strings.ReplaceAll(versionNumber(v), ".", "_")
+	name := tls.VersionName(v)
+	if !ep.Implicit && !c.offered {
+		cl.add(id, Info, "not tested: STARTTLS is not offered", ev("tested", false))
+		return
+	}
+	cfg := pr.testConfig(ep, v, v)
+	// Old versions need the CBC suites, some of them outside Go's defaults.
+	for _, s := range tls.CipherSuites() {
+		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+	}
+	obs := testObserver(rec, "legacy TLS check")
+	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg))
+	var se *session.Error
+	refused := func(err error) bool {
+		return errors.As(err, &se) && se.Kind == session.KindTLS && se.Op == "TLS"
+	}
+	if err != nil {
+		if refused(err) {
+			cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
+			return
+		}
+		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		return
+	}
+	defer s.Close()
+	if !ep.Implicit {
+		if _, err := s.ReadBanner(); err != nil {
+			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			return
+		}
+		if _, err := s.Hello(c.helo); err != nil {
+			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			return
+		}
+		if _, err := s.StartTLS(); err != nil {
+			if refused(err) {
+				cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
+				return
+			}
+			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			s.Finish(err)
+			return
+		}
+	}
+	ch := cl.add(id, Warn, name+" is accepted (deprecated by RFC 8996)", ev("tested", true, "accepted", true, "cipher", tls.CipherSuiteName(s.TLS.CipherSuite)))
+	ch.Hint = "disable TLS 1.0 and 1.1 on the server"
+	s.Quit()
+}
