@@ -216,7 +216,8 @@ func (o *Options) Transact(s *session.Session, tx *Transaction, rcpts []Rcpt, la
 	case pipe:
 		o.pipelinedDATA(s, tx, mail, cmds, trailing)
 	default:
-		o.sequential(s, tx, mail, cmds, chunk, trailing)
+		// Without PIPELINING, QUIT may not ride with the end of data.
+		o.sequential(s, tx, mail, cmds, chunk, nil)
 	}
 }
 
