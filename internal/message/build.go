@@ -475,7 +475,7 @@ func scanText(b *blob) (textInfo, error) {
 		return ti, err
 	}
 	defer r.Close()
-	buf := make([]byte, chunkSize)
+	buf := make([]byte, bufSize(b.n))
 	var line int
 	var prev byte
 	for {
@@ -527,7 +527,7 @@ func textNode(field string, b *blob, subtype string, multipart bool) (*node, err
 			if err != nil {
 				return nil, err
 			}
-			return newQPReader(r), nil
+			return newQPReader(r, b.n), nil
 		}
 		r, err := n.content.open()
 		if err != nil {
@@ -547,7 +547,7 @@ func textNode(field string, b *blob, subtype string, multipart bool) (*node, err
 		if err != nil {
 			return nil, err
 		}
-		return newCRLFReader(r, false), nil
+		return newCRLFReader(r, b.n, false), nil
 	}
 	return n, nil
 }
@@ -631,7 +631,7 @@ func attachment(i int, at Attachment, hasHTML bool) (*node, *blob, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newB64Reader(r), nil
+		return newB64Reader(r, b.n), nil
 	}}
 	return n, b, nil
 }

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -687,4 +688,34 @@ func TestReadArg(t *testing.T) {
 	if !errors.As(err, &ie) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
+}
+
+// TestConcurrentOpen reads one message from several goroutines at once,
+// as load mode may; run with -race.
+func TestConcurrentOpen(t *testing.T) {
+	pr, pw, _ := os.Pipe()
+	go func() { pw.WriteString("body from a pipe, spooled\n"); pw.Close() }()
+	body, err := ReadArg("-", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := fullOptions()
+	o.Body = body
+	m := build(t, o)
+	want := readAll(t, m)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			r, err := m.Open()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer r.Close()
+			if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("concurrent read differs (%v)", err)
+			}
+		})
+	}
+	wg.Wait()
 }

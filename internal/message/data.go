@@ -116,7 +116,7 @@ func (d *Data) open() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newCRLFReader(r, true)
+	c := newCRLFReader(r, d.b.n, true)
 	if d.size < 0 {
 		return c, nil // being scanned
 	}

@@ -211,8 +211,13 @@ type crlfReader struct {
 	done  bool
 }
 
-func newCRLFReader(src io.ReadCloser, final bool) *crlfReader {
-	return &crlfReader{src: src, in: make([]byte, chunkSize), out: make([]byte, 0, 2*chunkSize+2), final: final}
+// bufSize is the read buffer for a source of n bytes: small content gets
+// a small buffer, which matters when load mode opens a message many times.
+func bufSize(n int64) int { return int(min(n+1, chunkSize)) }
+
+func newCRLFReader(src io.ReadCloser, n int64, final bool) *crlfReader {
+	size := bufSize(n)
+	return &crlfReader{src: src, in: make([]byte, size), out: make([]byte, 0, 2*size+2), final: final}
 }
 
 func (r *crlfReader) Read(p []byte) (int, error) {
@@ -255,8 +260,8 @@ type qpReader struct {
 	done bool
 }
 
-func newQPReader(src io.ReadCloser) *qpReader {
-	r := &qpReader{src: src, in: make([]byte, chunkSize)}
+func newQPReader(src io.ReadCloser, n int64) *qpReader {
+	r := &qpReader{src: src, in: make([]byte, bufSize(n))}
 	r.w = quotedprintable.NewWriter(&r.out)
 	return r
 }
@@ -289,8 +294,9 @@ type b64Reader struct {
 	done    bool
 }
 
-func newB64Reader(src io.ReadCloser) *b64Reader {
-	return &b64Reader{src: src, in: make([]byte, b64Chunk), out: make([]byte, 0, b64Chunk/b64Line*78)}
+func newB64Reader(src io.ReadCloser, n int64) *b64Reader {
+	lines := max(1, min((n+b64Line-1)/b64Line, b64Chunk/b64Line))
+	return &b64Reader{src: src, in: make([]byte, lines*b64Line), out: make([]byte, 0, lines*78)}
 }
 
 func (r *b64Reader) Read(p []byte) (int, error) {
