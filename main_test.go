@@ -20,6 +20,18 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 var scriptSetups []func(env *testscript.Env) error
 
 func init() {
+	// cmplf FILE1 FILE2: like cmp, after turning CRLF into LF in both, for
+	// comparing wire-format messages with goldens kept in LF form.
+	scriptCmds["cmplf"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: cmplf FILE1 FILE2")
+		}
+		a := strings.ReplaceAll(ts.ReadFile(args[0]), "\r\n", "\n")
+		b := strings.ReplaceAll(ts.ReadFile(args[1]), "\r\n", "\n")
+		if (a == b) == neg {
+			ts.Fatalf("%s and %s differ (after CRLF to LF):\n%s\n---\n%s", args[0], args[1], a, b)
+		}
+	}
 	// status N: the last smtpx run exited with status N.
 	scriptCmds["status"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 {

@@ -110,7 +110,6 @@ var queueIDPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)queued as ([A-Za-z0-9._@<>-]+)`),
 	regexp.MustCompile(`(?i)\bid=([A-Za-z0-9._-]+)`),
 	regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),
-	regexp.MustCompile(`(?i)^Ok:?\s+([A-Za-z0-9]{6,})$`),
 	regexp.MustCompile(`(?i)<([^<>\s]+@[^<>\s]+)>\s+\[InternalId=`),
 }
 
