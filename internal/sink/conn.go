@@ -1,0 +1,410 @@
+package sink
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn wraps one client's network connection. go-smtp reads and writes
+// through it (directly, or through the TLS layer it puts on top), which
+// lets the sink
+//   - tell the transcript which Debug bytes were replies (see wrote),
+//   - end the connection politely at shutdown (see beginClose and Read).
+type conn struct {
+	net.Conn
+	s    *Sink
+	info ConnInfo
+	tr   transcriber
+
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	// wrote is set by every successful write of SMTP text (plaintext, or
+	// TLS application data) and consumed by the transcript. go-smtp writes
+	// a reply to the connection and then copies it to its Debug writer,
+	// while for input it copies what it read; so a Debug write that follows
+	// a write of ours is a reply, any other is client input. TLS handshake,
+	// alert and change-cipher-spec records (types 20-22) are not SMTP text
+	// and do not count. (A TLS 1.3 KeyUpdate answered while reading would
+	// mislabel one line; no SMTP client is known to send one.)
+	wrote atomic.Bool
+
+	// greeting and dataCmd are what the transcript saw last (EHLO, HELO or
+	// LHLO; DATA or BDAT); atomic because BDAT runs go-smtp's Data in
+	// another goroutine.
+	greeting atomic.Value
+	dataCmd  atomic.Value
+
+	mu      sync.Mutex
+	closing bool      // shutdown began
+	inTx    bool      // a transaction is open: MAIL accepted, message not done
+	limit   time.Time // read deadline imposed by shutdown; zero: none
+	said421 bool
+	tlsOn   bool      // TLS has started on this connection
+	tlsConn *tls.Conn // the TLS layer, once its handshake is complete
+}
+
+func newConn(s *Sink, raw net.Conn, id int) *conn {
+	c := &conn{Conn: raw, s: s, closed: make(chan struct{})}
+	c.info = ConnInfo{ID: id, Network: raw.LocalAddr().Network(), Local: raw.LocalAddr().String()}
+	if c.info.Network == "unix" {
+		c.info.Local = "unix:" + c.info.Local
+	} else {
+		c.info.Remote = raw.RemoteAddr().String()
+	}
+	c.tr.c = c
+	return c
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err == nil && len(p) > 0 && (p[0] < 20 || p[0] > 22) {
+		c.wrote.Store(true)
+	}
+	return n, err
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && isTimeout(err) {
+		c.mu.Lock()
+		closing := c.closing
+		c.mu.Unlock()
+		if closing {
+			// The shutdown deadline passed: say why we hang up (RFC 5321
+			// §3.8) and let go-smtp see a clean end of input.
+			c.sayShutdown()
+			return n, io.EOF
+		}
+	}
+	return n, err
+}
+
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// SetReadDeadline keeps go-smtp's per-command idle deadline from pushing
+// past the shutdown deadline.
+func (c *conn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.limit.IsZero() && (t.IsZero() || t.After(c.limit)) {
+		t = c.limit
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// beginClose is called once when the sink shuts down. A connection in the
+// middle of a message keeps going; the others get grace to finish.
+func (c *conn) beginClose(grace time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing = true
+	if !c.inTx {
+		c.armLocked(grace)
+	}
+}
+
+func (c *conn) armLocked(d time.Duration) {
+	c.limit = time.Now().Add(d)
+	_ = c.Conn.SetReadDeadline(c.limit)
+}
+
+// startTx opens a transaction unless the sink is shutting down; then the
+// connection is ended right after the 421.
+func (c *conn) startTx() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		c.said421 = true // the MAIL reply is the 421
+		c.armLocked(0)
+		return false
+	}
+	c.inTx = true
+	return true
+}
+
+// endTx closes the transaction (message done, RSET, new EHLO).
+func (c *conn) endTx() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inTx && c.closing {
+		c.armLocked(c.s.o.Grace)
+	}
+	c.inTx = false
+}
+
+// setTLS records that TLS started (STARTTLS or implicit), so a shutdown
+// reply is not written as plaintext into a TLS stream.
+func (c *conn) setTLS() {
+	c.mu.Lock()
+	c.tlsOn = true
+	c.mu.Unlock()
+}
+
+// sessionConn records the connection go-smtp gives a new session: after
+// STARTTLS or with implicit TLS it is the *tls.Conn, with the handshake
+// complete (sessions start at EHLO), so a 421 can be written through it.
+func (c *conn) sessionConn(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.mu.Lock()
+		c.tlsOn, c.tlsConn = true, tc
+		c.mu.Unlock()
+	}
+}
+
+func (c *conn) shutdownReply() string {
+	return "421 4.3.2 " + c.s.o.Hostname + " shutting down, try again later"
+}
+
+// sayShutdown writes the 421 that tells a client the sink is going away.
+// It runs in go-smtp's goroutine for this connection (from Read), so it
+// never interleaves with a reply.
+func (c *conn) sayShutdown() {
+	c.mu.Lock()
+	if c.said421 {
+		c.mu.Unlock()
+		return
+	}
+	c.said421 = true
+	var w io.Writer = c.Conn
+	if c.tlsOn {
+		w = nil
+		if c.tlsConn != nil {
+			w = c.tlsConn
+		}
+	}
+	c.mu.Unlock()
+	if w == nil {
+		return // TLS is mid-handshake: there is no way to say anything
+	}
+	line := c.shutdownReply()
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := w.Write([]byte(line + "\r\n"))
+	c.wrote.Store(false) // our own write: no Debug copy follows
+	if err == nil {
+		c.tr.emit(Line{Dir: ToClient, Text: line, Code: 421})
+	}
+}
+
+// maxShownData is how many lines of each message the -v transcript shows;
+// the message itself is in the stored file.
+const maxShownData = 40
+
+// maxLine bounds the partial line kept while waiting for its end.
+const maxLine = 8192
+
+// transcriber is go-smtp's Debug writer for one connection. It rebuilds
+// the dialogue line by line: client lines (commands, AUTH responses,
+// message data) and the sink's replies. It also notes what the session
+// needs to know (EHLO or HELO, DATA or BDAT). Only go-smtp's connection
+// goroutine calls it.
+type transcriber struct {
+	c        *conn
+	tls      bool
+	rx       []byte // partial line from the client
+	rxCut    bool   // rx overflowed maxLine
+	data     bool   // inside DATA content
+	bdat     int64  // chunk bytes still to come
+	shown    int    // data lines shown for the current message
+	hidden   int    // data lines not shown
+	bdatLast bool   // the chunk in progress is the LAST one
+	secret   bool   // the next client line answers an AUTH challenge
+	starttls bool   // STARTTLS was the last command
+}
+
+func (t *transcriber) Write(p []byte) (int, error) {
+	if t.c.wrote.Swap(false) {
+		t.sent(p)
+	} else {
+		t.received(p)
+	}
+	return len(p), nil
+}
+
+func (t *transcriber) emit(l Line) {
+	if !t.c.s.o.Transcript {
+		return
+	}
+	l.Conn, l.TLS = t.c.info.ID, t.tls
+	t.c.s.obs.Line(l)
+}
+
+// sent handles one reply write: go-smtp writes each reply line separately.
+func (t *transcriber) sent(p []byte) {
+	for _, ln := range strings.Split(strings.TrimRight(string(p), "\r\n"), "\n") {
+		ln = strings.TrimRight(ln, "\r")
+		code, _ := strconv.Atoi(ln[:min(3, len(ln))])
+		t.emit(Line{Dir: ToClient, Text: ln, Code: code})
+		final := len(ln) <= 3 || ln[3] == ' '
+		if !final {
+			continue
+		}
+		switch {
+		case code == 354:
+			t.data, t.shown, t.hidden = true, 0, 0
+		case code == 334:
+			t.secret = true
+		case code == 220 && t.starttls:
+			t.tls = true
+			t.c.setTLS()
+		}
+		t.starttls = false
+	}
+}
+
+func (t *transcriber) received(p []byte) {
+	for len(p) > 0 {
+		if t.bdat > 0 {
+			k := min(int64(len(p)), t.bdat)
+			t.chunk(p[:k])
+			p, t.bdat = p[k:], t.bdat-k
+			if t.bdat == 0 {
+				t.chunkDone()
+			}
+			continue
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			t.keep(p)
+			return
+		}
+		t.keep(p[:i])
+		p = p[i+1:]
+		line := bytes.TrimSuffix(t.rx, []byte("\r"))
+		t.line(string(line))
+		t.rx, t.rxCut = t.rx[:0], false
+	}
+}
+
+func (t *transcriber) keep(b []byte) {
+	if room := maxLine - len(t.rx); len(b) > room {
+		b, t.rxCut = b[:max(room, 0)], true
+	}
+	t.rx = append(t.rx, b...)
+}
+
+// chunk splits BDAT content into lines for display.
+func (t *transcriber) chunk(b []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			t.keep(b)
+			return
+		}
+		t.keep(b[:i])
+		b = b[i+1:]
+		t.dataLine(bytes.TrimSuffix(t.rx, []byte("\r")))
+		t.rx, t.rxCut = t.rx[:0], false
+	}
+}
+
+func (t *transcriber) dataLine(b []byte) {
+	if t.shown < maxShownData {
+		t.shown++
+		t.emit(Line{Dir: FromClient, Text: string(b), Data: true})
+		return
+	}
+	t.hidden++
+}
+
+func (t *transcriber) line(l string) {
+	if t.data {
+		if l == "." {
+			t.data = false
+			t.moreNote()
+			t.emit(Line{Dir: FromClient, Text: l, Data: true})
+			return
+		}
+		t.dataLine([]byte(l))
+		return
+	}
+	if t.secret {
+		// An AUTH challenge response (or "*" to cancel it).
+		t.secret = false
+		if l != "*" {
+			l = "********"
+		}
+		t.emit(Line{Dir: FromClient, Text: l, Secret: l != "*"})
+		return
+	}
+	f := strings.Fields(l)
+	verb := ""
+	if len(f) > 0 {
+		verb = strings.ToUpper(f[0])
+	}
+	t.starttls = verb == "STARTTLS"
+	secret := false
+	switch verb {
+	case "EHLO", "HELO", "LHLO":
+		t.c.greeting.Store(verb)
+	case "MAIL":
+		t.shown, t.hidden = 0, 0
+	case "DATA":
+		t.c.dataCmd.Store(verb)
+	case "AUTH":
+		if len(f) >= 3 {
+			l, secret = f[0]+" "+f[1]+" ********", true
+		}
+	case "BDAT":
+		t.c.dataCmd.Store(verb)
+		// go-smtp reads the chunk only when the command parses; mirror it.
+		if len(f) == 2 || len(f) == 3 && strings.EqualFold(f[2], "LAST") {
+			if n, err := strconv.ParseUint(f[1], 10, 32); err == nil {
+				t.emit(Line{Dir: FromClient, Text: l})
+				t.bdat, t.bdatLast = int64(n), len(f) == 3
+				if n == 0 {
+					t.chunkDone()
+				}
+				return
+			}
+		}
+	}
+	t.emit(Line{Dir: FromClient, Text: l, Secret: secret})
+}
+
+func (t *transcriber) chunkDone() {
+	if len(t.rx) > 0 {
+		// A chunk need not end at a line end; show its tail as a line.
+		t.dataLine(t.rx)
+		t.rx, t.rxCut = t.rx[:0], false
+	}
+	if t.bdatLast {
+		t.bdatLast = false
+		t.moreNote()
+	}
+}
+
+// moreNote tells how many data lines were left out, at the message end.
+func (t *transcriber) moreNote() {
+	if t.hidden == 0 {
+		return
+	}
+	t.emit(Line{Dir: Note, Text: strconv.Itoa(t.hidden) + " more lines of message data not shown"})
+	t.hidden = 0
+}

@@ -1,0 +1,350 @@
+package sink
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Replies the sink gives on purpose. Each names the flag that caused it,
+// so a person reading a client's log knows the failure was scripted.
+var (
+	replyShutdown = func(host string) *smtp.SMTPError {
+		return reply(421, "4.3.2", host+" shutting down, try again later")
+	}
+	replyAuthRequired = reply(530, "5.7.0", "Authentication required")
+	replyAuthFailed   = reply(535, "5.7.8", "Authentication credentials invalid")
+	replyRejectData   = reply(554, "5.7.1", "Message rejected (smtpx sink --reject-data)")
+	replyTempfailData = reply(451, "4.3.0", "Temporary failure, try again later (smtpx sink --tempfail-data)")
+	replyStoreFailed  = reply(451, "4.3.0", "Cannot store the message, try again later")
+	replyNoSpace      = reply(452, "4.3.1", "Insufficient storage, try again later")
+)
+
+func reply(code int, enhanced, text string) *smtp.SMTPError {
+	var ec smtp.EnhancedCode
+	fmt.Sscanf(enhanced, "%d.%d.%d", &ec[0], &ec[1], &ec[2])
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: text}
+}
+
+func enhanced(e *smtp.SMTPError) string {
+	return fmt.Sprintf("%d.%d.%d", e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
+}
+
+// matcher is a --reject-rcpt / --tempfail-rcpt pattern.
+type matcher struct{ re *regexp.Regexp }
+
+func matchAny(ms []matcher, s string) bool {
+	for _, m := range ms {
+		if m.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// greylist remembers sender/recipient/IP triples it has turned away once.
+// A retry passes at once: the point is to test that clients retry, not to
+// make them wait.
+type greylist struct {
+	mu   sync.Mutex
+	seen map[string]struct{}
+}
+
+// maxGreylist bounds memory; when full the list starts over, which only
+// means some triples get greylisted twice.
+const maxGreylist = 100000
+
+func (g *greylist) first(from, to, ip string) bool {
+	k := from + "\x00" + to + "\x00" + ip
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.seen[k]; ok {
+		return false
+	}
+	if g.seen == nil || len(g.seen) >= maxGreylist {
+		g.seen = map[string]struct{}{}
+	}
+	g.seen[k] = struct{}{}
+	return true
+}
+
+// session is go-smtp's view of one client between greetings: go-smtp
+// starts a new one at the first EHLO and again after STARTTLS.
+type session struct {
+	c     *conn
+	sc    *smtp.Conn
+	user  string
+	from  string
+	mopts smtp.MailOptions
+	rcpts []string
+}
+
+func (c *conn) newSession(sc *smtp.Conn) (smtp.Session, error) {
+	c.s.delay("ehlo")
+	c.sessionConn(sc.Conn())
+	return &session{c: c, sc: sc}, nil
+}
+
+func (s *session) refuse(stage, arg, reason string, e *smtp.SMTPError) error {
+	s.c.s.obs.Refused(Refusal{Conn: s.c.info.ID, Stage: stage, Arg: arg,
+		Code: e.Code, Enhanced: enhanced(e), Text: e.Message, Reason: reason})
+	return e
+}
+
+func (s *session) authEnabled() bool { return s.c.s.o.AuthAny || len(s.c.s.o.Users) > 0 }
+
+// AuthMechanisms lists PLAIN and LOGIN when accounts are configured;
+// go-smtp advertises them only once AUTH is allowed (after TLS, unless
+// --allow-insecure-auth).
+func (s *session) AuthMechanisms() []string {
+	if !s.authEnabled() {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth starts a SASL exchange.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if !s.authEnabled() {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	s.c.s.delay("auth")
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return s.refuse("AUTH", user, "authorization identity differs", replyAuthFailed)
+			}
+			return s.check(user, pass)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: s.check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (s *session) check(user, pass string) error {
+	o := s.c.s.o
+	if !o.AuthAny {
+		want, ok := o.Users[user]
+		// Constant time so the sink cannot be used to demonstrate a
+		// timing oracle by accident.
+		if subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 || !ok {
+			return s.refuse("AUTH", user, "wrong user or password", replyAuthFailed)
+		}
+	}
+	s.user = user
+	return nil
+}
+
+// Mail starts a transaction.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.authEnabled() && s.user == "" {
+		return s.refuse("MAIL", from, "not authenticated", replyAuthRequired)
+	}
+	if !s.c.startTx() {
+		return replyShutdown(s.c.s.o.Hostname)
+	}
+	s.c.s.delay("mail")
+	s.from, s.rcpts = from, nil
+	s.mopts = smtp.MailOptions{}
+	if opts != nil {
+		s.mopts = *opts
+	}
+	return nil
+}
+
+// Rcpt applies the scripted recipient failures and greylisting.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	sk := s.c.s
+	sk.delay("rcpt")
+	switch {
+	case matchAny(sk.rcpt.reject, to):
+		return s.refuse("RCPT", to, "--reject-rcpt", reply(550, "5.1.1", "<"+to+">: Recipient address rejected (smtpx sink --reject-rcpt)"))
+	case matchAny(sk.rcpt.tempfail, to):
+		return s.refuse("RCPT", to, "--tempfail-rcpt", reply(450, "4.2.0", "<"+to+">: Recipient address temporarily unavailable (smtpx sink --tempfail-rcpt)"))
+	case sk.o.Greylist && sk.grey.first(s.from, to, s.c.remoteIP()):
+		return s.refuse("RCPT", to, "--greylist", reply(450, "4.7.1", "<"+to+">: Greylisted, try again later (smtpx sink --greylist)"))
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (c *conn) remoteIP() string {
+	if h, _, err := net.SplitHostPort(c.info.Remote); err == nil {
+		return h
+	}
+	return c.info.Remote
+}
+
+// Reset ends the transaction (RSET, a new EHLO, or the end of DATA).
+func (s *session) Reset() {
+	s.from, s.rcpts = "", nil
+	s.c.endTx()
+}
+
+// Logout is called when the connection closes or STARTTLS succeeds.
+func (s *session) Logout() error {
+	s.c.endTx()
+	return nil
+}
+
+// writeErr marks errors from writing the stored copy, as opposed to errors
+// from reading the client.
+type writeErr struct{ error }
+
+type errWriter struct{ w io.Writer }
+
+func (e errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		err = writeErr{err}
+	}
+	return n, err
+}
+
+// Data stores a message. go-smtp has already undone dot-stuffing (DATA)
+// or joined the chunks (BDAT), so what is stored is exactly the message
+// the client meant to send.
+func (s *session) Data(r io.Reader) error {
+	defer s.c.endTx()
+	sk := s.c.s
+	f, err := sk.store.create()
+	if err != nil {
+		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
+		io.Copy(io.Discard, r)
+		return replyStoreFailed
+	}
+	tmp := f.Name()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	size, err := io.Copy(io.MultiWriter(errWriter{f}, h), r)
+	if err != nil {
+		var we writeErr
+		if errors.As(err, &we) {
+			sk.obs.Problem(s.c.info.ID, "cannot store message: "+we.Error())
+			io.Copy(io.Discard, r)
+			return replyNoSpace
+		}
+		var se *smtp.SMTPError
+		if errors.As(err, &se) && se.Code == 552 {
+			s.refuse("DATA", s.from, "--max-size", se)
+		}
+		return err
+	}
+	sk.delay("data")
+	switch {
+	case sk.o.RejectData:
+		return s.refuse("DATA", s.from, "--reject-data", replyRejectData)
+	case sk.o.TempfailData:
+		return s.refuse("DATA", s.from, "--tempfail-data", replyTempfailData)
+	}
+	rec := s.record()
+	rec.Size, rec.SHA256 = size, hex.EncodeToString(h.Sum(nil))
+	if _, err := f.Seek(0, io.SeekStart); err == nil {
+		inspect(f, rec)
+	}
+	if err := f.Close(); err != nil {
+		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
+		return replyNoSpace
+	}
+	seq := int(sk.accepted.Add(1))
+	rec.Seq = seq
+	path, err := sk.store.commit(tmp, seq, rec.Received)
+	if err != nil {
+		sk.accepted.Add(-1)
+		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
+		return replyStoreFailed
+	}
+	keep = true
+	rec.Path = path
+	sk.obs.Message(rec)
+	if sk.o.ExitAfter > 0 && seq >= sk.o.ExitAfter {
+		sk.stop(StopExitAfter)
+	}
+	return nil
+}
+
+func (s *session) record() *Record {
+	c := s.c
+	rec := &Record{
+		Received: time.Now().UTC(),
+		Conn:     c.info.ID,
+		Remote:   c.info.Remote,
+		Local:    c.info.Local,
+		Helo:     s.sc.Hostname(),
+		AuthUser: s.user,
+		MailFrom: s.from,
+		RcptTo:   append([]string{}, s.rcpts...),
+		Body:     string(s.mopts.Body),
+		SMTPUTF8: s.mopts.UTF8,
+	}
+	if v, _ := c.dataCmd.Load().(string); v == "BDAT" {
+		rec.Chunking = true
+	}
+	// RFC 3848: SMTP for HELO, ESMTP for EHLO, LMTP; then S for TLS and
+	// A for authenticated.
+	proto := "ESMTP"
+	switch g, _ := c.greeting.Load().(string); {
+	case c.s.o.LMTP:
+		proto = "LMTP"
+	case g == "HELO":
+		proto = "SMTP"
+	}
+	if st, ok := s.sc.TLSConnectionState(); ok {
+		rec.TLS = true
+		rec.TLSVersion = tls.VersionName(st.Version)
+		rec.TLSCipher = tls.CipherSuiteName(st.CipherSuite)
+		if proto != "SMTP" {
+			proto += "S"
+		}
+	}
+	if s.user != "" && proto != "SMTP" {
+		proto += "A"
+	}
+	rec.Protocol = proto
+	return rec
+}
+
+// loginServer is the server side of the LOGIN mechanism, which go-sasl
+// implements only as a client; many clients still prefer it.
+type loginServer struct {
+	check func(user, pass string) error
+	user  string
+	state int
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.state {
+	case 0:
+		if resp != nil {
+			// An initial response carries the user name.
+			l.user, l.state = string(resp), 2
+			return []byte("Password:"), false, nil
+		}
+		l.state = 1
+		return []byte("Username:"), false, nil
+	case 1:
+		l.user, l.state = string(resp), 2
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(l.user, string(resp))
+}
