@@ -188,7 +188,7 @@ func KnownID(id string) bool {
 		switch {
 		case wild && (strings.HasPrefix(x.ID, pre) || strings.HasPrefix(pre, x.ID) && strings.HasSuffix(x.ID, ".")):
 			return true
-		case !wild && x.ID == id:
+		case !wild && x.ID == id && !strings.HasSuffix(id, "."):
 			return true
 		case !wild && strings.HasSuffix(x.ID, ".") && strings.HasPrefix(id, x.ID) && len(id) > len(x.ID):
 			return true

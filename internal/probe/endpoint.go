@@ -398,6 +398,7 @@ func (pr *prober) inventory(ep *Endpoint, c *conv, cl *checkList) {
 			e["mechanisms"] = nonNil(c.ext.AuthMechanisms())
 			e["mechanisms_tls"] = nonNil(c.extTLS.AuthMechanisms())
 		}
+		text += " is advertised"
 		if where != "" {
 			text += " (" + where + ")"
 		}

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -194,6 +193,3 @@ func keyDesc(c *x509.Certificate) string {
 	}
 	return c.PublicKeyAlgorithm.String()
 }
-
-// isIP reports whether name is an address literal.
-func isIP(name string) bool { return net.ParseIP(name) != nil }
