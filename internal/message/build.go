@@ -577,7 +577,7 @@ func attachment(i int, at Attachment, hasHTML bool) (*node, *blob, error) {
 	}
 	b, err := fileBlob(at.Path)
 	if err != nil {
-		return nil, nil, &InputError{Field: field, Index: i, Value: at.Path, Msg: "cannot read it", Err: err}
+		return nil, nil, &InputError{Field: field, Index: i, Msg: "cannot read the file", Err: err}
 	}
 	typ := at.Type
 	if typ == "" {
@@ -586,7 +586,7 @@ func attachment(i int, at Attachment, hasHTML bool) (*node, *blob, error) {
 		}
 		if typ == "" {
 			if typ, err = sniff(b); err != nil {
-				return nil, b, &InputError{Field: field, Index: i, Value: at.Path, Msg: "cannot read it", Err: err}
+				return nil, b, &InputError{Field: field, Index: i, Msg: "cannot read the file", Err: err}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"mime"
@@ -718,4 +719,42 @@ func TestConcurrentOpen(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestAttachPipe attaches a pipe by path, as --attach @<(cmd) does in
+// bash: it can be read only once, so it is spooled.
+func TestAttachPipe(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	path := fmt.Sprintf("/dev/fd/%d", pr.Fd())
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("no /dev/fd on this system")
+	}
+	go func() { pw.WriteString("generated attachment\n"); pw.Close() }()
+	o := defaultOptions()
+	o.Attachments = []Attachment{{Path: path, Name: "gen.txt"}}
+	m := build(t, o)
+	a, b := readAll(t, m), readAll(t, m)
+	checkWire(t, m, a)
+	if !bytes.Equal(a, b) || !bytes.Contains(a, []byte("Z2VuZXJhdGVkIGF0dGFjaG1lbnQK")) {
+		t.Errorf("pipe attachment not spooled and re-read:\n%s", a)
+	}
+}
+
+func TestInputErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		e    InputError
+		want string
+	}{
+		{InputError{Field: "To", Index: 1, Value: "a\r\nb", Msg: "contains CR or LF"}, `To[1] "a\r\nb": contains CR or LF`},
+		{InputError{Field: "Subject", Index: -1, Msg: "m"}, "Subject: m"},
+		{InputError{Index: -1, Msg: "cannot read the file", Err: fs.ErrNotExist}, "cannot read the file: file does not exist"},
+	} {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+	}
 }

@@ -20,7 +20,7 @@ func Text(s string) Content { return Content{memBlob(s)} }
 func File(path string) (Content, error) {
 	b, err := fileBlob(path)
 	if err != nil {
-		return Content{}, &InputError{Field: "file", Index: -1, Value: path, Msg: "cannot read it", Err: err}
+		return Content{}, &InputError{Index: -1, Msg: "cannot read the file", Err: err}
 	}
 	return Content{b}, nil
 }
@@ -32,7 +32,7 @@ func File(path string) (Content, error) {
 func Reader(r io.Reader, label string) (Content, error) {
 	b, err := readerBlob(r, label)
 	if err != nil {
-		return Content{}, &InputError{Field: label, Index: -1, Msg: "cannot read it", Err: err}
+		return Content{}, &InputError{Index: -1, Msg: "cannot read " + label, Err: err}
 	}
 	return Content{b}, nil
 }

@@ -36,7 +36,7 @@ func ReadData(arg string, stdin io.Reader) (*Data, error) {
 func NewDataFile(path string) (*Data, error) {
 	b, err := fileBlob(path)
 	if err != nil {
-		return nil, &InputError{Field: "Data", Index: -1, Value: path, Msg: "cannot read it", Err: err}
+		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the file", Err: err}
 	}
 	return newData(b)
 }
@@ -70,7 +70,7 @@ func newData(b *blob) (*Data, error) {
 	r, err := d.open()
 	if err != nil {
 		b.close()
-		return nil, &InputError{Field: "Data", Index: -1, Value: b.label, Msg: "cannot read it", Err: err}
+		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 	}
 	defer r.Close()
 	buf := make([]byte, chunkSize)
@@ -103,7 +103,7 @@ func newData(b *blob) (*Data, error) {
 		}
 		if err != nil {
 			b.close()
-			return nil, &InputError{Field: "Data", Index: -1, Value: b.label, Msg: "cannot read it", Err: err}
+			return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 		}
 	}
 	d.longest = max(d.longest, line)

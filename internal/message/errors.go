@@ -3,6 +3,7 @@ package message
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // InputError reports a bad option or input file. Nothing has been sent when
@@ -10,7 +11,8 @@ import (
 type InputError struct {
 	// Field names the Options field (or "Data" for --data input), e.g.
 	// "From", "To", "Subject", "Headers", "AddHeaders", "Body", "HTML",
-	// "Attachments", so the caller can name the matching flag.
+	// "Attachments", so the caller can name the matching flag. It is empty
+	// for errors from File, Reader and ReadArg, which do not know the flag.
 	Field string
 	// Index is the position within a slice field, or -1.
 	Index int
@@ -22,6 +24,8 @@ type InputError struct {
 	Err error
 }
 
+// Error implements error: "Field[Index] "value": msg: err", leaving out
+// the parts that are empty.
 func (e *InputError) Error() string {
 	s := e.Field
 	if e.Index >= 0 {
@@ -31,7 +35,10 @@ func (e *InputError) Error() string {
 		// %q so that CR, LF and escape sequences are shown, never obeyed.
 		s += fmt.Sprintf(" %q", e.Value)
 	}
-	s += ": " + e.Msg
+	if s != "" {
+		s = strings.TrimPrefix(s, " ") + ": "
+	}
+	s += e.Msg
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
