@@ -26,6 +26,9 @@ type conn struct {
 	verified bool
 	tlsErr   string
 	stop     func() bool
+	// closing is set after a 421: the server is closing the channel, so
+	// the session ends without QUIT (RFC 5321 §3.8).
+	closing bool
 }
 
 // base fills the evidence every result from this session shares.
@@ -398,6 +401,19 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 		} else {
 			err = e.vrfy(g, c, j, tried)
 		}
+		if err == nil && c.closing {
+			e.mu.Lock()
+			for _, k := range batch[i+1:] {
+				if g.stopped != nil {
+					e.finishStopped(k, g.stopped)
+				}
+			}
+			g.requeue(batch[i+1:]...)
+			e.flush()
+			e.mu.Unlock()
+			c.Close()
+			return
+		}
 		if err != nil {
 			c.Finish(err)
 			e.mu.Lock()
@@ -477,6 +493,7 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 		return nil
 	}
 	mail, rcpt, err := e.transaction(c, j.addr.Mailbox(), utf8)
+	c.closing = mail != nil && mail.Code == 421 || rcpt != nil && rcpt.Code == 421
 	if mail != nil && mail.Class() != 2 {
 		cls := classifySession("MAIL FROM", mail)
 		res := c.base(tried)
@@ -545,6 +562,7 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 
 	random := e.o.RandomLocal() + "@" + j.addr.ASCIIDomain
 	mail, rr, err := e.transaction(c, random, e.o.From != nil && e.o.From.UTF8)
+	c.closing = mail != nil && mail.Code == 421 || rr != nil && rr.Code == 421
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
@@ -621,6 +639,7 @@ func (e *engine) vrfy(g *group, c *conn, j *job, tried []Attempt) error {
 	if r == nil {
 		return cmpErr(err)
 	}
+	c.closing = r.Code == 421
 	res := c.base(tried)
 	res.Reply = r
 	_, subj, _, hasEnh := enhanced(r.Enhanced)

@@ -198,6 +198,13 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		rate = float64(s.Rows) / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d addresses in %s (%.0f/s), %d sessions: %s",
-		s.Rows, s.Elapsed.Round(time.Millisecond), rate, s.Sessions, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s in %s (%.0f/s), %s: %s", plural(s.Rows, "address", "addresses"),
+		s.Elapsed.Round(time.Millisecond), rate, plural(s.Sessions, "session", "sessions"), strings.Join(parts, ", "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,0 +1,527 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/address"
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/route"
+	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
+	"github.com/smtpx/smtpx/internal/verify"
+)
+
+func init() { register(newVerifyCmd) }
+
+type verifyFlags struct {
+	conn         connFlags
+	file         string
+	helo         string
+	from         string
+	mx           string
+	port         int
+	dnsServer    string
+	method       string
+	catchAll     bool
+	noStartTLS   bool
+	strict       bool
+	expect       string
+	waitGreylist time.Duration
+	perSession   int
+	concurrency  int
+	perMX        int
+	delay        time.Duration
+	failOn       []string
+	csv          bool
+}
+
+// maxInputLine bounds one line of --file input; anything longer is no
+// address (RFC 5321 allows 254 octets) and is reported as bad syntax.
+const maxInputLine = 4096
+
+func newVerifyCmd(env *Env) *cobra.Command {
+	f := &verifyFlags{}
+	c := &cobra.Command{
+		Use:   "verify [flags] ADDRESS... | --file FILE",
+		Short: "Ask an address's mail servers whether they would accept it",
+		Long: longHelp(`Check ADDRESS: its syntax (RFC 5321, UTF-8 local parts, IDNA domains), its
+mail servers (MX by preference, the implicit MX, null MX), then ask the first
+MX that answers: EHLO with this host's real name, STARTTLS when offered,
+MAIL FROM:<> (or --from), RCPT TO:<ADDRESS>. When the address is accepted,
+a random address of the same domain is asked too, to detect a catch-all.
+RSET and QUIT always; DATA never. The next MX is tried only after a
+connection failure or a 4xx before RCPT, never after a 5xx.
+
+Accepted at RCPT does not prove delivery: a server may accept now and
+bounce later. Only a refusal is hard evidence.
+
+VERDICTS
+  deliverable    accepted, and the domain refuses random addresses    exit 0
+  unprovable     catch-all domain, or VRFY 252                        exit 0 (1 with --strict)
+  undeliverable  unknown user or domain (5.1.x), null MX, disabled    exit 5
+  full           mailbox over quota (4.2.2 / 5.2.2)                   exit 4 or 5
+  blocked        the server refused the prober (5.7.x, blocklists);   exit 5
+                 this says nothing about the address
+  tempfail       4xx, greylisting included                            exit 4
+  unknown        no answer: DNS, connection or session failure        exit 3
+  bad_syntax     (bulk rows only) not an address; nothing was sent
+
+BULK
+Give several addresses, --file FILE, or "-" (or --file -) for standard
+input: one address per line; blank lines and lines starting with # are
+skipped. Addresses are grouped by MX: one session asks about up to
+--per-session addresses (RSET between), catch-all is probed once per
+domain, at most --per-mx sessions run to one MX at a time, --concurrency in
+all, and sessions to one MX start --delay apart. Every input line gets
+exactly one row, in input order (a line, a table row, JSON Lines with
+--json, CSV with --csv), and a summary goes to standard error. The exit
+status is 0 when every address got a verdict, 1 when one is named by
+--fail-on, 2 when the input cannot be read.
+
+RESPONSIBLE DEFAULTS
+A real HELO name, the null sender, QUIT always, one session per MX at a
+time, 2s between sessions to one MX, no more addresses to a domain after
+421 or a 5.7.x refusal, VRFY and EXPN only when asked. Verify only
+addresses you have a reason to check.`,
+			`  smtpx verify bob@example.com
+  smtpx verify --json bob@example.com | jq .verdict
+  smtpx verify --expect reject nosuchuser@mydomain.example
+  smtpx verify --expect accept postmaster@mydomain.example
+  smtpx verify --file list.txt --csv > results.csv
+  smtpx verify --file list.txt --json --fail-on undeliverable,blocked
+  smtpx verify --mx 127.0.0.1:2525 --delay 0 --file - < list.txt
+`),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), env, f, args)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVarP(&f.file, "file", "f", "", "read addresses from `FILE`, one per line (- for standard input)")
+	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
+	fs.StringVar(&f.from, "from", "", "`ADDRESS` for MAIL FROM, in a domain you control (default: the null sender <>)")
+	fs.StringVar(&f.mx, "mx", "", "ask `HOST[:PORT]` instead of the domain's MX (no DNS for routing)")
+	fs.IntVar(&f.port, "port", verify.DefaultPort, "`PORT` of the MX hosts found in DNS")
+	fs.StringVar(&f.dnsServer, "dns-server", "", "ask the DNS server at `ADDR` (host or host:port) instead of the system's")
+	fs.StringVar(&f.method, "method", verify.MethodRcpt, "how to ask: rcpt, vrfy or expn")
+	fs.BoolVar(&f.catchAll, "catch-all", true, "after an acceptance, ask about a random address to detect a catch-all")
+	fs.BoolVar(&f.noStartTLS, "no-starttls", false, "do not use STARTTLS even when offered")
+	fs.BoolVar(&f.strict, "strict", false, "treat unprovable (catch-all, VRFY 252) as a failure: exit 1")
+	fs.StringVar(&f.expect, "expect", "", "assert the answer: accept or reject; exit 1 when it differs")
+	fs.DurationVar(&f.waitGreylist, "wait-greylist", 0, "when greylisted, wait up to `DURATION` and ask once more from the same sender")
+	fs.IntVar(&f.perSession, "per-session", verify.DefaultPerSession, "addresses asked per session (`N`)")
+	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "sessions at once, in all (`N`)")
+	fs.IntVar(&f.perMX, "per-mx", verify.DefaultPerMX, "sessions at once to one MX host (`N`)")
+	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX (`DURATION`; 0 for your own servers)")
+	fs.StringSliceVar(&f.failOn, "fail-on", nil, "exit 1 when any address gets one of these `VERDICTS` (comma-separated)")
+	fs.BoolVar(&f.csv, "csv", false, "print CSV rows (bulk output) instead of a transcript or table")
+	f.conn.registerTLS(fs, false)
+	_ = c.MarkFlagFilename("file")
+	_ = c.RegisterFlagCompletionFunc("method", cobra.FixedCompletions(verify.Methods, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"accept", "reject"}, cobra.ShellCompDirectiveNoFileComp))
+	verdicts := make([]string, len(verify.Verdicts))
+	for i, v := range verify.Verdicts {
+		verdicts[i] = string(v)
+	}
+	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(verdicts, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// verifyPlan is the checked form of the flags.
+type verifyPlan struct {
+	opts   verify.Options
+	failOn map[verify.Verdict]bool
+	bulk   bool
+	inputs []verify.Input
+}
+
+func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, error) {
+	p := &verifyPlan{failOn: map[verify.Verdict]bool{}}
+	usage := func(hint, format string, a ...any) (*verifyPlan, error) {
+		return nil, exitcode.Usagef(hint, format, a...)
+	}
+	switch {
+	case f.file != "" && len(args) > 0:
+		return usage("give addresses as arguments or --file, not both", "both addresses and --file were given")
+	case f.file == "" && len(args) == 0:
+		return usage("smtpx verify ADDRESS, or --file FILE", "verify needs an ADDRESS or --file")
+	case f.csv && env.G.JSON:
+		return usage("use one of --json and --csv", "--json and --csv cannot be combined")
+	case !contains(verify.Methods, f.method):
+		return usage("use --method rcpt, vrfy or expn", "--method %q is not a method", f.method)
+	case f.expect != "" && f.expect != "accept" && f.expect != "reject":
+		return usage("use --expect accept or --expect reject", "--expect %q is not accept or reject", f.expect)
+	case f.perSession < 1 || f.concurrency < 1 || f.perMX < 1:
+		return usage("give a positive number", "--per-session, --concurrency and --per-mx must be at least 1")
+	case f.delay < 0 || f.waitGreylist < 0:
+		return usage("give a duration such as 2s, or 0", "--delay and --wait-greylist cannot be negative")
+	case f.port < 1 || f.port > 65535:
+		return usage("give a port between 1 and 65535", "--port %d is out of range", f.port)
+	case strings.ContainsAny(f.helo, "\r\n \t"):
+		return usage("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	for _, s := range f.failOn {
+		v, ok := verify.ParseVerdict(s)
+		if !ok {
+			return usage("name verdicts: deliverable, unprovable, undeliverable, full, blocked, tempfail, unknown, bad_syntax", "--fail-on %q is not a verdict", s)
+		}
+		p.failOn[v] = true
+	}
+	if f.strict {
+		p.failOn[verify.Unprovable] = true
+	}
+	o := verify.Options{
+		Helo:         f.helo,
+		Method:       f.method,
+		CatchAll:     f.catchAll && f.method == verify.MethodRcpt,
+		NoStartTLS:   f.noStartTLS,
+		MX:           f.mx,
+		Port:         f.port,
+		PerSession:   f.perSession,
+		Concurrency:  f.concurrency,
+		PerMX:        f.perMX,
+		Delay:        f.delay,
+		WaitGreylist: f.waitGreylist,
+	}
+	if f.from != "" && f.from != "<>" {
+		a, err := address.Parse(f.from)
+		if err != nil {
+			return usage("give --from as local@domain in a domain you control, or <> for the null sender", "--from: %v", err)
+		}
+		o.From = &a
+	}
+	cfg, err := f.conn.tls.Build()
+	if err != nil {
+		return usage("check the TLS flags", "%v", err)
+	}
+	o.Session = session.Options{TLSConfig: cfg, ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout}
+	r, err := route.New(route.Options{Server: f.dnsServer})
+	if err != nil {
+		return usage("give --dns-server as an address such as 127.0.0.1 or [::1]:53", "%v", err)
+	}
+	o.Resolver = r
+	p.opts = o
+
+	// The input: one address, several, a file or standard input.
+	p.bulk = f.file != "" || len(args) > 1 || f.csv || (len(args) == 1 && args[0] == "-")
+	switch {
+	case f.file != "" || (len(args) == 1 && args[0] == "-"):
+		name := f.file
+		if name == "" {
+			name = "-"
+		}
+		in, err := readInputs(env, name)
+		if err != nil {
+			return nil, err
+		}
+		p.inputs = in
+	default:
+		for i, a := range args {
+			p.inputs = append(p.inputs, verify.Input{Line: i + 1, Text: a})
+		}
+		if !p.bulk {
+			p.inputs[0].Line = 0
+			if _, err := address.Parse(args[0]); err != nil {
+				return usage("write the address as local@domain, e.g. bob@example.com", "%v", err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// readInputs reads one address per line from a file or standard input.
+func readInputs(env *Env, name string) ([]verify.Input, error) {
+	var r io.Reader
+	if name == "-" {
+		r = env.IO.In
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, exitcode.Usagef("check the --file path", "cannot read the address list: %v", errors.Unwrap(err))
+		}
+		defer fh.Close()
+		st, err := fh.Stat()
+		if err == nil && st.IsDir() {
+			return nil, exitcode.Usagef("give a file with one address per line", "cannot read the address list: %s is a directory", name)
+		}
+		r = fh
+	}
+	br := bufio.NewReaderSize(r, 64*1024)
+	var out []verify.Input
+	for n := 1; ; n++ {
+		line, err := readLine(br)
+		if err != nil && err != io.EOF {
+			return nil, exitcode.Usagef("check the --file path", "cannot read the address list: %v", err)
+		}
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		t := strings.TrimSpace(line)
+		if t != "" && !strings.HasPrefix(t, "#") {
+			out = append(out, verify.Input{Line: n, Text: t})
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	return out, nil
+}
+
+// readLine reads a line of any length, keeping at most maxInputLine bytes.
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, isPrefix, err := br.ReadLine()
+		if len(b) < maxInputLine {
+			b = append(b, chunk...)
+		}
+		if err != nil {
+			if len(b) > 0 && err == io.EOF {
+				return string(b), nil
+			}
+			return string(b), err
+		}
+		if !isPrefix {
+			return string(b), nil
+		}
+	}
+}
+
+func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) error {
+	p, err := checkVerifyFlags(env, f, args)
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	if p.bulk {
+		return runVerifyBulk(ctx, env, f, p)
+	}
+	return runVerifyOne(ctx, env, f, p)
+}
+
+// expectation reports whether a result meets --expect, and whether it can
+// be judged at all (a network failure or a greylisting proves nothing
+// either way).
+func expectation(expect string, r *verify.Result) (met, judged bool) {
+	switch r.Verdict {
+	case verify.Unknown, verify.Tempfail, verify.BadSyntax:
+		return false, false
+	}
+	accepted := r.Verdict == verify.Deliverable || r.Verdict == verify.Unprovable
+	if expect == "accept" {
+		return accepted, true
+	}
+	return r.Verdict == verify.Undeliverable, true
+}
+
+// verdictExit is the status for one result after --strict, --fail-on and
+// --expect.
+func verdictExit(f *verifyFlags, p *verifyPlan, r *verify.Result) int {
+	if f.expect != "" {
+		met, judged := expectation(f.expect, r)
+		switch {
+		case met:
+			return exitcode.OK
+		case judged && r.Verdict != verify.Blocked:
+			return exitcode.Check
+		}
+		return r.Exit
+	}
+	if r.Verdict == verify.Unprovable && f.strict {
+		return exitcode.Check
+	}
+	return r.Exit
+}
+
+func runVerifyOne(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) error {
+	rec := &transcript.Recorder{}
+	obs := env.observer(rec, false)
+	p.opts.Observer = func(int) session.Observer { return obs }
+	var res *verify.Result
+	_, err := verify.Run(ctx, p.opts, p.inputs, func(r *verify.Result) { res = r })
+	if err != nil {
+		return err
+	}
+	exit := verdictExit(f, p, res)
+	if env.G.JSON {
+		if err := env.printJSON(res.ToJSON(exit, rec.Events)); err != nil {
+			return err
+		}
+	} else if !env.G.Quiet {
+		printVerdict(env, res)
+	}
+	if exit == exitcode.OK {
+		return nil
+	}
+	return &exitcode.Error{Code: exit, Msg: verdictMessage(f, res, exit), Hint: verdictHint(f, res, exit)}
+}
+
+func printVerdict(env *Env, r *verify.Result) {
+	w := env.IO.Out
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Address   %s\n", transcript.Escape(r.Address.String()))
+	fmt.Fprintf(w, "Verdict   %s\n", r.Verdict)
+	fmt.Fprintf(w, "Reason    %s\n", transcript.Escape(r.Reason))
+	if l := r.ReplyLine(); l != "" {
+		fmt.Fprintf(w, "Reply     %s\n", l)
+	}
+	if r.MX != "" {
+		fmt.Fprintf(w, "MX        %s (%s)\n", transcript.Escape(r.MX), r.MXAddress)
+	}
+	if r.TLS != nil {
+		v := "verified"
+		if !r.TLSVerified {
+			v = "not verified: " + r.TLSError
+		}
+		fmt.Fprintf(w, "TLS       %s, certificate %s\n", strings.TrimPrefix(tlsVersion(r), "TLS "), transcript.Escape(v))
+	}
+	if strings.HasPrefix(r.Reason, "accepted at RCPT") {
+		fmt.Fprintln(w, "Note      accepted at RCPT does not prove a message would be delivered")
+	}
+}
+
+func tlsVersion(r *verify.Result) string {
+	j := r.ToJSON(0, nil)
+	if j.TLS == nil {
+		return ""
+	}
+	return j.TLS.Version
+}
+
+func verdictMessage(f *verifyFlags, r *verify.Result, exit int) string {
+	who := r.Address.String()
+	reply := ""
+	if l := r.ReplyLine(); l != "" {
+		reply = " (" + l + ")"
+	}
+	if f.expect != "" && exit == exitcode.Check {
+		return fmt.Sprintf("expected %s, but %s is %s%s", f.expect, who, r.Verdict, reply)
+	}
+	switch r.Verdict {
+	case verify.Unprovable:
+		return fmt.Sprintf("cannot prove %s exists: %s", who, r.Reason)
+	case verify.Undeliverable:
+		return fmt.Sprintf("%s is undeliverable%s", who, reply)
+	case verify.Blocked:
+		return fmt.Sprintf("blocked: the server refused the prober, which says nothing about %s%s", who, reply)
+	case verify.Full:
+		return fmt.Sprintf("%s exists but its mailbox is full%s", who, reply)
+	case verify.Tempfail:
+		return fmt.Sprintf("temporary failure for %s: %s", who, r.Reason)
+	}
+	return fmt.Sprintf("could not verify %s: %s", who, r.Reason)
+}
+
+func verdictHint(f *verifyFlags, r *verify.Result, exit int) string {
+	if f.expect != "" && exit == exitcode.Check {
+		if f.expect == "reject" {
+			return "the MX accepts unknown users at RCPT time, so it must bounce them later (backscatter); reject them at RCPT"
+		}
+		if strings.EqualFold(r.Address.Local, "postmaster") {
+			return "RFC 5321 §4.5.1 requires every mail domain to accept postmaster"
+		}
+		return "check that the mailbox exists and the MX accepts it"
+	}
+	if h := r.Hint(); h != "" {
+		return h
+	}
+	if r.Err != nil {
+		return Hint(r.Err)
+	}
+	return ""
+}
+
+func runVerifyBulk(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) error {
+	var bar *progressbar.ProgressBar
+	if env.IO.ErrIsTTY && !env.IO.OutIsTTY && !env.G.Quiet && len(p.inputs) > 1 {
+		bar = progressbar.NewOptions(len(p.inputs),
+			progressbar.OptionSetWriter(env.IO.Err),
+			progressbar.OptionSetDescription("verifying"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("addr"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetWidth(30),
+		)
+		p.opts.Progress = func(int) { _ = bar.Add(1) }
+	}
+	var cw *csv.Writer
+	var werr error
+	if f.csv {
+		cw, werr = verify.NewCSV(env.IO.Out)
+	}
+	failed := map[verify.Verdict]int{}
+	expectFailed := 0
+	emit := func(r *verify.Result) {
+		if werr != nil {
+			return
+		}
+		exit := verdictExit(f, p, r)
+		if p.failOn[r.Verdict] {
+			failed[r.Verdict]++
+		}
+		if f.expect != "" && exit == exitcode.Check {
+			expectFailed++
+		}
+		switch {
+		case f.csv:
+			werr = cw.Write(r.CSVRecord(exit))
+			cw.Flush()
+			if werr == nil {
+				werr = cw.Error()
+			}
+		case env.G.JSON:
+			werr = env.printJSON(r.ToJSON(exit, nil))
+		case !env.G.Quiet:
+			_, werr = fmt.Fprintln(env.IO.Out, r.TableLine())
+		}
+	}
+	sum, err := verify.Run(ctx, p.opts, p.inputs, emit)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	if werr != nil {
+		return &exitcode.Error{Code: exitcode.Network, Msg: "cannot write the results: " + werr.Error(), Hint: "check where standard output goes"}
+	}
+	if !env.G.Quiet {
+		fmt.Fprintf(env.IO.Err, "smtpx: %s\n", sum)
+	}
+	if ctx.Err() != nil {
+		return &exitcode.Error{Code: exitcode.Network, Msg: "interrupted: the remaining addresses are reported unknown", Hint: "run again for the rest"}
+	}
+	n := expectFailed
+	var parts []string
+	for _, v := range verify.Verdicts {
+		if failed[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", failed[v], v))
+			n += failed[v]
+		}
+	}
+	if expectFailed > 0 {
+		parts = append(parts, fmt.Sprintf("%d not as expected (--expect %s)", expectFailed, f.expect))
+	}
+	if len(parts) > 0 {
+		return &exitcode.Error{Code: exitcode.Check, Msg: "failed the check: " + strings.Join(parts, ", "),
+			Hint: "see the rows for the addresses and reasons"}
+	}
+	return nil
+}
