@@ -235,15 +235,17 @@ func TestHeaderOrderReplaceAddRemove(t *testing.T) {
 	o := defaultOptions()
 	o.Cc = []string{"c@example.com"}
 	o.Headers = []string{"subject: Replaced", "X-Test: one", "User-Agent:", "X-Test: two", "Cc: d@example.com, \"E, F\" <e@example.com>"}
-	o.AddHeaders = []string{"Subject: second subject", "X-Empty:", "Received: from x by y; Sat, 14 Mar 2026 15:09:26 +0100"}
+	o.AddHeaders = []string{"Subject: second subject", "X-Empty:", "Received: from x by y; Sat, 14 Mar 2026 15:09:26 +0100",
+		"Bcc: undisclosed-recipients:;", "List-Unsubscribe: <https://example.com/" + strings.Repeat("u", 90) + ">"}
 	b := readAll(t, build(t, o))
 	want := []string{"Date", "From", "To", "Cc", "subject", "Message-ID", "MIME-Version",
-		"Content-Type", "Content-Transfer-Encoding", "X-Test", "X-Test", "Subject", "X-Empty", "Received"}
+		"Content-Type", "Content-Transfer-Encoding", "X-Test", "X-Test", "Subject", "X-Empty", "Received", "Bcc", "List-Unsubscribe"}
 	if got := headerNames(b); !slices.Equal(got, want) {
 		t.Errorf("header names:\n got %q\nwant %q", got, want)
 	}
 	for _, s := range []string{"\r\nsubject: Replaced\r\n", "\r\nX-Test: one\r\nX-Test: two\r\n",
-		"\r\nCc: d@example.com, \"E, F\" <e@example.com>\r\n", "\r\nSubject: second subject\r\n", "\r\nX-Empty:\r\n"} {
+		"\r\nCc: d@example.com, \"E, F\" <e@example.com>\r\n", "\r\nSubject: second subject\r\n", "\r\nX-Empty:\r\n",
+		"\r\nBcc: undisclosed-recipients:;\r\n", "\r\nList-Unsubscribe: <https://example.com/" + strings.Repeat("u", 90) + ">\r\n"} {
 		if !bytes.Contains(b, []byte(s)) {
 			t.Errorf("missing %q in\n%s", s, b)
 		}
