@@ -254,8 +254,7 @@ func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
 		ch.Hint = "publish mode: enforce to require TLS"
 		return
 	}
-	var det, bad []string
-	unchecked := 0
+	var det, bad, unchecked []string
 	var hosts []map[string]any
 	for _, h := range dom.Route.Hosts {
 		pat := p.Match(h.Name)
@@ -272,9 +271,10 @@ func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
 		switch {
 		case pat == "":
 			bad = append(bad, h.Name)
-		case state == stateSkipped:
-			unchecked++
-		case !ok:
+		case ok:
+		case state == stateSkipped || state == stateNoAddress || strings.HasPrefix(state, stateNotReached):
+			unchecked = append(unchecked, h.Name)
+		default:
 			bad = append(bad, h.Name)
 		}
 	}
@@ -287,21 +287,32 @@ func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
 	case len(bad) > 0:
 		ch = cl.add("mta_sts.mx", Warn, "in enforce mode, senders would not deliver to "+strings.Join(bad, ", "), me)
 		ch.Hint = "fix these before switching to mode: enforce"
-	case unchecked > 0:
+	case len(unchecked) > 0 && pr.o.TLS.InsecureSkipVerify:
 		ch = cl.add("mta_sts.mx", Info, "every MX matches the policy; certificates not checked (--insecure)", me)
+	case len(unchecked) > 0:
+		ch = cl.add("mta_sts.mx", Warn, "every MX matches the policy, but the certificates of "+strings.Join(unchecked, ", ")+" could not be checked", me)
+		ch.Hint = "see why those hosts could not be reached"
+		if req {
+			ch.Status = Fail
+		}
 	default:
 		ch = cl.add("mta_sts.mx", Pass, "every MX matches the policy and presents a valid certificate", me)
 	}
 	ch.Details = det
 }
 
-const stateSkipped = "certificate not checked (--insecure)"
+// States of an MX host that say nothing about its certificate.
+const (
+	stateSkipped    = "certificate not checked (--insecure)"
+	stateNoAddress  = "no address"
+	stateNotReached = "not reached"
+)
 
 // hostTLSState says how an MX host's endpoints did for MTA-STS: a
 // certificate that verifies for the host name is what counts (RFC 8461
 // §4.2).
 func hostTLSState(host string, eps []*Endpoint) (string, bool) {
-	state := "not probed"
+	state := stateNoAddress
 	for _, ep := range eps {
 		if ep.Host != host {
 			continue
@@ -313,10 +324,10 @@ func hostTLSState(host string, eps []*Endpoint) (string, bool) {
 			state = stateSkipped
 		case ep.Verify != nil:
 			state = "certificate: " + ep.Verify.Error
-		case ep.Banner != nil && ep.TLS == nil && state == "not probed":
+		case ep.Banner != nil && ep.TLS == nil && (state == stateNoAddress || strings.HasPrefix(state, stateNotReached)):
 			state = "no TLS"
-		case state == "not probed" && ep.Err != nil:
-			state = "not reached: " + ep.Err.Error()
+		case state == stateNoAddress && ep.Err != nil:
+			state = stateNotReached + ": " + ep.Err.Error()
 		}
 	}
 	return state, false
