@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,45 +23,54 @@ type DotWriter struct {
 	// Line, if set, receives each complete line (without CRLF, unstuffed).
 	Line func(string)
 	cur  []byte
+	buf  []byte
 }
 
 // NewDotWriter returns a DotWriter at the beginning of a line.
 func NewDotWriter(w io.Writer) *DotWriter { return &DotWriter{W: w, bol: true} }
 
-// Write implements io.Writer.
+// Write implements io.Writer. It copies runs between line ends in bulk, so
+// the common case costs one scan and one copy per buffer.
 func (d *DotWriter) Write(p []byte) (int, error) {
-	out := make([]byte, 0, len(p)+len(p)/32+4)
-	for _, c := range p {
+	n := len(p)
+	out := d.buf[:0]
+	for len(p) > 0 {
 		if d.cr {
 			d.cr = false
-			if c == '\n' {
-				continue // CRLF already written for the CR
+			if p[0] == '\n' {
+				p = p[1:] // the CRLF was written for the CR
+				continue
 			}
 		}
-		switch c {
-		case '\r', '\n':
-			out = append(out, '\r', '\n')
-			d.endLine()
-			d.bol = true
-			d.cr = c == '\r'
-			continue
-		case '.':
-			if d.bol {
-				out = append(out, '.')
-			}
+		if d.bol && p[0] == '.' {
+			out = append(out, '.')
 		}
-		out = append(out, c)
-		d.bol = false
+		i := bytes.IndexAny(p, "\r\n")
+		if i < 0 {
+			out = append(out, p...)
+			if d.Line != nil {
+				d.cur = append(d.cur, p...)
+			}
+			d.bol = false
+			break
+		}
+		out = append(out, p[:i]...)
+		out = append(out, '\r', '\n')
 		if d.Line != nil {
-			d.cur = append(d.cur, c)
+			d.cur = append(d.cur, p[:i]...)
 		}
+		d.endLine()
+		d.bol = true
+		d.cr = p[i] == '\r'
+		p = p[i+1:]
 	}
-	n, err := d.W.Write(out)
-	d.Bytes += int64(n)
+	d.buf = out
+	k, err := d.W.Write(out)
+	d.Bytes += int64(k)
 	if err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return n, nil
 }
 
 func (d *DotWriter) endLine() {
