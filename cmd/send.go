@@ -49,6 +49,7 @@ type sendFlags struct {
 
 	msg      messageFlags
 	dumpMail bool
+	load     loadFlags
 
 	notify, ret, envid string
 	orcpt              bool
@@ -93,6 +94,9 @@ least one recipient got the message).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applySendConfig(env, cmd, f); err != nil {
+				return err
+			}
 			return runSend(env, f)
 		},
 	}
@@ -121,6 +125,7 @@ least one recipient got the message).`,
 	fs.BoolVar(&f.showAuth, "show-auth", false, "show AUTH payloads in the transcript instead of ********")
 
 	f.msg.register(c)
+	f.load.register(c)
 	fs.BoolVar(&f.dumpMail, "dump-mail", false, "print the message that would be sent and send nothing")
 
 	fs.StringVar(&f.notify, "notify", "", "DSN NOTIFY: NEVER or a list of SUCCESS,FAILURE,DELAY")
@@ -177,6 +182,9 @@ func runSend(env *Env, f *sendFlags) error {
 		return dumpMail(env, src)
 	}
 	plan.opts.Source = src
+	if f.load.active() {
+		return runLoad(env, f, plan)
+	}
 	return deliver(env, f, plan)
 }
 
