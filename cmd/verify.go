@@ -359,7 +359,7 @@ func runVerifyOne(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) 
 	}
 	exit := verdictExit(f, p, res)
 	if env.G.JSON {
-		if err := env.printJSON(res.ToJSON(exit, rec.Events)); err != nil {
+		if err := env.printJSON(rowJSON(f, res, exit, rec.Events)); err != nil {
 			return err
 		}
 	} else if !env.G.Quiet {
@@ -369,6 +369,16 @@ func runVerifyOne(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) 
 		return nil
 	}
 	return &exitcode.Error{Code: exit, Msg: verdictMessage(f, res, exit), Hint: verdictHint(f, res, exit)}
+}
+
+// rowJSON is a result's JSON with error and hint in the words of the
+// stderr lines.
+func rowJSON(f *verifyFlags, r *verify.Result, exit int, events []session.Event) verify.JSON {
+	j := r.ToJSON(exit, events)
+	if exit != exitcode.OK {
+		j.Error, j.Hint = verdictMessage(f, r, exit), verdictHint(f, r, exit)
+	}
+	return j
 }
 
 func printVerdict(env *Env, r *verify.Result) {
@@ -440,6 +450,9 @@ func verdictHint(f *verifyFlags, r *verify.Result, exit int) string {
 	if h := r.Hint(); h != "" {
 		return h
 	}
+	if route.KindOf(r.Err) == route.KindTemporary && r.Source == "dns" {
+		return "the DNS server did not answer; try again, or name another with --dns-server"
+	}
 	if r.Err != nil {
 		return Hint(r.Err)
 	}
@@ -487,7 +500,7 @@ func runVerifyBulk(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan)
 				werr = cw.Error()
 			}
 		case env.G.JSON:
-			werr = env.printJSON(r.ToJSON(exit, nil))
+			werr = env.printJSON(rowJSON(f, r, exit, nil))
 		case !env.G.Quiet:
 			_, werr = fmt.Fprintln(env.IO.Out, r.TableLine())
 		}
