@@ -1,0 +1,203 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Commands for the sink scripts (testdata/script/sink_*.txtar):
+//
+//	waitfile FILE           wait until FILE exists (a sink's --ready-file)
+//	readaddr FILE VAR       set $VAR to the first address in FILE
+//	smtpsend [flags] ADDR   deliver one message with go-smtp's client and
+//	                        print each step's reply: "RCPT <x> 550 5.1.1"
+//	cmpstored DIR FILE      DIR holds exactly one file, N.eml, equal to FILE
+//	                        with its LF line ends sent as CRLF
+func init() {
+	scriptCmds["waitfile"] = cmdWaitFile
+	scriptCmds["readaddr"] = cmdReadAddr
+	scriptCmds["smtpsend"] = cmdSMTPSend
+	scriptCmds["cmpstored"] = cmdCmpStored
+}
+
+func cmdCmpStored(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cmpstored DIR FILE")
+	}
+	entries, err := os.ReadDir(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(entries) != 1 || !strings.HasSuffix(entries[0].Name(), ".eml") {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		ts.Fatalf("%s holds %q, want one .eml file", args[0], names)
+	}
+	got := ts.ReadFile(args[0] + "/" + entries[0].Name())
+	want := strings.ReplaceAll(ts.ReadFile(args[1]), "\n", "\r\n")
+	if got != want {
+		ts.Fatalf("stored message differs:\n got %q\nwant %q", got, want)
+	}
+}
+
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	// Bounded so a sink that never starts fails the script instead of
+	// hanging it; generous so a loaded machine does not matter.
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear", args[0])
+}
+
+func firstLine(ts *testscript.TestScript, file string) string {
+	f := strings.Fields(ts.ReadFile(file))
+	if len(f) == 0 {
+		ts.Fatalf("%s is empty", file)
+	}
+	return f[0]
+}
+
+func cmdReadAddr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: readaddr FILE VAR")
+	}
+	ts.Setenv(args[1], firstLine(ts, args[0]))
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdSMTPSend(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("smtpsend prints replies; check them with stdout")
+	}
+	fs := flag.NewFlagSet("smtpsend", flag.ContinueOnError)
+	from := fs.String("from", "a@example.org", "envelope sender")
+	var to multi
+	fs.Var(&to, "to", "recipient (repeatable)")
+	data := fs.String("data", "", "message file (default: a small message)")
+	starttls := fs.Bool("starttls", false, "use STARTTLS")
+	implicit := fs.Bool("tls", false, "implicit TLS")
+	cafile := fs.String("cafile", "", "trust this PEM certificate")
+	auth := fs.String("auth", "", "AUTH PLAIN as USER:PASS")
+	lmtp := fs.Bool("lmtp", false, "speak LMTP")
+	retry := fs.Bool("retry", false, "after a 4xx RCPT, retry once in a new transaction")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: smtpsend [-from A] [-to B]... [-data FILE] [-starttls|-tls] [-cafile F] [-auth U:P] [-lmtp] [-retry] ADDR|ADDRFILE")
+	}
+	addr := fs.Arg(0)
+	if _, err := os.Stat(ts.MkAbs(addr)); err == nil {
+		addr = firstLine(ts, addr)
+	}
+	if len(to) == 0 {
+		to = multi{"b@example.com"}
+	}
+	msg := "From: a@example.org\r\nTo: b@example.com\r\nSubject: smtpsend\r\n\r\nhello\r\n"
+	if *data != "" {
+		msg = ts.ReadFile(*data)
+	}
+	tc := &tls.Config{ServerName: "localhost"}
+	if *cafile != "" {
+		p := x509.NewCertPool()
+		if !p.AppendCertsFromPEM([]byte(ts.ReadFile(*cafile))) {
+			ts.Fatalf("no certificate in %s", *cafile)
+		}
+		tc.RootCAs = p
+	}
+	network, address := "tcp", addr
+	if strings.HasPrefix(addr, "unix:") {
+		network, address = "unix", strings.TrimPrefix(addr, "unix:")
+	}
+	nc, err := net.Dial(network, address)
+	if err != nil {
+		ts.Fatalf("dial %s: %v", addr, err)
+	}
+	if *implicit {
+		nc = tls.Client(nc, tc)
+	}
+	var c *smtp.Client
+	switch {
+	case *lmtp:
+		c = smtp.NewClientLMTP(nc)
+	case *starttls:
+		c, err = smtp.NewClientStartTLS(nc, tc)
+		if err != nil {
+			ts.Fatalf("STARTTLS: %v", err)
+		}
+	default:
+		c = smtp.NewClient(nc)
+	}
+	defer c.Close()
+	out := ts.Stdout()
+	step := func(name string, err error) bool {
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			fmt.Fprintf(out, "%s ok\n", name)
+			return true
+		case errors.As(err, &se):
+			fmt.Fprintf(out, "%s %d %d.%d.%d\n", name, se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+			return false
+		}
+		ts.Fatalf("%s: %v", name, err)
+		return false
+	}
+	if *auth != "" {
+		u, p, _ := strings.Cut(*auth, ":")
+		if !step("AUTH", c.Auth(sasl.NewPlainClient("", u, p))) {
+			return
+		}
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		if !step("MAIL", c.Mail(*from, nil)) {
+			return
+		}
+		ok := 0
+		tempfail := false
+		for _, r := range to {
+			err := c.Rcpt(r, nil)
+			var se *smtp.SMTPError
+			tempfail = tempfail || errors.As(err, &se) && se.Code/100 == 4
+			if step("RCPT <"+r+">", err) {
+				ok++
+			}
+		}
+		if tempfail && *retry && attempt == 0 {
+			step("RSET", c.Reset())
+			continue
+		}
+		if ok == 0 {
+			step("RSET", c.Reset())
+			break
+		}
+		w, err := c.Data()
+		if !step("DATA", err) {
+			break
+		}
+		if _, err := io.WriteString(w, msg); err != nil {
+			ts.Fatalf("writing message: %v", err)
+		}
+		step("DATA end", w.Close())
+		break
+	}
+	step("QUIT", c.Quit())
+}
