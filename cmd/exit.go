@@ -8,6 +8,7 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -84,15 +85,19 @@ func Hint(err error) string {
 		return "the server broke RFC 5321; run with -v to see the raw transcript"
 	case session.KindReply:
 		if se.Reply != nil {
-			h := fmt.Sprintf("see 'smtpx codes %d", se.Reply.Code)
+			see := fmt.Sprintf("see 'smtpx codes %d", se.Reply.Code)
 			if se.Reply.Enhanced != "" {
-				h += " " + se.Reply.Enhanced
+				see += " " + se.Reply.Enhanced
 			}
-			h += "'"
-			if se.Reply.Class() == 4 {
-				h = "a transient failure: retry later; " + h
+			see += "'"
+			h := replycode.Hint(se.Reply.Code, se.Reply.Enhanced, se.Reply.Text())
+			if h == "" && se.Reply.Class() == 4 {
+				h = "a transient failure: retry later"
 			}
-			return h
+			if h == "" {
+				return see
+			}
+			return strings.TrimSuffix(h, ".") + " (" + see + ")"
 		}
 	}
 	return ""
