@@ -417,18 +417,36 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 		if err != nil {
 			c.Finish(err)
 			e.mu.Lock()
-			if !j.done && j.accepted == nil {
+			inFlight := !j.done && j.accepted == nil
+			if inFlight {
 				// The session broke with this address in flight.
 				j.attempts++
 				if j.attempts > e.o.Retries || ctx.Err() != nil {
 					res := c.base(tried)
 					res.Verdict, res.Err = Unknown, err
 					res.Reason = "the session broke: " + oneLine(err.Error())
+					if ctx.Err() != nil {
+						res.Reason = "interrupted"
+					}
 					res.Exit = exitFor(Unknown, nil, err)
 					e.finish(j, res)
 				} else {
 					g.requeue(j)
 				}
+			}
+			// A server that breaks session after session without
+			// answering for any address would otherwise get two
+			// sessions per address: after three in a row, give up on it.
+			if i == 0 && inFlight {
+				g.brokenInRow++
+			} else {
+				g.brokenInRow = 0
+			}
+			if g.brokenInRow >= 3 && g.stopped == nil {
+				res := c.base(tried)
+				res.Verdict, res.Err, res.Exit = Unknown, err, exitFor(Unknown, nil, err)
+				res.Reason = "the MX broke three sessions in a row: " + oneLine(err.Error())
+				g.stopped = res
 			}
 			g.requeue(batch[i+1:]...)
 			e.flush()
@@ -436,6 +454,9 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 			return
 		}
 	}
+	e.mu.Lock()
+	g.brokenInRow = 0
+	e.mu.Unlock()
 	c.Quit()
 }
 
@@ -566,7 +587,22 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
+	case rr == nil && (err != nil || mail == nil) && d.probeFailures >= 1:
+		// The second probe lost to a broken session: stop trying.
+		d.catch, d.catchRes = catchInconclusive, "the session broke during the probe"
+		j.accepted = res
+		d.waiters = append(d.waiters, j)
+		for _, w := range d.waiters {
+			if w.accepted != nil && !w.done {
+				applyCatch(w.accepted, d)
+				e.finish(w, w.accepted)
+			}
+		}
+		d.waiters = nil
+		e.flush()
+		return cmpErr(err)
 	case rr == nil && (err != nil || mail == nil):
+		d.probeFailures++
 		d.catch = catchUnknown
 		j.accepted = res
 		d.waiters = append(d.waiters, j)

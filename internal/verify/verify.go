@@ -180,6 +180,8 @@ type domain struct {
 	name     string
 	catch    catchState
 	catchRes string // what the probe saw, for the reason
+	// probeFailures counts catch-all probes lost to a broken session.
+	probeFailures int
 	waiters  []*job
 }
 
@@ -191,6 +193,7 @@ type group struct {
 	stopped     *Result // set when the domain asked to be left alone
 	everOK      bool
 	failedInRow int
+	brokenInRow int // sessions that broke before deciding any address
 	nextStart   time.Time
 }
 
@@ -302,7 +305,7 @@ func Run(ctx context.Context, o Options, inputs []Input, emit func(*Result)) (Su
 			res.Reason += "; the catch-all check did not complete"
 			e.finish(j, res)
 		} else if !j.done {
-			e.finish(j, &Result{Verdict: Unknown, Reason: "not verified: " + errText(ctx.Err()), Err: ctx.Err(), Exit: exitcode.Network})
+			e.finish(j, &Result{Verdict: Unknown, Reason: "not verified: interrupted", Err: ctx.Err(), Exit: exitcode.Network})
 		}
 	}
 	e.flush()
@@ -311,13 +314,6 @@ func Run(ctx context.Context, o Options, inputs []Input, emit func(*Result)) (Su
 	sum.Sessions = int(e.sessions.Load())
 	sum.Elapsed = time.Since(start)
 	return sum, nil
-}
-
-func errText(err error) string {
-	if err == nil {
-		return "interrupted"
-	}
-	return err.Error()
 }
 
 func syntaxReason(err error) string {

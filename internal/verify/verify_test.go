@@ -235,6 +235,41 @@ func TestDropMidSession(t *testing.T) {
 	}
 }
 
+func TestServerThatAlwaysDrops(t *testing.T) {
+	srv := startServer(t, "* drop")
+	o := baseOptions()
+	o.MX = srv.Addr()
+	out, sum := run(t, o, "a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test")
+	for _, r := range out {
+		if r.Verdict != Unknown || r.Exit != exitcode.Network {
+			t.Errorf("%s: %s exit %d (%s)", r.Input, r.Verdict, r.Exit, r.Reason)
+		}
+	}
+	if !strings.Contains(out[4].Reason, "three sessions in a row") || !out[4].Skipped {
+		t.Errorf("last row: %q skipped=%v", out[4].Reason, out[4].Skipped)
+	}
+	if sum.Sessions != 3 {
+		t.Errorf("%d sessions, want 3", sum.Sessions)
+	}
+}
+
+func TestCatchAllProbeDrops(t *testing.T) {
+	srv := startServer(t, "ok* accept\n* drop")
+	o := baseOptions()
+	o.MX = srv.Addr()
+	out, sum := run(t, o, "ok1@x.test", "ok2@x.test", "ok3@x.test", "ok4@x.test")
+	for _, r := range out {
+		if r.Verdict != Unprovable || r.CatchAll != nil {
+			t.Errorf("%s: %s (%s)", r.Input, r.Verdict, r.Reason)
+		}
+	}
+	// Two probes lost to dropped sessions, then the domain's catch-all
+	// status is inconclusive and the rest needs no probe.
+	if sum.Sessions != 3 {
+		t.Errorf("%d sessions, want 3", sum.Sessions)
+	}
+}
+
 func TestVRFY(t *testing.T) {
 	srv := startServer(t, "")
 	o := baseOptions()
