@@ -13,6 +13,7 @@ import (
 
 	"github.com/fatih/color"
 
+	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
 )
 
@@ -77,9 +78,20 @@ func (h *Human) ClassColor(code int) *color.Color {
 	return h.perm
 }
 
-// Event renders one event.
+// Event renders one event. The last line of a failing reply is followed
+// by a one-line explanation from the reply-code tables.
 func (h *Human) Event(e session.Event) {
 	fmt.Fprintln(h.W, h.Line(e))
+	if e.Dir == session.Received && e.Last && e.Code >= 400 {
+		rest := ""
+		if len(e.Line) > 4 {
+			rest = e.Line[4:]
+		}
+		enh, text, _ := session.SplitEnhanced(rest)
+		if hint := replycode.Hint(e.Code, enh, text); hint != "" {
+			fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(hint)))
+		}
+	}
 }
 
 // Line returns the rendered line for e, without a line end.

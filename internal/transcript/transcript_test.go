@@ -1,0 +1,94 @@
+package transcript
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/smtpx/smtpx/internal/session"
+)
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":       "plain text",
+		"\x1b[2J clear":    `\x1b[2J clear`,
+		"\x1b]0;title\x07": `\x1b]0;title\x07`,
+		"nul\x00 del\x7f":  `nul\x00 del\x7f`,
+		"tab\there\r\n":    `tab\there\r\n`,
+		"bad \xff utf8":    `bad \xff utf8`,
+		"Grüße":            "Grüße",
+		"c1 \u009b31m":     `c1 \u009b31m`,
+		"bidi \u202eevil":  `bidi \u202eevil`,
+		`back\slash`:       `back\\slash`,
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long := strings.Repeat("x", 5000)
+	if got := Escape(long); len(got) > maxShownLine+40 || !strings.HasSuffix(got, "(5000 bytes)") {
+		t.Errorf("long line not cut: %d bytes", len(got))
+	}
+}
+
+func TestHumanMarkers(t *testing.T) {
+	var b bytes.Buffer
+	h := NewHuman(&b, Options{})
+	for _, e := range []session.Event{
+		{Dir: session.Info, Line: "Trying 127.0.0.1:25..."},
+		{Dir: session.Received, Line: "220 ok", Code: 220, Last: true},
+		{Dir: session.Sent, Line: "EHLO x"},
+		{Dir: session.Sent, Line: "AUTH PLAIN AHUAcA==", Secret: true, TLS: true},
+		{Dir: session.Sent, Line: "cGFzcw==", Secret: true, TLS: true},
+		{Dir: session.Received, Line: "235 ok", Code: 235, Last: true, TLS: true},
+		{Dir: session.Received, Line: "550 5.1.1 no such user", Code: 550, Last: true},
+		{Dir: session.Received, Line: "451 4.3.0 later", Code: 451, Last: true, TLS: true},
+		{Dir: session.Received, Line: "099 what", Code: 0},
+		{Dir: session.Failure, Line: "handshake failed"},
+	} {
+		h.Event(e)
+	}
+	got := b.String()
+	for _, want := range []string{
+		"=== Trying 127.0.0.1:25...\n",
+		"<-  220 ok\n",
+		" -> EHLO x\n",
+		" ~> AUTH PLAIN ********\n",
+		" ~> ********\n",
+		"<~  235 ok\n",
+		"<** 550 5.1.1 no such user\n=== recipient mailbox does not exist",
+		"<~* 451 4.3.0 later\n",
+		"<** 099 what\n",
+		"*** handshake failed\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "AHUAcA") || strings.Contains(got, "cGFzcw") || strings.Contains(got, "\x1b") {
+		t.Errorf("secret or colour leaked:\n%s", got)
+	}
+	b.Reset()
+	NewHuman(&b, Options{Color: true, ShowAuth: true}).Event(session.Event{Dir: session.Sent, Line: "AUTH PLAIN AHUAcA==", Secret: true})
+	if !strings.Contains(b.String(), "AHUAcA==") {
+		t.Errorf("--show-auth: %q", b.String())
+	}
+	b.Reset()
+	NewHuman(&b, Options{Color: true}).Event(session.Event{Dir: session.Received, Line: "250 ok", Code: 250, Last: true})
+	if !strings.Contains(b.String(), "\x1b[32m") {
+		t.Errorf("2xx not green: %q", b.String())
+	}
+}
+
+func TestJSONRedactsAndEscapes(t *testing.T) {
+	evs := []session.Event{
+		{Dir: session.Sent, Line: "AUTH PLAIN AHUAcA==", Secret: true},
+		{Dir: session.Received, Line: "220 \x1b[2J", Code: 220},
+	}
+	out, _ := json.Marshal(ToJSON(evs, false))
+	s := string(out)
+	if strings.Contains(s, "AHUAcA") || strings.Contains(s, "\x1b") || !strings.Contains(s, `\u001b[2J`) {
+		t.Errorf("%s", s)
+	}
+}
