@@ -1,10 +1,14 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
 )
 
 // Status is the verdict of one check.
@@ -66,9 +70,33 @@ func (l *checkList) fail(id string, code int, summary string, ev map[string]any)
 // failErr records a failed check for a dialogue error, with the exit status
 // the error maps to.
 func (l *checkList) failErr(id string, err error, ev map[string]any) *Check {
-	c := l.fail(id, exitcode.For(err), err.Error(), ev)
+	text := errText(err)
+	var se *session.Error
+	if errors.As(err, &se) && strings.EqualFold(se.Op, id) {
+		text = strings.TrimPrefix(text, se.Op+": ")
+	}
+	c := l.fail(id, exitcode.For(err), text, ev)
 	c.Err = err
 	return c
+}
+
+// errText is an error's message without the noise of its innermost
+// cause: a timeout or end of stream is already said in words, and a
+// system call error needs only its last part.
+func errText(err error) string {
+	var se *session.Error
+	if !errors.As(err, &se) || se.Msg == "" || se.Err == nil {
+		return err.Error()
+	}
+	var ne net.Error
+	if errors.As(se.Err, &ne) && ne.Timeout() || errors.Is(se.Err, io.EOF) {
+		return se.Op + ": " + se.Msg
+	}
+	var oe *net.OpError
+	if errors.As(se.Err, &oe) && oe.Err != nil {
+		return se.Op + ": " + se.Msg + ": " + oe.Err.Error()
+	}
+	return err.Error()
 }
 
 // ev builds an evidence map from key, value pairs.

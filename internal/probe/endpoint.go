@@ -226,7 +226,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		if c.s == nil {
 			// Implicit TLS: the handshake is part of connecting.
 			cl.addf("connect", Pass, ev("address", ep.Dial), "connected to %s", ep.Dial)
-			ch := cl.fail("tls.handshake", pr.tlsExit(ep), c.err.Error(), ev("implicit", true))
+			ch := cl.fail("tls.handshake", pr.tlsExit(ep), errText(c.err), ev("implicit", true))
 			ch.Err = c.err
 			ch.Hint = "use -v to see the handshake; the server may not speak TLS on this port"
 			return
@@ -291,7 +291,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 			if code == exitcode.TLS {
 				code = pr.tlsExit(ep)
 			}
-			ch := cl.fail("tls.starttls", code, "STARTTLS is advertised but failed: "+c.err.Error(), replyEv(c.stReply))
+			ch := cl.fail("tls.starttls", code, "STARTTLS is advertised but failed: "+errText(c.err), replyEv(c.stReply))
 			ch.Err = c.err
 			ch.Hint = "the server advertises STARTTLS but cannot start it; check its TLS certificate and key configuration"
 			if strings.Contains(c.err.Error(), "plaintext bytes") {
@@ -381,13 +381,12 @@ func (pr *prober) inventory(ep *Endpoint, c *conv, cl *checkList) {
 		e := ev("advertised", true, "params", nonNil(x.Params), "before_tls", before, "after_tls", after)
 		text := ehlo.Describe(x)
 		if kw == "SIZE" {
-			if n, ok := c.ext.Size(); ok || !before {
-				if !before {
-					n, ok = c.extTLS.Size()
-				}
-				if ok {
-					e["bytes"] = n
-				}
+			from := c.ext
+			if !before {
+				from = c.extTLS
+			}
+			if n, ok := from.Size(); ok {
+				e["bytes"] = n
 			}
 		}
 		if kw == "AUTH" {
@@ -456,7 +455,7 @@ func (pr *prober) tlsChecks(ep *Endpoint, c *conv, cl *checkList) {
 		t = c.s.Timings
 	}
 	if c.stopped == "handshake" {
-		ch := cl.fail("tls.handshake", pr.tlsExit(ep), c.err.Error(), nil)
+		ch := cl.fail("tls.handshake", pr.tlsExit(ep), errText(c.err), nil)
 		ch.Err = c.err
 		ch.Hint = "use -v to see the handshake; the server's TLS configuration may be broken"
 		return

@@ -45,7 +45,7 @@ func (pr *prober) sessionOptIns(ep *Endpoint, c *conv, cl *checkList) {
 // lost reports a command error: the session is then closed and later
 // opt-in checks are skipped.
 func lost(s *session.Session, id string, err error, cl *checkList) {
-	cl.add(id, Info, "inconclusive: "+err.Error(), nil)
+	cl.add(id, Info, "inconclusive: "+errText(err), nil)
 	s.Close()
 }
 
@@ -222,12 +222,12 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 	obs := testObserver(rec, "injection check")
 	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, nil))
 	if err != nil {
-		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 		return
 	}
 	defer s.Close()
 	if _, err := s.ReadBanner(); err != nil {
-		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 		return
 	}
 	helo := c.helo
@@ -236,7 +236,7 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 		return
 	}
 	if err := s.Write("STARTTLS", "RSET"); err != nil {
-		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 		return
 	}
 	r, err := s.ReadReply("STARTTLS")
@@ -282,7 +282,7 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", fmtDur(pr.o.InjectionWait))
 		ts.Quit()
 	default:
-		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", true))
+		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", true))
 	}
 }
 
@@ -314,17 +314,17 @@ func (pr *prober) legacyCheck(ctx context.Context, ep *Endpoint, c *conv, v uint
 			cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
 			return
 		}
-		cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 		return
 	}
 	defer s.Close()
 	if !ep.Implicit {
 		if _, err := s.ReadBanner(); err != nil {
-			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 			return
 		}
 		if _, err := s.Hello(c.helo); err != nil {
-			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 			return
 		}
 		if _, err := s.StartTLS(); err != nil {
@@ -332,7 +332,7 @@ func (pr *prober) legacyCheck(ctx context.Context, ep *Endpoint, c *conv, v uint
 				cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
 				return
 			}
-			cl.add(id, Info, "inconclusive: "+err.Error(), ev("tested", false))
+			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 			s.Finish(err)
 			return
 		}
