@@ -266,4 +266,3 @@ func smtpSinkPath() string {
 	}
 	return ""
 }
-
