@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -338,4 +340,32 @@ func TestLMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Quit()
+}
+
+func TestUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smtp.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := smtptest.Serve(ln, "S: 220 sock\nC: EHLO c\nS: 250 sock\nC: QUIT\nS: 221 bye\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s, err := session.Dial(context.Background(), session.Options{Network: "unix", Address: path, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.IsLoopback() {
+		t.Error("a unix socket counts as local for the AUTH policy")
+	}
+	s.ReadBanner()
+	if _, err := s.Hello("c"); err != nil {
+		t.Fatal(err)
+	}
+	s.Quit()
+	if e := srv.Errors(); len(e) > 0 {
+		t.Fatal(e)
+	}
 }

@@ -139,12 +139,21 @@ func Start(script string) (*Server, error) {
 
 // StartOn listens on addr (a loopback address) and serves script.
 func StartOn(addr, script string) (*Server, error) {
-	steps, err := Parse(script)
-	if err != nil {
+	if _, err := Parse(script); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		return nil, err
+	}
+	return Serve(ln, script)
+}
+
+// Serve serves script on an existing listener, e.g. a unix socket.
+func Serve(ln net.Listener, script string) (*Server, error) {
+	steps, err := Parse(script)
+	if err != nil {
+		ln.Close()
 		return nil, err
 	}
 	s := &Server{ln: ln, steps: steps, closed: make(chan struct{})}
