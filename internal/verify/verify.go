@@ -182,7 +182,7 @@ type domain struct {
 	catchRes string // what the probe saw, for the reason
 	// probeFailures counts catch-all probes lost to a broken session.
 	probeFailures int
-	waiters  []*job
+	waiters       []*job
 }
 
 type group struct {
