@@ -17,6 +17,9 @@
 //	tls                              wrap the connection in TLS (after a 220 to STARTTLS)
 //	data                             read message content up to <CRLF>.<CRLF>
 //	repeat N S: 250-x                send the line N times
+//	repeat N R: "x"                  send the raw bytes N times (no CRLF added)
+//	forever S: 250-x                 send the line again and again until the client leaves
+//	forever R: "x"                   the same with raw bytes (an endless line with no CRLF)
 //	# comment, blank lines ignored
 //
 // When the client sends something other than what C: expects, the server
@@ -49,7 +52,7 @@ type Server struct {
 }
 
 type step struct {
-	op    string // send, expect, any, prefix, raw, drip, sleep, close, hang, tls, data, repeat
+	op    string // send, expect, any, prefix, raw, drip, sleep, close, hang, tls, data, repeat, forever
 	text  string
 	dur   time.Duration
 	count int
@@ -121,15 +124,36 @@ func parseStep(l string) (step, error) {
 		if err != nil {
 			return step{}, err
 		}
-		inner, err := parseStep(f[2])
-		if err != nil || inner.op != "send" {
-			return step{}, fmt.Errorf("repeat needs S:")
+		text, err := lineOrRaw(f[2])
+		if err != nil {
+			return step{}, fmt.Errorf("repeat needs S: or R:")
 		}
-		return step{op: "repeat", text: inner.text, count: n}, nil
+		return step{op: "repeat", text: text, count: n}, nil
+	case strings.HasPrefix(l, "forever "):
+		text, err := lineOrRaw(l[len("forever "):])
+		if err != nil || text == "" {
+			return step{}, fmt.Errorf("forever needs S: or R: with some bytes")
+		}
+		return step{op: "forever", text: text}, nil
 	case l == "close", l == "hang", l == "tls", l == "data":
 		return step{op: l}, nil
 	}
 	return step{}, fmt.Errorf("unknown step %q", l)
+}
+
+// lineOrRaw parses the S: or R: step inside repeat and forever into the
+// bytes to send: a line with CRLF added, or raw bytes as given.
+func lineOrRaw(l string) (string, error) {
+	inner, err := parseStep(l)
+	switch {
+	case err != nil:
+		return "", err
+	case inner.op == "send":
+		return inner.text + "\r\n", nil
+	case inner.op == "raw":
+		return inner.text, nil
+	}
+	return "", fmt.Errorf("S: or R: expected")
 }
 
 // Start listens on 127.0.0.1:0 and serves script to every connection.
@@ -270,11 +294,26 @@ func (s *Server) serve(raw net.Conn) {
 			}
 		case "repeat":
 			var b bytes.Buffer
+			b.Grow(len(st.text) * st.count)
 			for i := 0; i < st.count; i++ {
-				b.WriteString(st.text + "\r\n")
+				b.WriteString(st.text)
 			}
 			if _, err := conn.Write(b.Bytes()); err != nil {
 				return
+			}
+		case "forever":
+			// Write in chunks of whole repetitions until the client goes
+			// away or the server stops; never more than one chunk in memory.
+			chunk := []byte(strings.Repeat(st.text, 1+16*1024/len(st.text)))
+			for {
+				if _, err := conn.Write(chunk); err != nil {
+					return
+				}
+				select {
+				case <-s.closed:
+					return
+				default:
+				}
 			}
 		case "drip":
 			for i := 0; i < len(st.text); i++ {
