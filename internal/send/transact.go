@@ -179,6 +179,48 @@ func (tx *Transaction) replyFail(op string, r *session.Reply) {
 // DATA or BDAT, the content and its reply. With last set and nothing left
 // to do, QUIT goes out in the same flight as the end of data.
 func (o *Options) Transact(s *session.Session, tx *Transaction, rcpts []Rcpt, last bool) {
+	after := AfterNothing
+	if last {
+		after = AfterQuit
+	}
+	o.transact(s, tx, rcpts, &step{after: func() After { return after }})
+}
+
+// step is what one transaction needs from, and tells, the connection it
+// runs on (see Flow).
+type step struct {
+	rset  bool         // RSET first: the previous transaction was left open
+	sent  bool         // MAIL, RCPT and DATA went out with the previous end of data
+	after func() After // asked just before the end of data is written
+	// Set by the transaction:
+	wroteNext bool // the next MAIL/RCPT/DATA group rode with the end of data
+	ended     bool // the server closed the transaction (reply to the end of data)
+}
+
+// ride asks what follows the transaction and returns the commands to write
+// in the same flight as its end of data. Without PIPELINING nothing rides;
+// the next group rides only after DATA content, whose reply the server
+// sends before it reads on (after BDAT the whole next message is one
+// flight anyway).
+func (o *Options) ride(st *step, pipelined bool, group []string) []string {
+	if st.after == nil {
+		return nil
+	}
+	switch st.after() {
+	case AfterQuit:
+		if pipelined && o.QuitAfter == "" {
+			return []string{"QUIT"}
+		}
+	case AfterNext:
+		if pipelined && group != nil {
+			st.wroteNext = true
+			return group
+		}
+	}
+	return nil
+}
+
+func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st *step) {
 	src := o.Source
 	size := src.Size()
 	tx.Size = size
@@ -203,21 +245,17 @@ func (o *Options) Transact(s *session.Session, tx *Transaction, rcpts []Rcpt, la
 		cmds[i] = o.rcptCommand(s, r)
 		tx.Rcpts = append(tx.Rcpts, RcptResult{Mailbox: r.Mailbox})
 	}
-	trailing := []string(nil)
-	if last && o.QuitAfter == "" {
-		trailing = []string{"QUIT"}
-	}
 	pipe := o.Pipeline && s.Ext.Has("PIPELINING") && o.QuitAfter != "mail" && o.QuitAfter != "rcpt" && o.QuitAfter != "data"
 	chunk := o.Chunking && s.Ext.Has("CHUNKING") && o.QuitAfter != "data"
 	tx.Pipelined, tx.Chunked = pipe, chunk
 	switch {
 	case pipe && chunk:
-		o.pipelinedBDAT(s, tx, mail, cmds, trailing)
+		o.pipelinedBDAT(s, tx, mail, cmds, st)
 	case pipe:
-		o.pipelinedDATA(s, tx, mail, cmds, trailing)
+		o.pipelinedDATA(s, tx, mail, cmds, st)
 	default:
 		// Without PIPELINING, QUIT may not ride with the end of data.
-		o.sequential(s, tx, mail, cmds, chunk, nil)
+		o.sequential(s, tx, mail, cmds, chunk, st)
 	}
 }
 
@@ -265,11 +303,29 @@ func (tx *Transaction) readEnvelope(s *session.Session) (accepted int, ok bool) 
 	return accepted, true
 }
 
-func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string, rcpts, trailing []string) {
+// readRSET reads the reply to an RSET that opened a pipelined group.
+func (tx *Transaction) readRSET(s *session.Session) bool {
+	r, ok := tx.read(s, "RSET")
+	if ok && r.Code/100 != 2 {
+		tx.replyFail("RSET", r)
+	}
+	return ok
+}
+
+func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
 	group := append(append([]string{mail}, rcpts...), "DATA")
-	if err := s.Write(group...); err != nil {
-		tx.fail(err)
-		return
+	if !st.sent {
+		out := group
+		if st.rset {
+			out = append([]string{"RSET"}, group...)
+		}
+		if err := s.Write(out...); err != nil {
+			tx.fail(err)
+			return
+		}
+		if st.rset && !tx.readRSET(s) {
+			return
+		}
 	}
 	accepted, ok := tx.readEnvelope(s)
 	if !ok {
@@ -293,35 +349,43 @@ func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string
 			tx.fail(err)
 			return
 		}
-		tx.read(s, "DATA")
+		if _, ok := tx.read(s, "DATA"); ok {
+			st.ended = true
+		}
 		return
 	}
-	o.sendContent(s, tx, accepted, trailing)
+	o.sendContent(s, tx, accepted, st, true, group)
 }
 
-func (o *Options) sendContent(s *session.Session, tx *Transaction, accepted int, trailing []string) {
+// sendContent writes the content and the end of data, with whatever rides
+// with it (QUIT, or the next group when pipelined), and reads the reply.
+func (o *Options) sendContent(s *session.Session, tx *Transaction, accepted int, st *step, pipelined bool, group []string) {
 	body, err := o.Source.Open()
 	if err != nil {
 		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
 		return
 	}
 	defer body.Close()
-	if _, err := s.WriteData(body, trailing...); err != nil {
+	if _, err := s.WriteData(body, o.ride(st, pipelined, group)...); err != nil {
+		st.wroteNext = false
 		tx.fail(err)
 		return
 	}
-	o.readEnd(s, tx, accepted, "DATA")
+	o.readEnd(s, tx, accepted, "DATA", st)
 }
 
 // readEnd reads the reply to the end of data: one for SMTP, one per
-// accepted recipient for LMTP (RFC 2033 §4.2).
-func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op string) {
+// accepted recipient for LMTP (RFC 2033 §4.2). Any reply to the end of
+// DATA content closes the transaction; after BDAT only a 2xx does (RFC
+// 3030 leaves the server's state after a refused chunk to an RSET).
+func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op string, st *step) {
 	if !o.Session.LMTP {
 		r, ok := tx.read(s, op)
 		if !ok {
 			return
 		}
 		tx.End = r
+		st.ended = op == "DATA" || r.Code/100 == 2
 		if r.Code/100 != 2 {
 			tx.replyFail(op, r)
 			return
@@ -353,17 +417,25 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 			tx.replyFail(op, r)
 		}
 	}
+	st.ended = true
 }
 
-func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts, trailing []string) {
+func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
 	body, err := o.Source.Open()
 	if err != nil {
 		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
 		return
 	}
 	defer body.Close()
-	if err := s.WriteBDAT(append([]string{mail}, rcpts...), body, tx.Size, true, trailing...); err != nil {
+	before := append([]string{mail}, rcpts...)
+	if st.rset {
+		before = append([]string{"RSET"}, before...)
+	}
+	if err := s.WriteBDAT(before, body, tx.Size, true, o.ride(st, true, nil)...); err != nil {
 		tx.fail(err)
+		return
+	}
+	if st.rset && !tx.readRSET(s) {
 		return
 	}
 	accepted, ok := tx.readEnvelope(s)
@@ -377,16 +449,25 @@ func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string
 		}
 		return
 	}
-	o.readEnd(s, tx, accepted, "BDAT")
+	o.readEnd(s, tx, accepted, "BDAT", st)
 }
 
-func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, rcpts []string, chunk bool, trailing []string) {
+func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, rcpts []string, chunk bool, st *step) {
 	cmd := func(line, op string) (*session.Reply, bool) {
 		if err := s.Write(line); err != nil {
 			tx.fail(err)
 			return nil, false
 		}
 		return tx.read(s, op)
+	}
+	if st.rset {
+		r, ok := cmd("RSET", "RSET")
+		if !ok {
+			return
+		}
+		if r.Code/100 != 2 {
+			tx.replyFail("RSET", r)
+		}
 	}
 	r, ok := cmd(mail, "MAIL")
 	if !ok {
@@ -428,11 +509,11 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 			return
 		}
 		defer body.Close()
-		if err := s.WriteBDAT(nil, body, tx.Size, true, trailing...); err != nil {
+		if err := s.WriteBDAT(nil, body, tx.Size, true, o.ride(st, false, nil)...); err != nil {
 			tx.fail(err)
 			return
 		}
-		o.readEnd(s, tx, accepted, "BDAT")
+		o.readEnd(s, tx, accepted, "BDAT", st)
 		return
 	}
 	r, ok = cmd("DATA", "DATA")
@@ -451,7 +532,7 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 		s.Close()
 		return
 	}
-	o.sendContent(s, tx, accepted, trailing)
+	o.sendContent(s, tx, accepted, st, false, nil)
 }
 
 // Exit computes the status for a set of transactions: 0 when every
