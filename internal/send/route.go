@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 )
@@ -73,8 +74,9 @@ func RunRoutes(ctx context.Context, o *Options, dests []Dest) []*Transaction {
 			for _, rc := range d.Rcpts {
 				tx.Rcpts = append(tx.Rcpts, RcptResult{Mailbox: rc.Mailbox})
 			}
-			o.info(fmt.Sprintf("no route to %s: %v", d.Domain, d.Err))
-			tx.fail(d.Err)
+			err := RouteError(d.Domain, d.Err)
+			o.info(err.Error())
+			tx.fail(err)
 			txs = append(txs, tx)
 			continue
 		}
@@ -122,4 +124,29 @@ func retryable(tx *Transaction) bool {
 		}
 	}
 	return false
+}
+
+// RouteError explains a routing failure the way a server would have
+// answered it, so scripts and people see one vocabulary: a null MX is
+// 556 5.1.10 (RFC 7505), a domain that does not exist or has no mail
+// server is 550 5.1.2; DNS trouble stays a network failure (exit 3).
+func RouteError(domain string, err error) error {
+	switch route.KindOf(err) {
+	case route.KindNullMX:
+		return &exitcode.Error{Code: exitcode.Permanent, Err: err,
+			Msg:  fmt.Sprintf("%s accepts no mail: it publishes a null MX (556 5.1.10)", domain),
+			Hint: "the domain says it never receives mail; check the address (see 'smtpx codes 556 5.1.10')"}
+	case route.KindNXDomain:
+		return &exitcode.Error{Code: exitcode.Permanent, Err: err,
+			Msg:  fmt.Sprintf("domain %s does not exist (550 5.1.2)", domain),
+			Hint: "check the spelling of the domain (see 'smtpx codes 550 5.1.2')"}
+	case route.KindNoData:
+		return &exitcode.Error{Code: exitcode.Permanent, Err: err,
+			Msg:  fmt.Sprintf("%s has no mail server: no MX and no address (550 5.1.2)", domain),
+			Hint: "check the domain, or give --server"}
+	case route.KindInvalid:
+		return &exitcode.Error{Code: exitcode.Usage, Err: err, Msg: err.Error(), Hint: "check the recipient's domain"}
+	}
+	return &exitcode.Error{Code: exitcode.Network, Err: err, Msg: fmt.Sprintf("cannot look up the mail servers of %s: %v", domain, err),
+		Hint: "check the network or name a resolver with --dns-server"}
 }

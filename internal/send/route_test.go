@@ -90,7 +90,7 @@ func TestRouteFailoverNullMXAndDomains(t *testing.T) {
 		t.Errorf("implicit MX: %+v", txs[3])
 	}
 	code, err := Exit(txs, false)
-	if code != exitcode.Permanent || !strings.Contains(err.Error(), "null MX") && route.KindOf(err) != route.KindNullMX {
+	if code != exitcode.Permanent || !strings.Contains(err.Error(), "null MX (556 5.1.10)") {
 		t.Errorf("exit %d %v", code, err)
 	}
 	if code, _ := Exit(txs, true); code != 0 {
