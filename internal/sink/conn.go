@@ -235,8 +235,14 @@ type transcriber struct {
 	hidden   int    // data lines not shown
 	bdatLast bool   // the chunk in progress is the LAST one
 	secret   bool   // the next client line answers an AUTH challenge
-	starttls bool   // STARTTLS was the last command
+	// pending are the commands not yet answered, oldest first: with
+	// PIPELINING several may be in flight, and the reply that matters
+	// (220 to STARTTLS) is known by the command it answers.
+	pending []string
 }
+
+// maxPending bounds the queue against a client that never reads.
+const maxPending = 1000
 
 func (t *transcriber) Write(p []byte) (int, error) {
 	if t.c.wrote.Swap(false) {
@@ -265,16 +271,22 @@ func (t *transcriber) sent(p []byte) {
 		if !final {
 			continue
 		}
-		switch {
-		case code == 354:
+		switch code {
+		case 354: // the DATA command goes on with the message
 			t.data, t.shown, t.hidden = true, 0, 0
-		case code == 334:
+			continue
+		case 334: // the AUTH command goes on with a challenge
 			t.secret = true
-		case code == 220 && t.starttls:
+			continue
+		}
+		var cmd string
+		if len(t.pending) > 0 {
+			cmd, t.pending = t.pending[0], t.pending[1:]
+		}
+		if cmd == "STARTTLS" && code == 220 {
 			t.tls = true
 			t.c.setTLS()
 		}
-		t.starttls = false
 	}
 }
 
@@ -358,7 +370,10 @@ func (t *transcriber) line(l string) {
 	if len(f) > 0 {
 		verb = strings.ToUpper(f[0])
 	}
-	t.starttls = verb == "STARTTLS"
+	if len(t.pending) >= maxPending {
+		t.pending = t.pending[1:]
+	}
+	t.pending = append(t.pending, verb)
 	secret := false
 	switch verb {
 	case "EHLO", "HELO", "LHLO":

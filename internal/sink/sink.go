@@ -478,14 +478,29 @@ func (l *oneListener) Accept() (net.Conn, error) {
 func (l *oneListener) Close() error   { return nil }
 func (l *oneListener) Addr() net.Addr { return l.addr }
 
+// connLogger receives go-smtp's reports about one connection. They read
+// "error handling ADDR: ERR"; the connection number already says which,
+// so only ERR is kept, with what the sink was doing.
 type connLogger struct{ c *conn }
 
-func (l connLogger) Printf(format string, v ...any) {
-	l.c.s.obs.Problem(l.c.info.ID, strings.TrimSpace(fmt.Sprintf(format, v...)))
-}
+func (l connLogger) Printf(format string, v ...any) { l.report(fmt.Sprintf(format, v...)) }
 
-func (l connLogger) Println(v ...any) {
-	l.c.s.obs.Problem(l.c.info.ID, strings.TrimSpace(fmt.Sprintln(v...)))
+func (l connLogger) Println(v ...any) { l.report(fmt.Sprintln(v...)) }
+
+func (l connLogger) report(msg string) {
+	msg = strings.TrimSpace(msg)
+	if rest, ok := strings.CutPrefix(msg, "error handling "); ok {
+		if _, err, ok := strings.Cut(rest, ": "); ok {
+			msg = "connection error: " + err
+			l.c.mu.Lock()
+			handshake := l.c.s.o.TLSOnConnect && l.c.tlsConn == nil
+			l.c.mu.Unlock()
+			if handshake {
+				msg = "TLS handshake failed: " + err
+			}
+		}
+	}
+	l.c.s.obs.Problem(l.c.info.ID, msg)
 }
 
 type nopObserver struct{}

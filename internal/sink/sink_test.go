@@ -807,3 +807,30 @@ func TestSaveCert(t *testing.T) {
 		t.Errorf("listening %+v", r.rec.listen)
 	}
 }
+
+// TestShutdownInsideTLS: the 421 to an idle client after STARTTLS goes
+// through TLS, not as plaintext into the encrypted stream.
+func TestShutdownInsideTLS(t *testing.T) {
+	r := start(t, Options{TLS: true, Grace: time.Nanosecond, Transcript: true})
+	rc := dialRaw(t, r.addr)
+	rc.write("EHLO c\r\nSTARTTLS\r\n")
+	rc.expect(250)
+	rc.expect(220)
+	tc := tls.Client(rc.c, tlsClientConfig(r))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	trc := &rawConn{t: t, c: tc, r: textproto.NewReader(bufio.NewReader(tc))}
+	trc.write("EHLO c\r\n")
+	trc.expect(250)
+	r.cancel()
+	if msg := trc.expect(421); !strings.HasPrefix(msg, "4.3.2 ") {
+		t.Errorf("421 %q", msg)
+	}
+	r.wait()
+	_, _, lines := r.rec.snapshot()
+	last := lines[len(lines)-1]
+	if last.Code != 421 || !last.TLS {
+		t.Errorf("last transcript line %+v", last)
+	}
+}
