@@ -533,7 +533,7 @@ func (pr *prober) certChecks(ep *Endpoint, c *conv, cl *checkList) {
 			ch := cl.fail("tls.cert.verify", exitcode.Check, sum+" (mail clients on a submission port will refuse it)", vev)
 			ch.Hint = v.hint()
 		default:
-			ch := cl.add("tls.cert.verify", Warn, sum+" (opportunistic senders still encrypt; MTA-STS, DANE and verifying senders refuse)", vev)
+			ch := cl.add("tls.cert.verify", Warn, sum+" (opportunistic senders still encrypt; MTA-STS and other verifying senders refuse)", vev)
 			ch.Hint = v.hint()
 		}
 	}
