@@ -22,6 +22,8 @@
 //	forever R: "x"                   the same with raw bytes (an endless line with no CRLF)
 //	# comment, blank lines ignored
 //
+// StartSeq gives each connection its own script, for clients that reconnect.
+//
 // When the client sends something other than what C: expects, the server
 // records a mismatch and closes the connection.
 package smtptest
@@ -41,7 +43,7 @@ import (
 // Server is a running fake server.
 type Server struct {
 	ln     net.Listener
-	steps  []step
+	steps  [][]step // one script per connection; the last serves the rest
 	TLS    *tls.Config
 	mu     sync.Mutex
 	got    bytes.Buffer
@@ -175,12 +177,38 @@ func StartOn(addr, script string) (*Server, error) {
 
 // Serve serves script on an existing listener, e.g. a unix socket.
 func Serve(ln net.Listener, script string) (*Server, error) {
-	steps, err := Parse(script)
+	return serveSeq(ln, script)
+}
+
+// StartSeq listens on 127.0.0.1:0 and serves the first script to the first
+// connection, the second to the second and so on; the last script serves
+// every further connection. It is for clients that reconnect, e.g. to try
+// again without STARTTLS after a failed handshake.
+func StartSeq(scripts ...string) (*Server, error) {
+	if len(scripts) == 0 {
+		return nil, fmt.Errorf("StartSeq needs a script")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	s := &Server{ln: ln, steps: steps, closed: make(chan struct{})}
+	return serveSeq(ln, scripts...)
+}
+
+func serveSeq(ln net.Listener, scripts ...string) (*Server, error) {
+	var all [][]step
+	for i, script := range scripts {
+		steps, err := Parse(script)
+		if err != nil {
+			ln.Close()
+			if len(scripts) > 1 {
+				err = fmt.Errorf("script %d: %v", i+1, err)
+			}
+			return nil, err
+		}
+		all = append(all, steps)
+	}
+	s := &Server{ln: ln, steps: all, closed: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -230,12 +258,13 @@ func (s *Server) accept() {
 			return
 		}
 		s.mu.Lock()
+		steps := s.steps[min(s.conns, len(s.steps)-1)]
 		s.conns++
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serve(c)
+			s.serve(c, steps)
 		}()
 	}
 }
@@ -261,7 +290,7 @@ func (s *Server) fail(format string, a ...any) {
 	s.mu.Unlock()
 }
 
-func (s *Server) serve(raw net.Conn) {
+func (s *Server) serve(raw net.Conn, steps []step) {
 	var conn net.Conn = raw
 	defer func() { conn.Close() }()
 	// Close the connection when the server stops so no step blocks forever.
@@ -282,7 +311,7 @@ func (s *Server) serve(raw net.Conn) {
 		}
 		return strings.TrimRight(l, "\r\n"), true
 	}
-	for _, st := range s.steps {
+	for _, st := range steps {
 		switch st.op {
 		case "send":
 			if _, err := conn.Write([]byte(st.text + "\r\n")); err != nil {

@@ -147,3 +147,27 @@ func TestDialogue(t *testing.T) {
 		t.Errorf("conns %d", s.Conns())
 	}
 }
+
+// StartSeq gives each connection its own script, the last one to the rest.
+func TestStartSeq(t *testing.T) {
+	if _, err := StartSeq(); err == nil {
+		t.Error("StartSeq without a script started")
+	}
+	if _, err := StartSeq("S: 220 a\n", "bogus"); err == nil || !strings.Contains(err.Error(), "script 2") {
+		t.Errorf("a bad second script: %v", err)
+	}
+	s, err := StartSeq("S: 220 first\nclose\n", "S: 220 second\nclose\n", "S: 220 rest\nclose\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, want := range []string{"first", "second", "rest", "rest"} {
+		_, br := dial(t, s)
+		if l, _ := br.ReadString('\n'); l != "220 "+want+"\r\n" {
+			t.Errorf("got %q, want the %s script", l, want)
+		}
+	}
+	if s.Conns() != 4 {
+		t.Errorf("conns %d", s.Conns())
+	}
+}
