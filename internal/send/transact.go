@@ -170,8 +170,16 @@ func (tx *Transaction) note(r *session.Reply) {
 	}
 }
 
-// replyFail records a failing reply as a failure and returns it.
+// replyFail records a reply that stopped the plan as a failure. A 2xx or
+// 3xx reply cannot stop it (250 to DATA, 354 to MAIL or to the end of
+// data): the server is out of sequence, a protocol failure (exit 7), never
+// a success for mail that was not accepted.
 func (tx *Transaction) replyFail(op string, r *session.Reply) {
+	if r.Class() == 2 || r.Class() == 3 {
+		tx.fail(&session.Error{Kind: session.KindProtocol, Op: op, Reply: r,
+			Msg: fmt.Sprintf("unexpected reply %d to %s (out of sequence)", r.Code, op)})
+		return
+	}
 	tx.fail(session.ReplyError(op, r))
 }
 
@@ -287,6 +295,9 @@ func (tx *Transaction) readEnvelope(s *session.Session) (accepted int, ok bool) 
 	mailOK := r.Code/100 == 2
 	if !mailOK {
 		tx.replyFail("MAIL", r)
+		if r.Class() == 3 {
+			return 0, false // out of sequence: read no more, send nothing
+		}
 	}
 	for i := range tx.Rcpts {
 		r, ok := tx.read(s, "RCPT")
@@ -296,8 +307,11 @@ func (tx *Transaction) readEnvelope(s *session.Session) (accepted int, ok bool) 
 		tx.Rcpts[i].Reply = r
 		if r.Code/100 == 2 {
 			accepted++
-		} else if mailOK {
+		} else if mailOK || r.Class() == 3 {
 			tx.replyFail("RCPT", r)
+			if r.Class() == 3 {
+				return accepted, false
+			}
 		}
 	}
 	return accepted, true
@@ -493,6 +507,9 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 			accepted++
 		} else {
 			tx.replyFail("RCPT", r)
+			if r.Class() == 3 {
+				return // out of sequence
+			}
 		}
 	}
 	if o.stoppedAt("rcpt") {
