@@ -321,7 +321,10 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		if c.stopped == "ehlo_tls" {
 			cl.failErr("ehlo.tls", c.err, replyEv(c.final))
 		} else {
-			cl.addf("ehlo.tls", Pass, ev("keywords", len(c.extTLS), "ms", transcript.MS(t.Hello2)), "EHLO after TLS accepted: %d %s", len(c.extTLS), plural(len(c.extTLS), "extension", "extensions"))
+			ch := cl.addf("ehlo.tls", Pass, ev("keywords", c.extTLS.Keywords(), "ms", transcript.MS(t.Hello2)), "EHLO after TLS accepted: %d %s", len(c.extTLS), plural(len(c.extTLS), "extension", "extensions"))
+			for _, x := range c.extTLS {
+				ch.Details = append(ch.Details, describe(x))
+			}
 			added, removed := ehlo.Diff(c.ext, c.extTLS)
 			var det []string
 			for _, a := range added {
@@ -334,7 +337,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 			if len(det) > 0 {
 				sum = fmt.Sprintf("%d added, %d removed", len(added), len(removed))
 			}
-			ch := cl.add("ehlo.tls.diff", Info, sum, ev("added", nonNil(added), "removed", nonNil(removed)))
+			ch = cl.add("ehlo.tls.diff", Info, sum, ev("added", nonNil(added), "removed", nonNil(removed)))
 			ch.Details = det
 			if c.extTLS.Has("STARTTLS") {
 				ch := cl.add("tls.starttls.again", Fail, "STARTTLS is advertised again inside TLS (RFC 3207 §4.2 forbids it)", nil)

@@ -42,9 +42,7 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 			title += " via " + ep.Dial
 		}
 		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(title)))
-		for _, c := range ep.Checks {
-			pal.check(w, c)
-		}
+		pal.checks(w, ep.Checks, o.Verbose)
 		if t := ep.timingsLine(); t != "" {
 			fmt.Fprintf(w, "  %s\n", t)
 		}
@@ -125,6 +123,34 @@ func newPalette(on bool) *palette {
 		}
 	}
 	return p
+}
+
+// checks writes an endpoint's checks. Unless verbose, the notable
+// extensions that are not advertised share one line: they are facts, not
+// findings, and a dozen of them would drown the rest.
+func (p *palette) checks(w io.Writer, cs []*Check, verbose bool) {
+	var absent []string
+	for _, c := range cs {
+		if !verbose && isAbsentKeyword(c) {
+			absent = append(absent, strings.TrimSuffix(c.Summary, " is not advertised"))
+		}
+	}
+	grouped := false
+	for _, c := range cs {
+		if len(absent) > 0 && isAbsentKeyword(c) && !verbose {
+			if !grouped {
+				p.check(w, &Check{ID: "ehlo.*", Status: Info, Summary: "not advertised: " + strings.Join(absent, ", ")})
+				grouped = true
+			}
+			continue
+		}
+		p.check(w, c)
+	}
+}
+
+func isAbsentKeyword(c *Check) bool {
+	adv, ok := c.Evidence["advertised"].(bool)
+	return c.Status == Info && strings.HasPrefix(c.ID, "ehlo.") && ok && !adv
 }
 
 func (p *palette) check(w io.Writer, c *Check) {
