@@ -85,6 +85,9 @@ type Session struct {
 	Last *Reply
 	// quit is set once QUIT was written.
 	quit bool
+	// dw and buf carry message content; kept across transactions.
+	dw  *DotWriter
+	buf []byte
 }
 
 func (o *Options) withDefaults() {
@@ -171,6 +174,9 @@ func (s *Session) emit(e Event) {
 }
 
 func (s *Session) info(format string, a ...any) {
+	if s.opts.Observer == nil {
+		return // nobody listens: spare the formatting
+	}
 	s.emit(Event{Dir: Info, Line: fmt.Sprintf(format, a...)})
 }
 
@@ -373,6 +379,11 @@ func (s *Session) StartTLS() (*Reply, error) {
 	s.Timings.StartTLS = time.Since(t0)
 	if err != nil {
 		return nil, err
+	}
+	if r.Code == 421 {
+		// Not a refusal of TLS: the server is closing the channel, the
+		// same transient failure as 421 to any other command.
+		return r, ReplyError("STARTTLS", r)
 	}
 	if r.Code != 220 {
 		return r, &Error{Kind: KindTLS, Op: "STARTTLS", Reply: r, Msg: fmt.Sprintf("server refused STARTTLS with %d", r.Code)}
