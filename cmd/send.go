@@ -51,6 +51,9 @@ type sendFlags struct {
 	dumpMail bool
 	load     loadFlags
 
+	cfg             configFlags
+	passwordCommand string // a profile's password_command
+
 	notify, ret, envid string
 	orcpt              bool
 	requireTLS         bool
@@ -126,6 +129,7 @@ least one recipient got the message).`,
 
 	f.msg.register(c)
 	f.load.register(c)
+	f.cfg.register(c)
 	fs.BoolVar(&f.dumpMail, "dump-mail", false, "print the message that would be sent and send nothing")
 
 	fs.StringVar(&f.notify, "notify", "", "DSN NOTIFY: NEVER or a list of SUCCESS,FAILURE,DELAY")
@@ -493,7 +497,7 @@ func planAuth(env *Env, f *sendFlags, o *send.Options) error {
 		if strings.ContainsAny(f.user, "\r\n\x00") {
 			return exitcode.Usagef("give the user name on one line", "--user contains a line break or NUL")
 		}
-		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Default: "SMTPX_PASSWORD", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
+		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Command: f.passwordCommand, Default: "SMTPX_PASSWORD", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
 		if err != nil {
 			return secretErr(err, "--password-file, --password-env or SMTPX_PASSWORD")
 		}
