@@ -1,7 +1,222 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/smtpx/smtpx/internal/config"
+	"github.com/smtpx/smtpx/internal/exitcode"
+)
+
+func init() { register(newConfigCmd) }
+
+// configFlags select where send's settings come from.
+type configFlags struct {
+	file    string
+	profile string
+	msmtp   string
+	print   bool
+}
+
+func (cf *configFlags) register(c *cobra.Command) {
+	cf.registerSelect(c)
+	c.Flags().BoolVar(&cf.print, "print-config", false, "print the resolved settings and where each comes from (password masked), and send nothing")
+}
+
+// registerSelect adds the flags that choose the config file and profile.
+func (cf *configFlags) registerSelect(c *cobra.Command) {
+	fs := c.Flags()
+	fs.StringVar(&cf.file, "config", "", "read profiles from `FILE` (default: $SMTPX_CONFIG, else $XDG_CONFIG_HOME/smtpx/config.toml)")
+	fs.StringVar(&cf.profile, "profile", "", "use profile `NAME` from the config file (default: $SMTPX_PROFILE, else the profile named default)")
+	fs.StringVar(&cf.msmtp, "msmtp-account", "", "use msmtp's account `NAME` from ~/.msmtprc instead of a profile")
+	_ = c.MarkFlagFilename("config", "toml")
+	_ = c.RegisterFlagCompletionFunc("profile", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return config.ProfileNames(getenvOS, cf.file), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = c.RegisterFlagCompletionFunc("msmtp-account", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return config.MsmtpAccounts(getenvOS), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// getenvOS is the process environment, for shell completion (which runs
+// outside any test's injected environment).
+func getenvOS(k string) string { return StdIO().Env(k) }
+
+// request describes the command line to the config package. It must be
+// built before any setting is applied: fs.Set marks flags as changed.
+func (cf *configFlags) request(env *Env, fs *pflag.FlagSet, defaults *pflag.FlagSet) config.Request {
+	given := map[string]bool{}
+	fs.Visit(func(fl *pflag.Flag) { given[fl.Name] = true })
+	if defaults == nil {
+		defaults = fs
+	}
+	return config.Request{
+		Getenv: env.IO.Env,
+		Given:  func(name string) bool { return given[name] },
+		Value: func(name string) []string {
+			fl := fs.Lookup(name)
+			if !given[name] {
+				// Not given: the built-in default (send's, for config).
+				if fl = defaults.Lookup(name); fl == nil {
+					return nil
+				}
+				return []string{fl.DefValue}
+			}
+			if sv, ok := fl.Value.(pflag.SliceValue); ok {
+				return sv.GetSlice()
+			}
+			return []string{fl.Value.String()}
+		},
+		Config:  cf.file,
+		Profile: cf.profile,
+		Msmtp:   cf.msmtp,
+	}
+}
 
 // applySendConfig fills send flags the user did not give from the
-// environment and the selected profile.
-func applySendConfig(env *Env, c *cobra.Command, f *sendFlags) error { return nil }
+// environment and the selected profile: flags beat environment beat
+// profile beat built-in defaults. With --print-config it prints the
+// result and stops.
+func applySendConfig(env *Env, c *cobra.Command, f *sendFlags) error {
+	fs := c.Flags()
+	req := f.cfg.request(env, fs, nil)
+	res, err := config.Resolve(req)
+	if err != nil {
+		return configErr(err)
+	}
+	if !env.G.Quiet {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
+		}
+	}
+	if f.cfg.print {
+		return printConfig(env, config.BuildReport(req, res))
+	}
+	for _, s := range res.Applied() {
+		if s.Flag == "" {
+			continue
+		}
+		if err := fs.Set(s.Flag, s.FlagValue); err != nil {
+			return exitcode.Usagef("fix "+s.Key+" in "+s.Origin, "%s: %s: %v", s.Origin, s.Key, err)
+		}
+	}
+	f.passwordCommand = res.PasswordCommand
+	return nil
+}
+
+func printConfig(env *Env, rep config.Report) error {
+	var err error
+	if env.G.JSON {
+		err = env.printJSON(rep)
+	} else {
+		err = rep.WriteText(env.IO.Out)
+	}
+	if err != nil {
+		return err
+	}
+	// Nothing more to do: stop here with status 0.
+	return exitcode.Silent(exitcode.OK)
+}
+
+// configErr turns the config package's errors into usage errors (exit 2).
+func configErr(err error) error {
+	var ue *config.UsageError
+	if errors.As(err, &ue) {
+		return exitcode.Usagef(ue.Hint, "%s", ue.Msg)
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		hint := "fix the file, or name another with --config FILE"
+		if ce.File == "" {
+			hint = "create ~/.msmtprc, or use a profile (--profile) instead"
+		}
+		return exitcode.Usagef(hint, "%v", err)
+	}
+	return exitcode.Usagef("", "%v", err)
+}
+
+func newConfigCmd(env *Env) *cobra.Command {
+	cf := &configFlags{}
+	c := &cobra.Command{
+		Use:   "config [flags]",
+		Short: "Show the settings send would use, and where each comes from",
+		Long: longHelp(`Print the settings 'smtpx send' would use with the same --config,
+--profile and --msmtp-account, and where each comes from; passwords are
+masked and a password_command is never run. 'smtpx send --print-config'
+does the same with all of send's flags taken into account.
+
+Settings come from, in order of precedence: send's flags, the
+environment, the selected profile, the built-in defaults.
+
+CONFIG FILE
+  $XDG_CONFIG_HOME/smtpx/config.toml (default ~/.config/smtpx/config.toml),
+  or the file named by --config or $SMTPX_CONFIG. TOML, one table per
+  profile; the profile named default applies when none is named:
+
+    [profile.default]
+    server = "127.0.0.1:1025"
+
+    [profile.work]
+    server = "submission://mail.example.com"  # or host, host:port, smtps://...
+    port = 587                 # when server names no port
+    tls = "starttls"           # auto, starttls, implicit or none
+    auth = "auto"              # or a mechanism: PLAIN, LOGIN, SCRAM-SHA-256...
+    user = "me@example.com"
+    password_command = "pass show smtp/work"   # or password_file = "~/.smtp-pass"
+    from = "me@example.com"
+    helo = "laptop.example.com"
+    headers = ["X-Mailer-Test: yes"]
+    ca_file = "~/certs/ca.pem" # also insecure, cert_file, key_file, tls_sni
+
+  A profile's server-bound settings (port, tls, auth, user, password, TLS
+  files) are not used when --server or $SMTPX_SERVER names another server,
+  so credentials never go to a server they were not written for; nor is its
+  password when the user name comes from elsewhere.
+
+ENVIRONMENT
+  SMTPX_SERVER     the server (like --server)
+  SMTPX_USER       the AUTH user name (like --user)
+  SMTPX_FROM       the sender (like --from)
+  SMTPX_HELO       the EHLO name (like --helo)
+  SMTPX_PASSWORD   the password, when no --password-* flag is given
+  SMTPX_PROFILE    the profile to use (like --profile)
+  SMTPX_CONFIG     the config file to read (like --config)
+
+MSMTP
+  --msmtp-account NAME reads the account from ~/.msmtprc (or
+  $XDG_CONFIG_HOME/msmtp/config), with its defaults and parents: host,
+  port, from, domain (the EHLO name), auth, user, passwordeval, tls,
+  tls_starttls, tls_trust_file, tls_certcheck, tls_cert_file, tls_key_file,
+  tls_host_override and protocol. A clear-text password there is not used.
+
+A config file that cannot be read or parsed is an error with its file and
+line, and exit status 2.`,
+			`  smtpx config
+  smtpx config --profile work
+  SMTPX_PROFILE=work smtpx send --to you@example.com
+  smtpx send --profile work --print-config --to you@example.com
+  smtpx send --msmtp-account gmail --to you@example.com
+`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// The send verb's flags (none given) supply the defaults.
+			send := newSendCmd(env)
+			req := cf.request(env, cmd.Flags(), send.Flags())
+			res, err := config.Resolve(req)
+			if err != nil {
+				return configErr(err)
+			}
+			if !env.G.Quiet {
+				for _, w := range res.Warnings {
+					fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
+				}
+			}
+			return printConfig(env, config.BuildReport(req, res))
+		},
+	}
+	cf.registerSelect(c)
+	return c
+}
