@@ -103,10 +103,7 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 			return 0, err
 		}
 	}
-	dw := NewDotWriter(s.bw)
-	if s.opts.TraceBody && s.opts.Observer != nil {
-		dw.Line = func(l string) { s.emit(Event{Dir: Sent, Line: l, Body: true}) }
-	}
+	dw := s.dotWriter()
 	if err := s.copyTimed(dw, body); err != nil {
 		return dw.Bytes, err
 	}
@@ -123,7 +120,7 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 	if err := s.flush(); err != nil {
 		return dw.Bytes, err
 	}
-	if !s.opts.TraceBody {
+	if !s.opts.TraceBody && s.opts.Observer != nil {
 		s.info("%d bytes of message data in %d lines", dw.Bytes, dw.Lines)
 	}
 	s.emit(Event{Dir: Sent, Line: "."})
@@ -133,10 +130,34 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 	return dw.Bytes, nil
 }
 
+// dotWriter returns the session's DotWriter, reset to the beginning of a
+// message. It is kept with its buffer so that a session carrying many
+// messages (load mode) does not allocate one per message.
+func (s *Session) dotWriter() *DotWriter {
+	dw := s.dw
+	if dw == nil {
+		dw = &DotWriter{}
+		s.dw = dw
+	}
+	*dw = DotWriter{W: s.bw, bol: true, cur: dw.cur[:0], buf: dw.buf[:0]}
+	if s.opts.TraceBody && s.opts.Observer != nil {
+		dw.Line = func(l string) { s.emit(Event{Dir: Sent, Line: l, Body: true}) }
+	}
+	return dw
+}
+
+// copyBuf is the session's buffer for message content, allocated once.
+func (s *Session) copyBuf() []byte {
+	if s.buf == nil {
+		s.buf = make([]byte, 32*1024)
+	}
+	return s.buf
+}
+
 // copyTimed copies with a write deadline refreshed for each buffer, so a
 // large message is bounded per write rather than in total.
 func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
-	buf := make([]byte, 32*1024)
+	buf := s.copyBuf()
 	for {
 		n, rerr := r.Read(buf)
 		if n > 0 {
@@ -200,7 +221,9 @@ func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last
 		s.emit(Event{Dir: Sent, Line: l})
 	}
 	s.emit(Event{Dir: Sent, Line: cmd})
-	s.info("%d bytes of message data", size)
+	if s.opts.Observer != nil {
+		s.info("%d bytes of message data", size)
+	}
 	for _, l := range trailing {
 		s.emit(Event{Dir: Sent, Line: l})
 	}
@@ -210,7 +233,7 @@ func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last
 // copyN copies at most n bytes into the write buffer, refreshing the write
 // deadline per buffer.
 func (s *Session) copyN(r io.Reader, n int64) (int64, error) {
-	buf := make([]byte, 32*1024)
+	buf := s.copyBuf()
 	var done int64
 	for done < n {
 		want := int64(len(buf))
