@@ -478,6 +478,13 @@ func (e *engine) transaction(c *conn, to string, utf8 bool) (mail, rcpt *session
 	mailCmd, rcptCmd := e.mailFrom(utf8), "RCPT TO:<"+to+">"
 	if c.Ext.Has("PIPELINING") {
 		rs, err := c.Pipeline(mailCmd, rcptCmd, "RSET")
+		for i, op := range []string{"MAIL", "RCPT", "RSET"} {
+			if i < len(rs) {
+				if perr := inSequence(op, rs[i]); perr != nil {
+					return nil, nil, perr
+				}
+			}
+		}
 		if len(rs) > 0 {
 			mail = rs[0]
 		}
@@ -487,16 +494,37 @@ func (e *engine) transaction(c *conn, to string, utf8 bool) (mail, rcpt *session
 		return mail, rcpt, err
 	}
 	mail, err = c.Cmd(mailCmd)
+	if err == nil {
+		err = inSequence("MAIL", mail)
+	}
 	if err != nil {
-		return mail, nil, err
+		return nil, nil, err
 	}
 	if mail.Class() == 2 {
-		if rcpt, err = c.Cmd(rcptCmd); err != nil {
-			return mail, rcpt, err
+		rcpt, err = c.Cmd(rcptCmd)
+		if err == nil {
+			err = inSequence("RCPT", rcpt)
+		}
+		if err != nil {
+			return mail, nil, err
 		}
 	}
-	_, err = c.Cmd("RSET")
+	r, err := c.Cmd("RSET")
+	if err == nil {
+		err = inSequence("RSET", r)
+	}
 	return mail, rcpt, err
+}
+
+// inSequence returns a protocol error for a 3xx reply to MAIL, RCPT or
+// RSET: none of them has an intermediate reply, so the server is out of
+// step and the reply says nothing about the address.
+func inSequence(op string, r *session.Reply) error {
+	if r != nil && r.Class() == 3 {
+		return &session.Error{Kind: session.KindProtocol, Op: op, Reply: r,
+			Msg: fmt.Sprintf("unexpected reply %d to %s (out of sequence)", r.Code, op)}
+	}
+	return nil
 }
 
 // rcpt asks about one address with RCPT TO, and about a random address of
