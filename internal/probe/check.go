@@ -161,7 +161,7 @@ var IDs = []struct{ ID, Scope, About string }{
 	{"tls_rpt.record", "domain", "the _smtp._tls TXT record (RFC 8460 §3)"},
 	{"spf.record", "domain", "the SPF record is present and parses (RFC 7208)"},
 	{"dmarc.record", "domain", "the DMARC record is present and parses (RFC 7489)"},
-	{"dns.host", "endpoint", "the target host name resolves"},
+	{"dns.host", "target", "the target host name resolves (HOST:PORT targets)"},
 	{"connect", "endpoint", "TCP connection and its time"},
 	{"banner", "endpoint", "the greeting: 220, or a 4xx/5xx refusal"},
 	{"banner.delay", "endpoint", "time to the greeting; a greet pause or tarpit"},

@@ -40,7 +40,13 @@ func greetName(r *session.Reply) string {
 	if len(f) == 0 {
 		return ""
 	}
-	return strings.ToLower(strings.TrimSuffix(f[0], "."))
+	// Only a domain or an address literal is a name; some servers open
+	// with a word such as "Hello".
+	n := strings.ToLower(strings.TrimSuffix(f[0], "."))
+	if !strings.Contains(n, ".") && !strings.HasPrefix(n, "[") {
+		return ""
+	}
+	return n
 }
 
 // ptrCheck reports the reverse DNS of the address, forward-confirmed, and

@@ -129,7 +129,9 @@ func recordCheck(cl *checkList, id string, t *TXTRecord, absentHint string, good
 		ch.Hint = "fix the record at " + t.Name
 	default:
 		ch := cl.add(id, Pass, good(t), e)
-		ch.Details = []string{t.Record}
+		if ch.Summary != t.Record {
+			ch.Details = []string{t.Record}
+		}
 	}
 }
 

@@ -135,12 +135,13 @@ func (p *palette) checks(w io.Writer, cs []*Check, verbose bool) {
 			absent = append(absent, strings.TrimSuffix(c.Summary, " is not advertised"))
 		}
 	}
-	grouped := false
+	seen := 0
 	for _, c := range cs {
 		if len(absent) > 0 && isAbsentKeyword(c) && !verbose {
-			if !grouped {
+			// The group takes the place of the last of its members, so it
+			// closes the block of extension checks.
+			if seen++; seen == len(absent) {
 				p.check(w, &Check{ID: "ehlo.*", Status: Info, Summary: "not advertised: " + strings.Join(absent, ", ")})
-				grouped = true
 			}
 			continue
 		}

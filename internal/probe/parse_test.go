@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"math/big"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -375,6 +376,35 @@ func TestMakePlan(t *testing.T) {
 			if p.ports[i] != tt.ports[i] {
 				t.Errorf("%+v: ports %v, want %v", tt.o, p.ports, tt.ports)
 			}
+		}
+	}
+}
+
+// TestREADMEListsEveryCheck keeps the README's check id table in step with
+// IDs and Keywords.
+func TestREADMEListsEveryCheck(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("no README.md next to the module:", err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, "<!-- BEGIN probe -->"), strings.Index(s, "<!-- END probe -->")
+	if i < 0 || j < i {
+		t.Fatal("README.md has no probe section")
+	}
+	sec := s[i:j]
+	for _, x := range IDs {
+		id := x.ID
+		if strings.HasSuffix(id, ".") {
+			id += "KEYWORD"
+		}
+		if !strings.Contains(sec, "| `"+id+"` | "+x.Scope+" | ") {
+			t.Errorf("README probe section does not list %s (%s)", id, x.Scope)
+		}
+	}
+	for _, kw := range Keywords {
+		if id := KeywordID("ehlo.", kw); !strings.Contains(sec, "`"+id+"`") {
+			t.Errorf("README probe section does not list %s", id)
 		}
 	}
 }
