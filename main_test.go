@@ -66,6 +66,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "")
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("SMTPX_TEST_STATUS", filepath.Join(env.WorkDir, ".status"))
+			if readme, err := filepath.Abs("README.md"); err == nil {
+				env.Setenv("README", readme)
+			}
 			for _, s := range scriptSetups {
 				if err := s(env); err != nil {
 					return err
