@@ -421,6 +421,12 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 			if inFlight {
 				// The session broke with this address in flight.
 				j.attempts++
+				var se *session.Error
+				if errors.As(err, &se) && se.Kind == session.KindProtocol {
+					// A server that breaks the protocol does it again:
+					// no retry.
+					j.attempts = e.o.Retries + 1
+				}
 				if j.attempts > e.o.Retries || ctx.Err() != nil {
 					res := c.base(tried)
 					res.Verdict, res.Err = Unknown, err

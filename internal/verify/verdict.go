@@ -287,5 +287,9 @@ func exitFor(v Verdict, r *session.Reply, err error) int {
 	if r != nil && r.Code >= 400 {
 		return exitcode.FromReply(r.Code)
 	}
+	if r != nil {
+		// A 2xx or 3xx that decided nothing is out of sequence.
+		return exitcode.Protocol
+	}
 	return exitcode.Network
 }

@@ -270,6 +270,24 @@ func TestCatchAllProbeDrops(t *testing.T) {
 	}
 }
 
+func TestProtocolErrorNotRetried(t *testing.T) {
+	srv, err := smtptest.Start("S: 220 mx.test\nC~ EHLO\nS: 250 mx.test\nC~ MAIL\nS: 354 go ahead\nC: QUIT\nS: 221 bye\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	o := baseOptions()
+	o.MX = srv.Addr()
+	out, sum := run(t, o, "bob@x.test")
+	if r := out[0]; r.Verdict != Unknown || r.Exit != exitcode.Protocol {
+		t.Errorf("354 to MAIL: %s exit %d (%s)", r.Verdict, r.Exit, r.Reason)
+	}
+	// A protocol violation is not retried on a new session.
+	if sum.Sessions != 1 {
+		t.Errorf("%d sessions, want 1", sum.Sessions)
+	}
+}
+
 func TestVRFY(t *testing.T) {
 	srv := startServer(t, "")
 	o := baseOptions()
