@@ -104,7 +104,12 @@ func BuildReport(r Request, res *Result) Report {
 	case pwFileApplied:
 		pwFrom = applied["password_file"].Origin + " password_file " + applied["password_file"].Value
 	case res.PasswordCommand != "":
-		pwFrom = applied["password_command"].Origin + " password_command"
+		o := applied["password_command"].Origin
+		key := " password_command"
+		if strings.HasPrefix(o, "msmtp") {
+			key = " passwordeval"
+		}
+		pwFrom = o + key
 	case r.env(EnvPassword) != "":
 		pwFrom = "$" + EnvPassword
 	default:
