@@ -322,12 +322,7 @@ func (s *Server) serve(raw net.Conn, steps []step) {
 				return
 			}
 		case "repeat":
-			var b bytes.Buffer
-			b.Grow(len(st.text) * st.count)
-			for i := 0; i < st.count; i++ {
-				b.WriteString(st.text)
-			}
-			if _, err := conn.Write(b.Bytes()); err != nil {
+			if _, err := conn.Write([]byte(strings.Repeat(st.text, st.count))); err != nil {
 				return
 			}
 		case "forever":
