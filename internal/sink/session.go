@@ -30,6 +30,7 @@ var (
 	replyTempfailData = reply(451, "4.3.0", "Temporary failure, try again later (smtpx sink --tempfail-data)")
 	replyStoreFailed  = reply(451, "4.3.0", "Cannot store the message, try again later")
 	replyNoSpace      = reply(452, "4.3.1", "Insufficient storage, try again later")
+	replyLongLine     = reply(554, "5.6.0", "Line too long: the limit is 65536 bytes, RFC 5321 allows 1000")
 )
 
 func reply(code int, enhanced, text string) *smtp.SMTPError {
@@ -248,6 +249,10 @@ func (s *session) Data(r io.Reader) error {
 		if errors.As(err, &se) && se.Code == 552 {
 			s.refuse("DATA", s.from, "--max-size", se)
 		}
+		if errors.Is(err, smtp.ErrTooLongLine) {
+			// go-smtp closes the connection after this reply.
+			return s.refuse("DATA", s.from, "line over 64 KiB", replyLongLine)
+		}
 		return err
 	}
 	sk.delay("data")
@@ -266,18 +271,18 @@ func (s *session) Data(r io.Reader) error {
 		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
 		return replyNoSpace
 	}
-	seq := int(sk.accepted.Add(1))
+	// A failed commit leaves a gap in the numbers rather than reusing one.
+	seq := int(sk.msgSeq.Add(1))
 	rec.Seq = seq
 	path, err := sk.store.commit(tmp, seq, rec.Received)
 	if err != nil {
-		sk.accepted.Add(-1)
 		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
 		return replyStoreFailed
 	}
 	keep = true
 	rec.Path = path
 	sk.obs.Message(rec)
-	if sk.o.ExitAfter > 0 && seq >= sk.o.ExitAfter {
+	if n := int(sk.accepted.Add(1)); sk.o.ExitAfter > 0 && n >= sk.o.ExitAfter {
 		sk.stop(StopExitAfter)
 	}
 	return nil

@@ -118,7 +118,8 @@ type Sink struct {
 	wg       sync.WaitGroup
 
 	connSeq  atomic.Int64
-	accepted atomic.Int64
+	msgSeq   atomic.Int64 // numbers messages as they are committed
+	accepted atomic.Int64 // messages stored and acknowledged
 
 	// sleepHook replaces the --delay sleep in tests, which must not
 	// depend on timing.
@@ -171,11 +172,16 @@ func New(o Options) (*Sink, error) {
 	if (o.AuthAny || len(o.Users) > 0) && !useTLS && !o.AllowInsecureAuth {
 		return nil, fmt.Errorf("--auth without TLS would never be offered")
 	}
-	for k := range o.Delays {
-		if _, _, err := ParseDelay(k + ":0s"); err != nil {
+	// Canonical delay names, so "helo" given by a caller works as "ehlo".
+	delays := map[string]time.Duration{}
+	for k, d := range o.Delays {
+		name, _, err := ParseDelay(k + ":0s")
+		if err != nil {
 			return nil, err
 		}
+		delays[name] = d
 	}
+	o.Delays = delays
 	s := &Sink{o: o, obs: o.Observer, conns: map[*conn]struct{}{}, stopCh: make(chan struct{})}
 	if s.obs == nil {
 		s.obs = nopObserver{}
@@ -441,6 +447,7 @@ func (s *Sink) server(c *conn) *smtp.Server {
 	srv.Domain = s.o.Hostname
 	srv.LMTP = s.o.LMTP
 	srv.MaxMessageBytes = s.o.MaxSize
+	srv.MaxLineLength = maxLineLength
 	srv.AllowInsecureAuth = s.o.AllowInsecureAuth
 	srv.ReadTimeout = s.o.IdleTimeout
 	srv.WriteTimeout = time.Minute
@@ -456,6 +463,14 @@ func (s *Sink) server(c *conn) *smtp.Server {
 	srv.ErrorLog = connLogger{c}
 	return srv
 }
+
+// maxLineLength is far above RFC 5321's 1000 (§4.5.3.1.6) because the
+// sink's job is to capture what a client sends, not to police it. It must
+// also exceed go-smtp's 4 KiB read buffer: go-smtp counts line length on
+// every byte it reads while the limit is on, and the start of a BDAT chunk
+// is often read together with its command, before go-smtp lifts the limit
+// for the chunk; with the default 2000 a binary chunk would be refused.
+const maxLineLength = 64 << 10
 
 // oneListener hands go-smtp a single connection, then blocks until that
 // connection is closed so Serve returns only when it is done.

@@ -834,3 +834,54 @@ func TestShutdownInsideTLS(t *testing.T) {
 		t.Errorf("last transcript line %+v", last)
 	}
 }
+
+func TestDelayConnect(t *testing.T) {
+	for _, full := range []bool{true, false} {
+		r := startHook(t, Options{Delays: map[string]time.Duration{"connect": time.Minute}}, func(s *Sink) {
+			s.sleepHook = func(point string, d time.Duration) bool {
+				if point != "connect" || d != time.Minute {
+					t.Errorf("delay %s %s", point, d)
+				}
+				return full // false: shutdown cut the delay short
+			}
+		})
+		nc, err := net.Dial("tcp", r.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, msg, err := textproto.NewReader(bufio.NewReader(nc)).ReadResponse(0)
+		nc.Close()
+		want := 220
+		if !full {
+			want = 421
+		}
+		if code != want {
+			t.Errorf("full=%v: banner %d %q %v, want %d", full, code, msg, err, want)
+		}
+	}
+}
+
+func TestLongLine(t *testing.T) {
+	r := start(t, Options{})
+	c := dial(t, r.addr)
+	// Lines far over RFC 5321's 1000 bytes are stored as they came.
+	ok := "Subject: x\r\n\r\n" + strings.Repeat("x", 3000) + "\r\n"
+	if err := send(c, "a@example.org", []string{"b@example.com"}, ok); err != nil {
+		t.Fatal(err)
+	}
+	if rec := <-r.rec.msgCh; rec.Size != int64(len(ok)) {
+		t.Errorf("size %d", rec.Size)
+	}
+	err := send(c, "a@example.org", []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("x", maxLineLength+1)+"\r\n")
+	wantReply(t, err, 554, "5.6.0")
+	// BDAT has no line limit, even when the chunk comes with its command.
+	rc := dialRaw(t, r.addr)
+	long := "Subject: x\r\n\r\n" + strings.Repeat("\x00", 3*maxLineLength) + "\r\n"
+	rc.write(fmt.Sprintf("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT %d LAST\r\n%s", len(long), long))
+	for i := 0; i < 4; i++ {
+		rc.expect(250)
+	}
+	if rec := <-r.rec.msgCh; rec.Size != int64(len(long)) {
+		t.Errorf("size %d", rec.Size)
+	}
+}
