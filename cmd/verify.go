@@ -358,6 +358,11 @@ func runVerifyOne(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) 
 		return err
 	}
 	exit := verdictExit(f, p, res)
+	if res.TLSFallback && !env.G.Quiet {
+		// Not an error (opportunistic TLS goes on), but never silent:
+		// a failed STARTTLS can be an attack on the connection.
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: %s; the address was checked in plaintext\n", transcript.Escape(res.TLSError))
+	}
 	if env.G.JSON {
 		if err := env.printJSON(rowJSON(f, res, exit, rec.Events)); err != nil {
 			return err

@@ -29,12 +29,15 @@ type conn struct {
 	// closing is set after a 421: the server is closing the channel, so
 	// the session ends without QUIT (RFC 5321 §3.8).
 	closing bool
+	// fellBack is set when STARTTLS failed and this connection is the
+	// plaintext retry.
+	fellBack bool
 }
 
 // base fills the evidence every result from this session shares.
 func (c *conn) base(tried []Attempt) *Result {
 	return &Result{Source: "smtp", MX: c.host, MXAddress: c.addr, Tried: tried, TLS: c.TLS,
-		TLSVerified: c.verified, TLSError: c.tlsErr, Session: c.n, Timings: c.Timings}
+		TLSVerified: c.verified, TLSError: c.tlsErr, TLSFallback: c.fellBack, Session: c.n, Timings: c.Timings}
 }
 
 // refusal is a session-level answer from an MX that refused to serve:
@@ -145,7 +148,7 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 			}
 		}
 		if tlsNote != "" && c.tlsErr == "" {
-			c.tlsErr = tlsNote
+			c.tlsErr, c.fellBack = tlsNote, true
 		}
 		return c, nil, nil
 	}

@@ -36,6 +36,7 @@ type JSON struct {
 	MXTried       []Attempt   `json:"mx_tried"`
 	TLS           *report.TLS `json:"tls"`
 	TLSError      string      `json:"tls_error,omitempty"`
+	TLSFallback   bool        `json:"tls_fallback"`
 	Port25Blocked bool        `json:"port25_blocked"`
 	Session       int         `json:"session"`
 	report.Final
@@ -63,6 +64,7 @@ func (r *Result) ToJSON(exit int, events []session.Event) JSON {
 		MXTried:       r.Tried,
 		TLS:           report.FromTLS(r.TLS, r.TLSVerified),
 		TLSError:      r.TLSError,
+		TLSFallback:   r.TLSFallback,
 		Port25Blocked: r.PortBlocked,
 		Session:       r.Session,
 		TimingsMS:     report.Timings(r.Timings),

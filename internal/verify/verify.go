@@ -123,10 +123,13 @@ type Result struct {
 	TLS           *tls.ConnectionState
 	TLSVerified   bool
 	TLSError      string
-	SMTPUTF8      bool
-	Session       int // number of the session that decided, 0 if none
-	Timings       session.Timings
-	Err           error
+	// TLSFallback is set when STARTTLS failed (handshake error, plaintext
+	// injected after 220) and the address was checked in plaintext.
+	TLSFallback bool
+	SMTPUTF8    bool
+	Session     int // number of the session that decided, 0 if none
+	Timings     session.Timings
+	Err         error
 	// Exit is the status DESIGN §4 gives this verdict on its own.
 	Exit int
 	// PortBlocked is set when every MX timed out on port 25: outbound
