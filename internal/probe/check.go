@@ -162,6 +162,7 @@ var IDs = []struct{ ID, Scope, About string }{
 	{"spf.record", "domain", "the SPF record is present and parses (RFC 7208)"},
 	{"dmarc.record", "domain", "the DMARC record is present and parses (RFC 7489)"},
 	{"dns.host", "target", "the target host name resolves (HOST:PORT targets)"},
+	{"probe.limit", "target", "more endpoints than the probe talks to (64); the first ones by MX preference are probed"},
 	{"connect", "endpoint", "TCP connection and its time"},
 	{"banner", "endpoint", "the greeting: 220, or a 4xx/5xx refusal"},
 	{"banner.delay", "endpoint", "time to the greeting; a greet pause or tarpit"},

@@ -121,7 +121,8 @@ func (pr *prober) ptrCheck(ctx context.Context, ep *Endpoint, c *conv, cl *check
 func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *checkList) {
 	if ep.Host == "" {
 		if pr.o.RequireDANE {
-			cl.fail("dane.tlsa", exitcode.Check, "no host name to look up TLSA records for", nil)
+			ch := cl.fail("dane.tlsa", exitcode.Check, "no host name to look up TLSA records for", nil)
+			ch.Hint = "probe the server by name, or drop --require-dane"
 		}
 		return
 	}

@@ -118,7 +118,8 @@ func recordCheck(cl *checkList, id string, t *TXTRecord, absentHint string, good
 	switch {
 	case t.lookupErr != nil:
 		e["error"] = t.Error
-		cl.add(id, Warn, "lookup failed: "+t.Error, e)
+		ch := cl.add(id, Warn, "lookup failed: "+t.Error, e)
+		ch.Hint = "the DNS did not answer for " + t.Name + "; retry, or ask another resolver with --dns-server"
 	case !t.Published:
 		ch := cl.add(id, Info, "not published at "+t.Name, e)
 		ch.Hint = absentHint
@@ -222,7 +223,8 @@ func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
 	switch {
 	case m.lookupErr != nil:
 		e["error"] = m.Error
-		cl.add("mta_sts.record", reqStatus(Warn), "lookup failed: "+m.Error, e)
+		ch := cl.add("mta_sts.record", reqStatus(Warn), "lookup failed: "+m.Error, e)
+		ch.Hint = "the DNS did not answer for " + m.Name + "; retry, or ask another resolver with --dns-server"
 		return
 	case !m.Published:
 		ch := cl.add("mta_sts.record", reqStatus(Info), "not published at "+m.Name, e)

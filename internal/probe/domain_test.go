@@ -413,3 +413,22 @@ func TestDomainHumanAndJSON(t *testing.T) {
 		t.Errorf("preference %v", p)
 	}
 }
+
+func TestEndpointLimit(t *testing.T) {
+	var z strings.Builder
+	for i := 0; i < 70; i++ {
+		fmt.Fprintf(&z, "many.test. MX %d mx%02d.many.test.\nmx%02d.many.test. A 127.0.1.%d\n", i, i, i, i+1)
+	}
+	srv := dnstest.Start(t, z.String())
+	addr := startPeer(t, smtptest.PeerOptions{})
+	o := baseOptions("many.test")
+	o.DNSServer = srv.Addr()
+	o.Parallel = 16
+	o.ConnectTo = []ConnectTo{{Port: 25, To: addr}}
+	r := run(t, o)
+	want(t, check(t, r, "probe.limit"), Info, "70 endpoints found; only the first 64 are probed")
+	if len(r.Endpoints) != MaxEndpoints || r.Endpoints[0].Host != "mx00.many.test" || r.Endpoints[63].Host != "mx63.many.test" {
+		t.Errorf("%d endpoints, first %s", len(r.Endpoints), r.Endpoints[0].Host)
+	}
+	wantExit(t, r, 0)
+}

@@ -272,7 +272,8 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		return
 	}
 	if c.usedHELO {
-		cl.add("ehlo", Warn, "EHLO refused; HELO accepted, so no extensions are known", ev("helo", c.helo, "helo_fallback", true))
+		ch := cl.add("ehlo", Warn, "EHLO refused; HELO accepted, so no extensions are known", ev("helo", c.helo, "helo_fallback", true))
+		ch.Hint = "without EHLO the server offers no STARTTLS, SIZE or 8BITMIME; enable ESMTP on it"
 	} else {
 		cl.addf("ehlo", Pass, ev("helo", c.helo, "keywords", len(c.ext), "ms", transcript.MS(t.Hello)), "EHLO %s accepted: %d %s", c.helo, len(c.ext), plural(len(c.ext), "extension", "extensions"))
 	}
@@ -482,7 +483,8 @@ func (pr *prober) tlsChecks(ep *Endpoint, c *conv, cl *checkList) {
 		insecure = insecure || s.ID == st.CipherSuite
 	}
 	if insecure {
-		cl.add("tls.cipher", Warn, suite+" is an insecure cipher suite", ev("cipher", suite, "insecure", true))
+		ch := cl.add("tls.cipher", Warn, suite+" is an insecure cipher suite", ev("cipher", suite, "insecure", true))
+		ch.Hint = "disable RC4, 3DES and CBC-SHA256 suites on the server"
 	} else {
 		cl.add("tls.cipher", Info, suite, ev("cipher", suite, "insecure", false))
 	}
@@ -511,7 +513,8 @@ func versionNumber(v uint16) string {
 func (pr *prober) certChecks(ep *Endpoint, c *conv, cl *checkList) {
 	st := c.tls
 	if len(st.PeerCertificates) == 0 {
-		cl.fail("tls.cert.chain", pr.tlsExit(ep), "the server sent no certificate", nil)
+		ch := cl.fail("tls.cert.chain", pr.tlsExit(ep), "the server sent no certificate", nil)
+		ch.Hint = "configure a certificate on the server"
 		return
 	}
 	leaf := ep.Certs[0]

@@ -70,7 +70,20 @@ func startFake(t *testing.T, script string, cert *certs.Cert) string {
 func run(t *testing.T, o Options) *Result {
 	t.Helper()
 	r := Run(context.Background(), o)
-	r.FillHints(func(error) string { return "" })
+	r.FillHints(func(error) string { return "the hint for an error" })
+	// Every finding that is not good says how to fix it.
+	all := append([]*Check{}, r.Checks...)
+	if r.Domain != nil {
+		all = append(all, r.Domain.Checks...)
+	}
+	for _, ep := range r.Endpoints {
+		all = append(all, ep.Checks...)
+	}
+	for _, c := range all {
+		if (c.Status == Fail || c.Status == Warn) && c.Hint == "" {
+			t.Errorf("%s %s %q has no hint", c.ID, c.Status, c.Summary)
+		}
+	}
 	return r
 }
 

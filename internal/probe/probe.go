@@ -121,6 +121,9 @@ func (e *Endpoint) Address() string {
 	return netip.AddrPortFrom(e.Addr, uint16(e.Port)).String()
 }
 
+// MaxEndpoints caps how many endpoints one probe talks to.
+const MaxEndpoints = 64
+
 // prober holds what every endpoint shares.
 type prober struct {
 	o        Options
@@ -232,6 +235,15 @@ func (pr *prober) run(ctx context.Context, r *Result) {
 			pr.domainRecords(ctx, dom)
 		}()
 		eps = pr.domainEndpoints(ctx, r, dom)
+	}
+	if len(eps) > MaxEndpoints {
+		// A hostile or careless zone could list hundreds of MX hosts and
+		// addresses; probing them all would take hours and look like an
+		// attack. The order puts the ones senders try first at the front.
+		r.Checks = append(r.Checks, &Check{ID: "probe.limit", Status: Info,
+			Summary:  fmt.Sprintf("%d endpoints found; only the first %d are probed", len(eps), MaxEndpoints),
+			Evidence: ev("found", len(eps), "probed", MaxEndpoints)})
+		eps = eps[:MaxEndpoints]
 	}
 	r.Endpoints = eps
 	sem := make(chan struct{}, pr.o.Parallel)
