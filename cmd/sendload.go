@@ -1,13 +1,163 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/load"
+)
 
 // loadFlags are send's load-mode flags (--count, --concurrency, ...).
-type loadFlags struct{}
+type loadFlags struct {
+	cmd           *cobra.Command
+	count         int
+	concurrency   int
+	perConnection int
+	rate          float64
+	duration      time.Duration
+}
 
-func (l *loadFlags) register(c *cobra.Command) {}
+var loadFlagNames = []string{"count", "concurrency", "per-connection", "rate", "duration"}
 
-// active reports whether load mode was asked for.
-func (l *loadFlags) active() bool { return false }
+func (l *loadFlags) register(c *cobra.Command) {
+	l.cmd = c
+	fs := c.Flags()
+	fs.IntVar(&l.count, "count", 0, "load mode: send the message `N` times and print a summary instead of a transcript")
+	fs.IntVar(&l.concurrency, "concurrency", 1, "load mode: `C` connections at once")
+	fs.IntVar(&l.perConnection, "per-connection", 0, "load mode: at most `M` messages per connection, then a new one (0: no limit)")
+	fs.Float64Var(&l.rate, "rate", 0, "load mode: at most `R` messages per second in all (0: as fast as the server takes them)")
+	fs.DurationVar(&l.duration, "duration", 0, "load mode: keep sending for `D` (e.g. 30s), or until --count is reached")
+}
 
-func runLoad(env *Env, f *sendFlags, plan *sendPlan) error { return nil }
+// active reports whether load mode was asked for: any of its flags given.
+func (l *loadFlags) active() bool {
+	if l.cmd == nil {
+		return false
+	}
+	for _, n := range loadFlagNames {
+		if l.cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loadFlags) check(f *sendFlags, plan *sendPlan) error {
+	switch {
+	case l.count < 0:
+		return exitcode.Usagef("give --count a positive number", "--count must not be negative")
+	case l.count == 0 && l.duration == 0:
+		return exitcode.Usagef("add --count N or --duration D", "load mode needs --count or --duration")
+	case l.concurrency < 1:
+		return exitcode.Usagef("give --concurrency 1 or more", "--concurrency must be at least 1")
+	case l.perConnection < 0:
+		return exitcode.Usagef("give --per-connection a positive number, or 0 for no limit", "--per-connection must not be negative")
+	case l.rate < 0:
+		return exitcode.Usagef("give --rate in messages per second, or 0 for no limit", "--rate must not be negative")
+	case l.duration < 0:
+		return exitcode.Usagef("give --duration as a positive duration such as 30s", "--duration must not be negative")
+	case plan.tgt == nil:
+		// Routing by MX picks a server per recipient domain and retries
+		// the next MX on failure: that measures DNS and failover, not a
+		// server. A load test names its server.
+		return exitcode.Usagef("give the server to test with --server HOST[:PORT]", "load mode needs --server")
+	case f.quitAfter != "":
+		return exitcode.Usagef("drop --quit-after, or drop the load flags", "--quit-after cannot be combined with load mode")
+	}
+	return nil
+}
+
+func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
+	l := &f.load
+	if err := l.check(f, plan); err != nil {
+		return err
+	}
+	o := plan.opts
+	// No transcript: 10,000 interleaved dialogues are unreadable, and
+	// formatting them would cost more than sending.
+	o.Session.Observer = nil
+	o.Session.TraceBody = false
+	r := load.New(load.Options{Send: &o, Count: l.count, Duration: l.duration,
+		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate})
+
+	// The first interrupt stops new messages and lets those in flight
+	// finish; a second one kills the process as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+
+	var p *progress
+	if env.IO.ErrIsTTY && !env.G.Quiet {
+		p = startProgress(env, r)
+	}
+	res := r.Run(ctx)
+	if p != nil {
+		p.finish()
+	}
+	code, err := res.Exit()
+	if env.G.JSON {
+		if jerr := env.printJSON(res.ToJSON(code, err, Hint(err))); jerr != nil {
+			return jerr
+		}
+	} else if !env.G.Quiet {
+		res.WriteSummary(env.IO.Out)
+	}
+	return err
+}
+
+// progress redraws one status line on stderr (a terminal) while a run
+// goes on.
+type progress struct {
+	env  *Env
+	r    *load.Runner
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startProgress(env *Env, r *load.Runner) *progress {
+	p := &progress{env: env, r: r, done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				p.draw()
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) draw() {
+	c := p.r.Snapshot()
+	rate := 0.0
+	if s := c.Elapsed.Seconds(); s > 0 {
+		rate = float64(c.Sent) / s
+	}
+	fmt.Fprintf(p.env.IO.Err, "\rsent %d  accepted %d  deferred %d  rejected %d  errors %d  %.0f msg/s\x1b[K",
+		c.Sent, c.Accepted, c.Deferred, c.Rejected, c.Failed, rate)
+}
+
+// finish draws the final counts, then clears the line for the summary.
+func (p *progress) finish() {
+	close(p.done)
+	p.wg.Wait()
+	p.draw()
+	fmt.Fprint(p.env.IO.Err, "\r\x1b[K")
+}
