@@ -24,7 +24,7 @@ import (
 //	smtpsend [flags] ADDR   deliver one message with go-smtp's client and
 //	                        print each step's reply: "RCPT <x> 550 5.1.1"
 //	cmpstored DIR FILE      DIR holds exactly one file, N.eml, equal to FILE
-//	                        with its LF line ends sent as CRLF
+//	                        with any bare LF line ends sent as CRLF
 func init() {
 	scriptCmds["waitfile"] = cmdWaitFile
 	scriptCmds["readaddr"] = cmdReadAddr
@@ -46,7 +46,8 @@ func cmdCmpStored(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s holds %q, want one .eml file", args[0], names)
 	}
 	got := ts.ReadFile(args[0] + "/" + entries[0].Name())
-	want := strings.ReplaceAll(ts.ReadFile(args[1]), "\n", "\r\n")
+	// Bare LF becomes CRLF (txtar files have LF); CRLF stays.
+	want := strings.ReplaceAll(strings.ReplaceAll(ts.ReadFile(args[1]), "\r\n", "\n"), "\n", "\r\n")
 	if got != want {
 		ts.Fatalf("stored message differs:\n got %q\nwant %q", got, want)
 	}
