@@ -29,6 +29,7 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(fs, clientCert)
 	_ = cmd.MarkFlagFilename("socket")
+	_ = cmd.RegisterFlagCompletionFunc("tls-min", cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func (c *connFlags) registerTLS(fs *pflag.FlagSet, clientCert bool) {
