@@ -228,7 +228,6 @@ type transcriber struct {
 	c        *conn
 	tls      bool
 	rx       []byte // partial line from the client
-	rxCut    bool   // rx overflowed maxLine
 	data     bool   // inside DATA content
 	bdat     int64  // chunk bytes still to come
 	shown    int    // data lines shown for the current message
@@ -310,13 +309,14 @@ func (t *transcriber) received(p []byte) {
 		p = p[i+1:]
 		line := bytes.TrimSuffix(t.rx, []byte("\r"))
 		t.line(string(line))
-		t.rx, t.rxCut = t.rx[:0], false
+		t.rx = t.rx[:0]
 	}
 }
 
 func (t *transcriber) keep(b []byte) {
 	if room := maxLine - len(t.rx); len(b) > room {
-		b, t.rxCut = b[:max(room, 0)], true
+		// Display only: the rest of an overlong line is dropped.
+		b = b[:max(room, 0)]
 	}
 	t.rx = append(t.rx, b...)
 }
@@ -332,7 +332,7 @@ func (t *transcriber) chunk(b []byte) {
 		t.keep(b[:i])
 		b = b[i+1:]
 		t.dataLine(bytes.TrimSuffix(t.rx, []byte("\r")))
-		t.rx, t.rxCut = t.rx[:0], false
+		t.rx = t.rx[:0]
 	}
 }
 
@@ -407,7 +407,7 @@ func (t *transcriber) chunkDone() {
 	if len(t.rx) > 0 {
 		// A chunk need not end at a line end; show its tail as a line.
 		t.dataLine(t.rx)
-		t.rx, t.rxCut = t.rx[:0], false
+		t.rx = t.rx[:0]
 	}
 	if t.bdatLast {
 		t.bdatLast = false
