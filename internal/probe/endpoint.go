@@ -263,10 +263,14 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		cl.addf("banner.delay", Pass, bev, "greeting after %s", fmtDur(t.Banner))
 	}
 	// EHLO.
+	verb := "EHLO"
+	if pr.p.lmtp {
+		verb = "LHLO"
+	}
 	if c.stopped == "ehlo" {
 		ch := cl.failErr("ehlo", c.err, replyEv(c.final))
 		if c.final != nil && c.final.Class() >= 4 {
-			ch.Summary = "EHLO refused: " + replyLine(c.final)
+			ch.Summary = verb + " refused: " + replyLine(c.final)
 			ch.Hint = fmt.Sprintf("see 'smtpx codes %d'", c.final.Code)
 		}
 		return
@@ -275,7 +279,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		ch := cl.add("ehlo", Warn, "EHLO refused; HELO accepted, so no extensions are known", ev("helo", c.helo, "helo_fallback", true))
 		ch.Hint = "without EHLO the server offers no STARTTLS, SIZE or 8BITMIME; enable ESMTP on it"
 	} else {
-		cl.addf("ehlo", Pass, ev("helo", c.helo, "keywords", len(c.ext), "ms", transcript.MS(t.Hello)), "EHLO %s accepted: %d %s", c.helo, len(c.ext), plural(len(c.ext), "extension", "extensions"))
+		cl.addf("ehlo", Pass, ev("helo", c.helo, "keywords", len(c.ext), "ms", transcript.MS(t.Hello)), "%s %s accepted: %d %s", verb, c.helo, len(c.ext), plural(len(c.ext), "extension", "extensions"))
 	}
 	pr.inventory(ep, c, cl)
 	// STARTTLS.
