@@ -176,7 +176,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	case !tr.AD:
 		need(Warn, fmt.Sprintf("%d TLSA %s, but the answer is not DNSSEC-validated (AD bit clear): senders ignore them", len(tr.Records), plural(len(tr.Records), "record", "records")), "sign the zone, and query a validating resolver with --dns-server")
 		return
-	case !ep.hostAD:
+	case ep.hostADKnown && !ep.hostAD:
 		need(Warn, fmt.Sprintf("%d TLSA %s, but the lookups leading to %s are not DNSSEC-validated: senders ignore them (RFC 7672 §2.2)", len(tr.Records), plural(len(tr.Records), "record", "records"), ep.Host), "sign the zones of the domain's MX records and of the MX host")
 		return
 	case usable == 0:

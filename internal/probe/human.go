@@ -35,7 +35,10 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 	}
 	for _, ep := range r.Endpoints {
 		title := ep.Label()
-		if ep.Preference >= 0 {
+		switch {
+		case r.Domain != nil && r.Domain.Route.Implicit:
+			title += " (implicit MX)"
+		case ep.Preference >= 0:
 			title += fmt.Sprintf(" (MX %d)", ep.Preference)
 		}
 		if ep.Network != "unix" && ep.Dial != ep.Address() {

@@ -27,19 +27,21 @@ func (pr *prober) sessionOptIns(ep *Endpoint, c *conv, cl *checkList) {
 	if c.extTLS != nil {
 		ext = c.extTLS
 	}
-	broken := func() bool { return c.s.Closed() }
-	if pr.o.CheckSize {
-		pr.sizeCheck(c.s, ext, cl)
+	// A check that loses the connection closes the session; the ones
+	// after it say so instead of silently going missing.
+	run := func(on bool, id string, f func()) {
+		switch {
+		case !on:
+		case c.s.Closed():
+			cl.add(id, Info, "not tested: the connection was lost", ev("tested", false))
+		default:
+			f()
+		}
 	}
-	if pr.o.CheckVRFY && !broken() {
-		pr.disclosure(c.s, "VRFY", "vrfy.disclosure", cl)
-	}
-	if pr.o.CheckVRFY && !broken() {
-		pr.disclosure(c.s, "EXPN", "expn.disclosure", cl)
-	}
-	if pr.o.CheckRelay && !broken() {
-		pr.relayCheck(ep, c.s, cl)
-	}
+	run(pr.o.CheckSize, "size.enforced", func() { pr.sizeCheck(c.s, ext, cl) })
+	run(pr.o.CheckVRFY, "vrfy.disclosure", func() { pr.disclosure(c.s, "VRFY", "vrfy.disclosure", cl) })
+	run(pr.o.CheckVRFY, "expn.disclosure", func() { pr.disclosure(c.s, "EXPN", "expn.disclosure", cl) })
+	run(pr.o.CheckRelay, "relay.foreign_rcpt", func() { pr.relayCheck(ep, c.s, cl) })
 }
 
 // lost reports a command error: the session is then closed and later

@@ -89,7 +89,10 @@ type Endpoint struct {
 
 	domain string // the mail domain in domain mode
 	hostAD bool   // the MX and address answers were DNSSEC-validated
-	cache  tls.ClientSessionCache
+	// hostADKnown is false when the system resolved the host, which says
+	// nothing about DNSSEC; the DANE check then rests on the TLSA answer.
+	hostADKnown bool
+	cache       tls.ClientSessionCache
 }
 
 // Label names the endpoint for people: "mx1.example.com [192.0.2.1]:25".
@@ -300,6 +303,7 @@ func (pr *prober) hostEndpoints(ctx context.Context, r *Result) []*Endpoint {
 			ep := pr.newEndpoint(host, -1, a, port)
 			ep.DNS = r.DNS
 			ep.hostAD = hostAD
+			ep.hostADKnown = !pr.sysHosts
 			eps = append(eps, ep)
 		}
 	}
@@ -370,7 +374,7 @@ func (pr *prober) domainEndpoints(ctx context.Context, r *Result, dom *Domain) [
 				ep := pr.newEndpoint(h.Name, int(h.Preference), a, port)
 				ep.DNS = r.DNS
 				ep.domain = dom.Name
-				ep.hostAD = rt.AD && h.AD
+				ep.hostAD, ep.hostADKnown = rt.AD && h.AD, true
 				eps = append(eps, ep)
 			}
 		}
