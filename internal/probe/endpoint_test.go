@@ -681,3 +681,43 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("err %#v", r.Err)
 	}
 }
+
+func TestSeveralPorts(t *testing.T) {
+	cert := selfSigned(t, certs.Options{})
+	plain := startPeer(t, smtptest.PeerOptions{})
+	sub := startPeer(t, smtptest.PeerOptions{TLS: cert.ServerConfig(), Users: map[string]string{"u": "p"}})
+	impl := startPeer(t, smtptest.PeerOptions{TLS: cert.ServerConfig(), Implicit: true, Users: map[string]string{"u": "p"}})
+	o := baseOptions("127.0.0.1")
+	o.Ports = []int{25, 587, 465}
+	o.TLS.RootCAs = cert.Pool()
+	o.ConnectTo = []ConnectTo{{Port: 25, To: plain}, {Port: 587, To: sub}, {Port: 465, To: impl}}
+	r := run(t, o)
+	if len(r.Endpoints) != 3 {
+		t.Fatalf("%d endpoints", len(r.Endpoints))
+	}
+	for i, want := range []struct {
+		port     int
+		implicit bool
+		dial     string
+	}{{25, false, plain}, {587, false, sub}, {465, true, impl}} {
+		ep := r.Endpoints[i]
+		if ep.Port != want.port || ep.Implicit != want.implicit || ep.Dial != want.dial {
+			t.Errorf("endpoint %d: port %d implicit %v dial %s", i, ep.Port, ep.Implicit, ep.Dial)
+		}
+	}
+	find := func(ep *Endpoint, id string) *Check {
+		for _, c := range ep.Checks {
+			if c.ID == id {
+				return c
+			}
+		}
+		t.Fatalf("%s: no %s", ep.Label(), id)
+		return nil
+	}
+	want(t, find(r.Endpoints[0], "tls.starttls"), Warn, "not offered")
+	// go-smtp offers AUTH before TLS (AllowInsecureAuth): on 587 a warning.
+	want(t, find(r.Endpoints[1], "auth.tls"), Warn, "submission port")
+	want(t, find(r.Endpoints[2], "tls.starttls"), Info, "implicit TLS")
+	want(t, find(r.Endpoints[2], "auth.tls"), Pass, "inside implicit TLS")
+	wantExit(t, r, 0)
+}
