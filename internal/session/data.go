@@ -32,37 +32,37 @@ func NewDotWriter(w io.Writer) *DotWriter { return &DotWriter{W: w, bol: true} }
 // Write implements io.Writer. It copies runs between line ends in bulk, so
 // the common case costs one scan and one copy per buffer.
 func (d *DotWriter) Write(p []byte) (int, error) {
-	n := len(p)
 	out := d.buf[:0]
-	for len(p) > 0 {
+	f := newEOLFinder(p)
+	for off := 0; off < len(p); {
 		if d.cr {
 			d.cr = false
-			if p[0] == '\n' {
-				p = p[1:] // the CRLF was written for the CR
+			if p[off] == '\n' {
+				off++ // the CRLF was written for the CR
 				continue
 			}
 		}
-		if d.bol && p[0] == '.' {
+		if d.bol && p[off] == '.' {
 			out = append(out, '.')
 		}
-		i := bytes.IndexAny(p, "\r\n")
+		i := f.next(off)
 		if i < 0 {
-			out = append(out, p...)
+			out = append(out, p[off:]...)
 			if d.Line != nil {
-				d.cur = append(d.cur, p...)
+				d.cur = append(d.cur, p[off:]...)
 			}
 			d.bol = false
 			break
 		}
-		out = append(out, p[:i]...)
+		out = append(out, p[off:i]...)
 		out = append(out, '\r', '\n')
 		if d.Line != nil {
-			d.cur = append(d.cur, p[:i]...)
+			d.cur = append(d.cur, p[off:i]...)
 		}
 		d.endLine()
 		d.bol = true
 		d.cr = p[i] == '\r'
-		p = p[i+1:]
+		off = i + 1
 	}
 	d.buf = out
 	k, err := d.W.Write(out)
@@ -70,7 +70,43 @@ func (d *DotWriter) Write(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	return len(p), nil
+}
+
+// eolFinder finds the next CR or LF in a buffer with IndexByte, which is
+// vectorised, where bytes.IndexAny walks a two-byte set one byte at a
+// time. The next position of each kind is kept until passed, so every byte
+// is scanned at most once per kind whatever the mix of line ends (a buffer
+// of bare CRs does not rescan for an LF at each line).
+type eolFinder struct {
+	buf    []byte
+	cr, lf int // next CR / LF at or after the last query; -1: none left; -2: not searched yet
+}
+
+func newEOLFinder(b []byte) eolFinder { return eolFinder{buf: b, cr: -2, lf: -2} }
+
+// next returns the index of the first CR or LF at or after off, or -1.
+func (f *eolFinder) next(off int) int {
+	if f.lf != -1 && f.lf < off {
+		f.lf = indexFrom(f.buf, off, '\n')
+	}
+	if f.cr != -1 && f.cr < off {
+		f.cr = indexFrom(f.buf, off, '\r')
+	}
+	switch {
+	case f.lf < 0:
+		return f.cr
+	case f.cr < 0:
+		return f.lf
+	}
+	return min(f.lf, f.cr)
+}
+
+func indexFrom(b []byte, off int, c byte) int {
+	if i := bytes.IndexByte(b[off:], c); i >= 0 {
+		return off + i
+	}
+	return -1
 }
 
 func (d *DotWriter) endLine() {
