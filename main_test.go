@@ -49,7 +49,13 @@ func TestMain(m *testing.M) {
 		"smtpx": func() {
 			code := cmd.Main(os.Args[1:], cmd.StdIO(), cmd.BuildInfo{Version: "test", Commit: "none", Date: "unknown"})
 			if f := os.Getenv("SMTPX_TEST_STATUS"); f != "" {
-				_ = os.WriteFile(f, []byte(strconv.Itoa(code)), 0o644)
+				// Written under a temporary name and renamed, so a script
+				// never reads a half-written file while a background
+				// smtpx (a sink) exits at the same moment.
+				tmp := f + "." + strconv.Itoa(os.Getpid())
+				if os.WriteFile(tmp, []byte(strconv.Itoa(code)), 0o644) == nil {
+					_ = os.Rename(tmp, f)
+				}
 			}
 			os.Exit(code)
 		},

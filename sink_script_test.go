@@ -26,13 +26,12 @@ import (
 //	                        print each step's reply: "RCPT <x> 550 5.1.1"
 //	cmpstored DIR FILE      DIR holds exactly one file, N.eml, equal to FILE
 //	                        with any bare LF line ends sent as CRLF
-//	waitport HOST:PORT      wait until something listens on HOST:PORT
 //
-// sink_quickstart must use the README's fixed port 127.0.0.1:2525; it is
+// quickstart must use the README's fixed port 127.0.0.1:2525; it is
 // skipped when something else (a developer's own sink) has that port.
 func init() {
 	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
-		if filepath.Base(env.WorkDir) == "script-sink_quickstart" {
+		if filepath.Base(env.WorkDir) == "script-quickstart" {
 			l, err := net.Listen("tcp", "127.0.0.1:2525")
 			if err != nil {
 				env.T().Skip("127.0.0.1:2525 is in use: " + err.Error())
@@ -41,7 +40,6 @@ func init() {
 		}
 		return nil
 	})
-	scriptCmds["waitport"] = cmdWaitPort
 	scriptCmds["waitfile"] = cmdWaitFile
 	scriptCmds["readaddr"] = cmdReadAddr
 	scriptCmds["smtpsend"] = cmdSMTPSend
@@ -81,19 +79,6 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s did not appear", args[0])
-}
-
-func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitport HOST:PORT")
-	}
-	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if c, err := net.Dial("tcp", args[0]); err == nil {
-			c.Close()
-			return
-		}
-	}
-	ts.Fatalf("nothing listens on %s", args[0])
 }
 
 func firstLine(ts *testscript.TestScript, file string) string {
