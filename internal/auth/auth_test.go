@@ -87,3 +87,28 @@ func TestXOAUTH2(t *testing.T) {
 		t.Errorf("%s %q", mech, ir)
 	}
 }
+
+func TestLoginServerAgainstClient(t *testing.T) {
+	for _, initial := range []bool{true, false} {
+		var got [2]string
+		srv := NewLoginServer(func(u, p string) error { got = [2]string{u, p}; return nil })
+		c, _ := Client("LOGIN", Credentials{User: "bob", Password: "pw"})
+		_, ir, _ := c.Start()
+		if !initial {
+			ir = nil
+		}
+		chal, done, err := srv.Next(ir)
+		for !done && err == nil {
+			var resp []byte
+			if string(chal) == "Username:" {
+				resp = []byte("bob")
+			} else {
+				resp, _ = c.Next(chal)
+			}
+			chal, done, err = srv.Next(resp)
+		}
+		if err != nil || got != [2]string{"bob", "pw"} {
+			t.Errorf("initial=%v: %v %q", initial, err, got)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/smtpx/smtpx/internal/auth"
 	"io"
 	"net"
 	"os"
@@ -131,7 +132,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 			return s.check(user, pass)
 		}), nil
 	case sasl.Login:
-		return &loginServer{check: s.check}, nil
+		return auth.NewLoginServer(s.check), nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -327,29 +328,4 @@ func (s *session) record() *Record {
 	}
 	rec.Protocol = proto
 	return rec
-}
-
-// loginServer is the server side of the LOGIN mechanism, which go-sasl
-// implements only as a client; many clients still prefer it.
-type loginServer struct {
-	check func(user, pass string) error
-	user  string
-	state int
-}
-
-func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
-	switch l.state {
-	case 0:
-		if resp != nil {
-			// An initial response carries the user name.
-			l.user, l.state = string(resp), 2
-			return []byte("Password:"), false, nil
-		}
-		l.state = 1
-		return []byte("Username:"), false, nil
-	case 1:
-		l.user, l.state = string(resp), 2
-		return []byte("Password:"), false, nil
-	}
-	return nil, true, l.check(l.user, string(resp))
 }

@@ -3,6 +3,7 @@ package smtptest
 import (
 	"bytes"
 	"crypto/tls"
+	"github.com/smtpx/smtpx/internal/auth"
 	"io"
 	"net"
 	"sync"
@@ -126,7 +127,7 @@ func (s *peerSession) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, pass string) error { return check(user, pass) }), nil
 	case sasl.Login:
-		return &loginServer{check: check}, nil
+		return auth.NewLoginServer(check), nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -184,30 +185,4 @@ func (s *peerSession) Logout() error { return nil }
 // ErrReply builds a go-smtp error reply for Rcpt/Data/Mail hooks.
 func ErrReply(code int, enhanced [3]int, msg string) error {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enhanced), Message: msg}
-}
-
-// loginServer is the server side of the obsolete LOGIN mechanism, which
-// go-sasl implements only as a client; many real servers still offer it.
-type loginServer struct {
-	check func(user, pass string) error
-	user  string
-	state int
-}
-
-func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
-	switch l.state {
-	case 0:
-		l.state = 1
-		if len(resp) > 0 { // initial response carries the user name
-			l.user = string(resp)
-			l.state = 2
-			return []byte("Password:"), false, nil
-		}
-		return []byte("Username:"), false, nil
-	case 1:
-		l.user = string(resp)
-		l.state = 2
-		return []byte("Password:"), false, nil
-	}
-	return nil, true, l.check(l.user, string(resp))
 }
