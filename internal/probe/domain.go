@@ -246,7 +246,10 @@ func (pr *prober) mtaSTSChecks(dom *Domain, eps []*Endpoint, cl *checkList) {
 		return
 	}
 	p := m.Policy
-	sum := fmt.Sprintf("mode %s, max_age %d (%s), mx %s", p.Mode, p.MaxAge, ageText(p.MaxAge), strings.Join(p.MX, ", "))
+	sum := fmt.Sprintf("mode %s, max_age %d (%s)", p.Mode, p.MaxAge, ageText(p.MaxAge))
+	if len(p.MX) > 0 {
+		sum += ", mx " + strings.Join(p.MX, ", ")
+	}
 	switch p.Mode {
 	case "enforce":
 		cl.add("mta_sts.policy", Pass, sum, pe)
@@ -340,7 +343,7 @@ func hostTLSState(host string, eps []*Endpoint) (string, bool) {
 func ageText(s int64) string {
 	switch {
 	case s >= 86400 && s%86400 == 0:
-		return strconv.FormatInt(s/86400, 10) + " days"
+		return dayCount(int(s / 86400))
 	case s >= 3600:
 		return fmt.Sprintf("%.1f hours", float64(s)/3600)
 	}

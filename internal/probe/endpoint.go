@@ -509,6 +509,9 @@ func (pr *prober) tlsChecks(ep *Endpoint, c *conv, cl *checkList) {
 	}
 }
 
+// dayCount says "1 day" or "N days".
+func dayCount(n int) string { return fmt.Sprintf("%d %s", n, plural(n, "day", "days")) }
+
 func versionNumber(v uint16) string {
 	return strings.TrimPrefix(tls.VersionName(v), "TLS ")
 }
@@ -565,16 +568,16 @@ func (pr *prober) expiryCheck(ep *Endpoint, cl *checkList) {
 		ch := cl.fail("tls.cert.expiry", code, "the certificate is not valid until "+c.NotBefore.UTC().Format(time.DateOnly), e)
 		ch.Hint = "check the server's clock and certificate"
 	case left < 0:
-		ch := cl.fail("tls.cert.expiry", code, fmt.Sprintf("the certificate expired %d days ago (%s)", -days, c.NotAfter.UTC().Format(time.DateOnly)), e)
+		ch := cl.fail("tls.cert.expiry", code, fmt.Sprintf("the certificate expired %s ago (%s)", dayCount(-days), c.NotAfter.UTC().Format(time.DateOnly)), e)
 		ch.Hint = "renew the certificate"
 	case pr.o.CertDays > 0 && left < time.Duration(pr.o.CertDays)*24*time.Hour:
-		ch := cl.fail("tls.cert.expiry", exitcode.Check, fmt.Sprintf("expires in %d days (%s), within --cert-days %d", days, c.NotAfter.UTC().Format(time.DateOnly), pr.o.CertDays), e)
+		ch := cl.fail("tls.cert.expiry", exitcode.Check, fmt.Sprintf("expires in %s (%s), within --cert-days %d", dayCount(days), c.NotAfter.UTC().Format(time.DateOnly), pr.o.CertDays), e)
 		ch.Hint = "renew the certificate, or lower --cert-days"
 	case left < time.Duration(pr.o.CertWarnDays)*24*time.Hour:
-		ch := cl.addf("tls.cert.expiry", Warn, e, "expires in %d days (%s)", days, c.NotAfter.UTC().Format(time.DateOnly))
+		ch := cl.addf("tls.cert.expiry", Warn, e, "expires in %s (%s)", dayCount(days), c.NotAfter.UTC().Format(time.DateOnly))
 		ch.Hint = "renew the certificate soon"
 	default:
-		cl.addf("tls.cert.expiry", Pass, e, "expires in %d days (%s)", days, c.NotAfter.UTC().Format(time.DateOnly))
+		cl.addf("tls.cert.expiry", Pass, e, "expires in %s (%s)", dayCount(days), c.NotAfter.UTC().Format(time.DateOnly))
 	}
 }
 

@@ -283,7 +283,7 @@ func TestCertificateProblems(t *testing.T) {
 	o.TLS.RootCAs = expired.Pool()
 	r := run(t, o)
 	wantExit(t, r, exitcode.Check)
-	want(t, check(t, r, "tls.cert.expiry"), Fail, "expired 1 days ago")
+	want(t, check(t, r, "tls.cert.expiry"), Fail, "expired 1 day ago")
 	want(t, check(t, r, "tls.cert.verify"), Warn, "expired")
 
 	soon := selfSigned(t, certs.Options{NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10*24*time.Hour + time.Hour)})

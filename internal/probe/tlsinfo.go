@@ -170,9 +170,9 @@ func (c Cert) lines(i int) []string {
 	if len(c.SANs) > 0 {
 		l = append(l, "  names     "+strings.Join(c.SANs, ", "))
 	}
-	left := fmt.Sprintf("%d days left", c.DaysLeft)
+	left := dayCount(c.DaysLeft) + " left"
 	if c.DaysLeft < 0 {
-		left = fmt.Sprintf("expired %d days ago", -c.DaysLeft)
+		left = "expired " + dayCount(-c.DaysLeft) + " ago"
 	}
 	l = append(l,
 		fmt.Sprintf("  valid     %s to %s (%s)", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly), left),
