@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/smtpx/smtpx/internal/auth"
 	"io"
 	"net"
 	"os"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/smtpx/smtpx/internal/auth"
 )
 
 // Replies the sink gives on purpose. Each names the flag that caused it,

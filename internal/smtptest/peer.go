@@ -3,13 +3,14 @@ package smtptest
 import (
 	"bytes"
 	"crypto/tls"
-	"github.com/smtpx/smtpx/internal/auth"
 	"io"
 	"net"
 	"sync"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/smtpx/smtpx/internal/auth"
 )
 
 // Message is one message a Peer accepted.
