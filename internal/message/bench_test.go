@@ -76,3 +76,29 @@ func BenchmarkDataOpen(b *testing.B) {
 		r.Close()
 	}
 }
+
+// BenchmarkNewDataFile measures scanning an 8 MiB --data file (size,
+// 8-bit content, longest line) before it is sent.
+func BenchmarkNewDataFile(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "m.eml")
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = 'a' + byte(i%26)
+		if i%78 == 76 {
+			data[i] = '\r'
+		}
+		if i%78 == 77 {
+			data[i] = '\n'
+		}
+	}
+	os.WriteFile(p, data, 0o644)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := NewDataFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Close()
+	}
+}

@@ -1,6 +1,8 @@
 package message
 
 import (
+	"bytes"
+	"encoding/binary"
 	"io"
 	"strings"
 )
@@ -74,30 +76,10 @@ func newData(b *blob) (*Data, error) {
 	}
 	defer r.Close()
 	buf := make([]byte, chunkSize)
-	var size int64
-	inHeader, line := true, 0
+	var sc dataScan
 	for {
 		n, err := r.Read(buf)
-		size += int64(n)
-		for _, c := range buf[:n] {
-			switch {
-			case c >= 0x80:
-				d.eightBit = true
-				d.utf8Headers = d.utf8Headers || inHeader
-				line++
-			case c == '\r':
-				// Always followed by '\n' after normalisation.
-			case c == '\n':
-				// The first empty line ends the header section.
-				if line == 0 {
-					inHeader = false
-				}
-				d.longest = max(d.longest, line)
-				line = 0
-			default:
-				line++
-			}
-		}
+		sc.add(buf[:n])
 		if err == io.EOF {
 			break
 		}
@@ -106,9 +88,64 @@ func newData(b *blob) (*Data, error) {
 			return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 		}
 	}
-	d.longest = max(d.longest, line)
-	d.size = size
+	d.size, d.eightBit, d.utf8Headers, d.longest = sc.size, sc.eightBit, sc.utf8Headers, max(sc.longest, sc.line)
 	return d, nil
+}
+
+// dataScan gathers what Data reports about content with CRLF line ends,
+// one buffer at a time: its size, whether it has 8-bit bytes and whether
+// any is in the header section (before the first empty line), and the
+// longest line (CR and LF not counted). It works a line at a time with
+// vectorised searches rather than a byte at a time: a 256 MiB --data
+// message is scanned before it is sent.
+type dataScan struct {
+	size                  int64
+	eightBit, utf8Headers bool
+	body                  bool // past the first empty line
+	line, longest         int
+}
+
+func (s *dataScan) add(b []byte) {
+	s.size += int64(len(b))
+	for len(b) > 0 {
+		seg := b
+		i := bytes.IndexByte(b, '\n')
+		if i >= 0 {
+			seg = b[:i]
+		}
+		s.line += len(seg) - bytes.Count(seg, cr)
+		if (!s.eightBit || !s.body && !s.utf8Headers) && hasHigh(seg) {
+			s.eightBit = true
+			s.utf8Headers = s.utf8Headers || !s.body
+		}
+		if i < 0 {
+			return
+		}
+		if s.line == 0 {
+			s.body = true
+		}
+		s.longest = max(s.longest, s.line)
+		s.line = 0
+		b = b[i+1:]
+	}
+}
+
+var cr = []byte{'\r'}
+
+// hasHigh reports whether b has a byte >= 0x80, eight bytes at a time.
+func hasHigh(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Data) open() (io.ReadCloser, error) {
