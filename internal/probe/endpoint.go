@@ -232,7 +232,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 			return
 		}
 	}
-	cl.addf("connect", Pass, ev("address", ep.Dial, "ms", transcript.MS(t.Connect)), "connected to %s in %s", ep.Dial, fmtDur(t.Connect))
+	cl.addf("connect", Pass, ev("address", ep.Dial, "ms", transcript.MS(t.Connect)), "connected to %s in %s", ep.Dial, session.FormatDuration(t.Connect))
 	if ep.Implicit && c.tls != nil {
 		cl.add("tls.starttls", Info, "implicit TLS (RFC 8314): TLS from the first byte", ev("implicit", true))
 		pr.tlsChecks(ep, c, cl)
@@ -257,10 +257,10 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 	cl.add("banner", Pass, replyLine(c.banner), replyEv(c.banner))
 	bev := ev("ms", transcript.MS(t.Banner), "greet_pause_ms", transcript.MS(pr.o.GreetPause))
 	if t.Banner >= pr.o.GreetPause {
-		ch := cl.addf("banner.delay", Warn, bev, "the greeting took %s: a greet pause or tarpit (clients that talk first are refused)", fmtDur(t.Banner))
+		ch := cl.addf("banner.delay", Warn, bev, "the greeting took %s: a greet pause or tarpit (clients that talk first are refused)", session.FormatDuration(t.Banner))
 		ch.Hint = "a deliberate greet pause delays every sender; raise --greet-pause if this is expected"
 	} else {
-		cl.addf("banner.delay", Pass, bev, "greeting after %s", fmtDur(t.Banner))
+		cl.addf("banner.delay", Pass, bev, "greeting after %s", session.FormatDuration(t.Banner))
 	}
 	// EHLO.
 	verb := "EHLO"
@@ -473,7 +473,7 @@ func (pr *prober) tlsChecks(ep *Endpoint, c *conv, cl *checkList) {
 	}
 	st := c.tls
 	ver := tls.VersionName(st.Version)
-	cl.addf("tls.handshake", Pass, ev("ms", transcript.MS(t.Handshake)), "%s in %s", ver, fmtDur(t.Handshake))
+	cl.addf("tls.handshake", Pass, ev("ms", transcript.MS(t.Handshake)), "%s in %s", ver, session.FormatDuration(t.Handshake))
 	vev := ev("version", ver, "min", tls.VersionName(pr.o.TLS.MinVersion))
 	if st.Version < pr.o.TLS.MinVersion {
 		ch := cl.fail("tls.version", pr.tlsExit(ep), fmt.Sprintf("%s is below --tls-min %s", ver, versionNumber(pr.o.TLS.MinVersion)), vev)
@@ -632,14 +632,4 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
-	}
-	return fmt.Sprintf("%.2f s", d.Seconds())
 }

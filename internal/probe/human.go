@@ -8,6 +8,7 @@ import (
 
 	"github.com/fatih/color"
 
+	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -86,7 +87,7 @@ func (r *Result) headline() string {
 	}
 	s += fmt.Sprintf(", %d %s", len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"))
 	if r.DNS > 0 {
-		s += ", dns " + fmtDur(r.DNS)
+		s += ", dns " + session.FormatDuration(r.DNS)
 	}
 	return s
 }

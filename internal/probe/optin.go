@@ -281,7 +281,7 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 		ch := cl.fail(id, pr.tlsExit(ep), "vulnerable: a command sent in clear text before the handshake was answered inside TLS: "+replyLine(r), ev("tested", true, "vulnerable", true, "reply", replyLine(r)))
 		ch.Hint = "the server keeps plaintext input across STARTTLS (CVE-2011-0411); update it"
 	case errors.As(err, &se) && se.Kind == session.KindNetwork && strings.Contains(se.Msg, "no reply within"):
-		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", fmtDur(pr.o.InjectionWait))
+		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", session.FormatDuration(pr.o.InjectionWait))
 		ts.Quit()
 	default:
 		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", true))

@@ -131,7 +131,7 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 	}
 	s.Timings.Connect = time.Since(t0)
 	s.conn = conn
-	s.info("Connected to %s in %s", opts.Address, fmtDur(s.Timings.Connect))
+	s.info("Connected to %s in %s", opts.Address, FormatDuration(s.Timings.Connect))
 	s.setStreams(conn)
 	if opts.ImplicitTLS {
 		if err := s.handshake(); err != nil {
@@ -555,7 +555,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func fmtDur(d time.Duration) string {
+// FormatDuration renders a duration for people: "0.31 ms", "12.4 ms", "1.20 s".
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
