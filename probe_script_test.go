@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/smtpx/smtpx/internal/dnstest"
 )
 
 // Test servers for the probe scripts: an in-process DNS server, an HTTPS
@@ -31,17 +29,12 @@ import (
 // skipped when their peer is not installed, unless SMTPX_INTEROP=1 (then
 // they fail), as DESIGN §7 asks.
 
-// tbKey is where the setup leaves the script's testing.TB for commands
-// that need one (dnstest.Start).
-type tbKey struct{}
-
 func init() {
 	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
 		tb, ok := env.T().(testing.TB)
 		if !ok {
 			return fmt.Errorf("testscript T is not a testing.TB")
 		}
-		env.Values[tbKey{}] = tb
 		name := tb.Name()
 		for prefix, peer := range map[string]func() string{
 			"probe_interop_mailpit":  mailpitPath,
@@ -62,42 +55,6 @@ func init() {
 	// its address. ${NAME} in the zone is replaced by the script's
 	// variable NAME. Lines "!ad NAME [TYPE]" set the AD bit on answers
 	// for NAME, "!rcode NAME TYPE RCODE" answer with RCODE.
-	scriptCmds["probedns"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		if len(args) != 2 {
-			ts.Fatalf("usage: probedns VAR ZONEFILE")
-		}
-		text := expandVars(ts, ts.ReadFile(args[1]))
-		var zone []string
-		type rule struct {
-			name, qtype string
-			b           dnstest.Behaviour
-		}
-		var rules []rule
-		for _, l := range strings.Split(text, "\n") {
-			f := strings.Fields(l)
-			switch {
-			case len(f) > 0 && f[0] == "!ad":
-				r := rule{name: f[1], b: dnstest.Behaviour{AD: true}}
-				if len(f) > 2 {
-					r.qtype = f[2]
-				}
-				rules = append(rules, r)
-			case len(f) > 0 && f[0] == "!rcode":
-				if len(f) != 4 {
-					ts.Fatalf("usage: !rcode NAME TYPE RCODE")
-				}
-				rules = append(rules, rule{name: f[1], qtype: f[2], b: dnstest.Behaviour{Rcode: f[3]}})
-			default:
-				zone = append(zone, l)
-			}
-		}
-		tb := ts.Value(tbKey{}).(testing.TB)
-		srv := dnstest.Start(tb, strings.Join(zone, "\n"))
-		for _, r := range rules {
-			srv.On(r.name, r.qtype, r.b)
-		}
-		ts.Setenv(args[0], srv.Addr())
-	}
 
 	// mtastsserver VAR CERTDIR POLICYFILE [-ctype TYPE] [-status CODE]: an HTTPS
 	// server on 127.0.0.1 presenting CERTDIR/cert.pem and serving

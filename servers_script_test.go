@@ -2,15 +2,18 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/smtpx/smtpx/internal/certs"
+	"github.com/smtpx/smtpx/internal/dnstest"
 	"github.com/smtpx/smtpx/internal/smtptest"
 )
 
@@ -77,6 +80,46 @@ func init() {
 		ts.Check(os.WriteFile(filepath.Join(dir, "cert.pem"), c.CertPEM, 0o644))
 		ts.Check(os.WriteFile(filepath.Join(dir, "key.pem"), c.KeyPEM, 0o600))
 	}
+	// dnsserver VAR ZONEFILE: an in-process DNS server (internal/dnstest)
+	// answering from the zone-file text in ZONEFILE, with $VAR references
+	// expanded; "!ad NAME [TYPE]" sets the AD bit on answers for NAME and
+	// "!rcode NAME TYPE RCODE" answers with that rcode.
+	scriptCmds["dnsserver"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: dnsserver VAR ZONEFILE")
+		}
+		text := expandVars(ts, ts.ReadFile(args[1]))
+		var zone []string
+		type rule struct {
+			name, qtype string
+			b           dnstest.Behaviour
+		}
+		var rules []rule
+		for _, l := range strings.Split(text, "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) > 0 && f[0] == "!ad":
+				r := rule{name: f[1], b: dnstest.Behaviour{AD: true}}
+				if len(f) > 2 {
+					r.qtype = f[2]
+				}
+				rules = append(rules, r)
+			case len(f) > 0 && f[0] == "!rcode":
+				if len(f) != 4 {
+					ts.Fatalf("usage: !rcode NAME TYPE RCODE")
+				}
+				rules = append(rules, rule{name: f[1], qtype: f[2], b: dnstest.Behaviour{Rcode: f[3]}})
+			default:
+				zone = append(zone, l)
+			}
+		}
+		tb := ts.Value(tbKey{}).(testing.TB)
+		srv := dnstest.Start(tb, strings.Join(zone, "\n"))
+		for _, r := range rules {
+			srv.On(r.name, r.qtype, r.b)
+		}
+		ts.Setenv(args[0], srv.Addr())
+	}
 	// freeport VAR: a loopback address where nothing listens.
 	scriptCmds["freeport"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,6 +128,21 @@ func init() {
 		ln.Close()
 		ts.Setenv(args[0], addr)
 	}
+}
+
+// tbKey is where the setup leaves the script's testing.TB for commands
+// that need one (dnstest.Start): its cleanups run when the script ends.
+type tbKey struct{}
+
+func init() {
+	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
+		tb, ok := env.T().(testing.TB)
+		if !ok {
+			return fmt.Errorf("testscript T is not a testing.TB")
+		}
+		env.Values[tbKey{}] = tb
+		return nil
+	})
 }
 
 func loadCert(ts *testscript.TestScript, dir string) *certs.Cert {

@@ -4,11 +4,9 @@ import (
 	"flag"
 	"strconv"
 	"sync"
-	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smtpx/smtpx/internal/dnstest"
 	"github.com/smtpx/smtpx/internal/verify/verifytest"
 )
 
@@ -57,13 +55,6 @@ func init() {
 	// dnszone VAR ZONEFILE: an in-process DNS server answering from the
 	// zone file (see internal/dnstest); sets VAR to 127.0.0.1:PORT for
 	// --dns-server.
-	scriptCmds["dnszone"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		if len(args) != 2 {
-			ts.Fatalf("usage: dnszone VAR ZONEFILE")
-		}
-		srv := dnstest.Start(scriptTB{ts: ts}, ts.ReadFile(args[1]))
-		ts.Setenv(args[0], srv.Addr())
-	}
 }
 
 type peerKey struct {
@@ -72,17 +63,3 @@ type peerKey struct {
 }
 
 var verifyPeers sync.Map
-
-// scriptTB lets dnstest, written for Go tests, run inside a script: its
-// cleanup runs when the script ends and its failures fail the script. Only
-// the methods dnstest calls are implemented.
-type scriptTB struct {
-	testing.TB
-	ts *testscript.TestScript
-}
-
-func (s scriptTB) Helper()                        {}
-func (s scriptTB) Cleanup(f func())               { s.ts.Defer(f) }
-func (s scriptTB) Fatalf(format string, a ...any) { s.ts.Fatalf(format, a...) }
-func (s scriptTB) Errorf(format string, a ...any) { s.ts.Fatalf(format, a...) }
-func (s scriptTB) Logf(format string, a ...any)   { s.ts.Logf(format, a...) }
