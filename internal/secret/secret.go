@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -59,11 +60,14 @@ func (s Sources) Find() (Secret, error) {
 		return Secret{Value: s.Argv, Origin: "command line",
 			Warning: fmt.Sprintf("a %s on the command line is visible to other users of this machine; prefer a file, an environment variable or the prompt", s.Name)}, nil
 	case s.Command != "":
-		out, err := exec.Command("sh", "-c", s.Command).Output()
+		out, err := commandOutput(s.Command)
 		if err != nil {
 			return Secret{}, fmt.Errorf("%s command failed: %v", s.Name, err)
 		}
 		line, _, _ := strings.Cut(string(out), "\n")
+		if len(line) > MaxLine {
+			return Secret{}, fmt.Errorf("%s command failed: its first line is longer than %d KiB", s.Name, MaxLine>>10)
+		}
 		return Secret{Value: strings.TrimRight(line, "\r"), Origin: "command"}, nil
 	}
 	if s.Default != "" {
@@ -86,18 +90,58 @@ func lookup(getenv func(string) string, k string) (string, bool) {
 	return v, v != ""
 }
 
+// Bounds on what is read looking for a secret, so that a wrong path
+// (/dev/zero, a disk image) or a runaway command fails instead of
+// exhausting memory. Real passwords and OAuth tokens are far shorter.
+const (
+	MaxLine          = 64 << 10 // the first line of a file or of a command's output
+	maxCommandOutput = 1 << 20  // all of a command's output
+)
+
 // firstLine reads the first line of a file, without its line end; a
 // password file conventionally ends with a newline that is not part of it.
+// It reads at most MaxLine bytes and a line end.
 func firstLine(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
+	r := bufio.NewReader(io.LimitReader(f, MaxLine+2))
 	line, err := r.ReadString('\n')
 	if err != nil && line == "" {
-		return "", errors.New("file is empty")
+		if err == io.EOF {
+			return "", errors.New("file is empty")
+		}
+		return "", err
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	full := strings.HasSuffix(line, "\n")
+	line = strings.TrimRight(line, "\r\n")
+	if !full && len(line) > MaxLine {
+		return "", fmt.Errorf("its first line is longer than %d KiB: not a password or token file", MaxLine>>10)
+	}
+	return line, nil
+}
+
+// commandOutput runs command with sh -c and returns its standard output,
+// at most maxCommandOutput bytes of it.
+func commandOutput(command string) ([]byte, error) {
+	cmd := exec.Command("sh", "-c", command)
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	out, rerr := io.ReadAll(io.LimitReader(pipe, maxCommandOutput+1))
+	if len(out) > maxCommandOutput {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("it printed more than %d MiB", maxCommandOutput>>20)
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, err
+	}
+	return out, rerr
 }
