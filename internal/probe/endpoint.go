@@ -35,7 +35,7 @@ type conv struct {
 }
 
 // sessionOptions are the options of one connection to ep.
-func (pr *prober) sessionOptions(ep *Endpoint, obs session.Observer, cfg *tls.Config) session.Options {
+func (pr *prober) sessionOptions(ep *Endpoint, obs session.Observer, cfg *tls.Config, verdict func(*tls.ConnectionState) string) session.Options {
 	return session.Options{
 		Network:        ep.Network,
 		Address:        ep.Dial,
@@ -47,6 +47,7 @@ func (pr *prober) sessionOptions(ep *Endpoint, obs session.Observer, cfg *tls.Co
 		Timeout:        pr.o.Timeout,
 		Observer:       obs,
 		Dial:           pr.o.Dial,
+		TLSVerdict:     verdict,
 	}
 }
 
@@ -71,24 +72,18 @@ func (pr *prober) tlsConfig(ep *Endpoint, v *Verification) *tls.Config {
 	return cfg
 }
 
-// observer records events, rewriting the session's TLS line, which says
-// "not verified (--insecure)" because the probe verifies afterwards.
-func observer(rec *transcript.Recorder, v *Verification) session.Observer {
+// observer records events; nil when nothing is recorded.
+func observer(rec *transcript.Recorder) session.Observer {
 	if rec == nil {
 		return nil
 	}
-	return func(e session.Event) {
-		if e.Dir == session.Info && v != nil && strings.HasPrefix(e.Line, "TLS ") {
-			e.Line = strings.Replace(e.Line, ", not verified (--insecure)", ", "+v.Short(), 1)
-		}
-		rec.Observe(e)
-	}
+	return rec.Observe
 }
 
 // converse runs connect, banner, EHLO, STARTTLS and EHLO again.
-func (pr *prober) converse(ctx context.Context, ep *Endpoint, obs session.Observer, cfg *tls.Config) *conv {
+func (pr *prober) converse(ctx context.Context, ep *Endpoint, obs session.Observer, cfg *tls.Config, verdict func(*tls.ConnectionState) string) *conv {
 	c := &conv{}
-	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg))
+	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg, verdict))
 	if err != nil {
 		c.err = err
 		c.stopped = "connect"
@@ -173,7 +168,9 @@ func (pr *prober) probeEndpoint(ctx context.Context, ep *Endpoint) {
 		ep.cache = tls.NewLRUClientSessionCache(4)
 	}
 	v := &Verification{}
-	c := pr.converse(ctx, ep, observer(rec, v), pr.tlsConfig(ep, v))
+	// The handshake completes unverified so a bad certificate can be
+	// described; the probe's own verification speaks in the transcript.
+	c := pr.converse(ctx, ep, observer(rec), pr.tlsConfig(ep, v), func(*tls.ConnectionState) string { return v.Short() })
 	ep.Banner, ep.Helo, ep.UsedHELO, ep.Ext, ep.ExtTLS = c.banner, c.helo, c.usedHELO, c.ext, c.extTLS
 	ep.TLS, ep.Final, ep.Err = c.tls, c.final, c.err
 	if c.tls != nil {

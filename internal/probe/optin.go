@@ -196,15 +196,10 @@ func (pr *prober) testConfig(ep *Endpoint, minV, maxV uint16) *tls.Config {
 	return cfg
 }
 
-// testObserver marks the TLS line of a test connection as unverified on
+// testVerdict marks the TLS line of a test connection as unverified on
 // purpose.
-func testObserver(rec *transcript.Recorder, what string) session.Observer {
-	return func(e session.Event) {
-		if e.Dir == session.Info && strings.HasPrefix(e.Line, "TLS ") {
-			e.Line = strings.Replace(e.Line, ", not verified (--insecure)", ", not verified ("+what+")", 1)
-		}
-		rec.Observe(e)
-	}
+func testVerdict(what string) func(*tls.ConnectionState) string {
+	return func(*tls.ConnectionState) string { return "not verified (" + what + ")" }
 }
 
 // injectionCheck looks for the STARTTLS command injection flaw
@@ -221,8 +216,8 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 		cl.add(id, Info, "not tested: STARTTLS is not offered", ev("tested", false))
 		return
 	}
-	obs := testObserver(rec, "injection check")
-	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, nil))
+	obs := rec.Observe
+	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, nil, testVerdict("injection check")))
 	if err != nil {
 		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
 		return
@@ -266,7 +261,7 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 		return
 	}
 	st := tc.ConnectionState()
-	obs(session.Event{Dir: session.Info, At: s.Elapsed(), Line: session.TLSSummary(&st, true)})
+	obs(session.Event{Dir: session.Info, At: s.Elapsed(), Line: session.TLSSummary(&st, "not verified (injection check)")})
 	tlsObs := func(e session.Event) {
 		e.TLS = true
 		e.At = s.Elapsed()
@@ -305,8 +300,8 @@ func (pr *prober) legacyCheck(ctx context.Context, ep *Endpoint, c *conv, v uint
 	for _, s := range tls.InsecureCipherSuites() {
 		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
 	}
-	obs := testObserver(rec, "legacy TLS check")
-	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg))
+	obs := rec.Observe
+	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg, testVerdict("legacy TLS check")))
 	var se *session.Error
 	refused := func(err error) bool {
 		return errors.As(err, &se) && se.Kind == session.KindTLS && se.Op == "TLS"

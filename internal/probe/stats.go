@@ -75,7 +75,7 @@ func (pr *prober) repeat(ctx context.Context, ep *Endpoint, first *conv, cl *che
 			break
 		}
 		v := &Verification{}
-		c := pr.converse(ctx, ep, nil, pr.tlsConfig(ep, v))
+		c := pr.converse(ctx, ep, nil, pr.tlsConfig(ep, v), nil)
 		c.quit()
 		ep.Runs++
 		if c.err != nil {

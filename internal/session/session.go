@@ -38,6 +38,12 @@ type Options struct {
 	// AllowInsecureAuth permits AUTH on an unencrypted connection to a
 	// non-loopback address.
 	AllowInsecureAuth bool
+	// TLSVerdict, when set, says how the peer's certificate was judged, for
+	// the TLS line of the transcript: callers that complete the handshake
+	// without verification and check the chain themselves (probe, verify)
+	// report their own verdict. Unset: "verified", or "not verified
+	// (--insecure)" with InsecureSkipVerify.
+	TLSVerdict func(*tls.ConnectionState) string
 	// TraceBody reports each line of message content as an event; otherwise
 	// the data phase is summarised in one Info event.
 	TraceBody bool
@@ -446,12 +452,20 @@ func (s *Session) handshake() error {
 	s.inTLS = true
 	s.TLS = &st
 	s.setStreams(tc)
-	s.emit(Event{Dir: Info, Line: TLSSummary(&st, cfg.InsecureSkipVerify)})
+	verdict := "verified"
+	switch {
+	case s.opts.TLSVerdict != nil:
+		verdict = s.opts.TLSVerdict(&st)
+	case cfg.InsecureSkipVerify:
+		verdict = "not verified (--insecure)"
+	}
+	s.emit(Event{Dir: Info, Line: TLSSummary(&st, verdict)})
 	return nil
 }
 
-// TLSSummary describes an established TLS connection in one line.
-func TLSSummary(st *tls.ConnectionState, insecure bool) string {
+// TLSSummary describes an established TLS connection in one line; verdict
+// says how the certificate was judged ("verified", "not verified (...)").
+func TLSSummary(st *tls.ConnectionState, verdict string) string {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "TLS %s %s", strings.TrimPrefix(tls.VersionName(st.Version), "TLS "), tls.CipherSuiteName(st.CipherSuite))
 	if len(st.PeerCertificates) > 0 {
@@ -460,12 +474,7 @@ func TLSSummary(st *tls.ConnectionState, insecure bool) string {
 		if name == "" && len(c.DNSNames) > 0 {
 			name = c.DNSNames[0]
 		}
-		fmt.Fprintf(b, ", peer CN=%s", name)
-		if insecure {
-			b.WriteString(", not verified (--insecure)")
-		} else {
-			b.WriteString(", verified")
-		}
+		fmt.Fprintf(b, ", peer CN=%s, %s", name, verdict)
 		days := int(time.Until(c.NotAfter).Hours() / 24)
 		if days < 0 {
 			fmt.Fprintf(b, ", expired %d days ago", -days)

@@ -73,14 +73,14 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 		so.ImplicitTLS = false
 		so.TLSConfig = e.tlsConfig(h.Name, chk)
 		insecure := e.o.Session.TLSConfig != nil && e.o.Session.TLSConfig.InsecureSkipVerify
+		if !insecure {
+			// The check runs in VerifyConnection and never fails the
+			// handshake; its verdict is what the transcript shows.
+			so.TLSVerdict = func(*tls.ConnectionState) string { return tlsVerdict(chk) }
+		}
 		if obs != nil {
 			inner := obs
-			so.Observer = func(ev session.Event) {
-				if ev.Dir == session.Info && strings.HasPrefix(ev.Line, "TLS ") && !insecure {
-					ev.Line = tlsLine(ev.Line, chk)
-				}
-				inner(ev)
-			}
+			so.Observer = obs
 			if first {
 				if h.Preference > 0 || h.Name != ip.String() {
 					inner(session.Event{Dir: session.Info, Line: fmt.Sprintf("MX %s (preference %d)", h.Name, h.Preference)})
@@ -219,21 +219,16 @@ func certError(err error) string {
 	return strings.TrimPrefix(err.Error(), "x509: ")
 }
 
-// tlsLine corrects the session's TLS summary, which believes verification
-// was switched off because the check runs in VerifyConnection.
-func tlsLine(line string, chk *tlsCheck) string {
-	const off = ", not verified (--insecure)"
-	if !strings.Contains(line, off) {
-		return line
-	}
+// tlsVerdict says how the opportunistic certificate check went.
+func tlsVerdict(chk *tlsCheck) string {
 	if chk.verified {
-		return strings.Replace(line, off, ", verified", 1)
+		return "verified"
 	}
 	why := "unchecked"
 	if chk.err != nil {
 		why = certError(chk.err)
 	}
-	return strings.Replace(line, off, ", NOT verified: "+why+" (opportunistic TLS, going on)", 1)
+	return "NOT verified: " + why + " (opportunistic TLS, going on)"
 }
 
 // isConnectTimeout reports a connection attempt that timed out, the mark of
