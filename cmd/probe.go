@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -197,7 +196,7 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	}
 	o.TLS = cfg
 	if f.mtaSTSCA != "" {
-		pem, err := os.ReadFile(f.mtaSTSCA)
+		pem, err := tlsconf.ReadFile(f.mtaSTSCA)
 		if err != nil {
 			return o, exitcode.Usagef("check --mta-sts-ca", "--mta-sts-ca: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -47,7 +48,7 @@ func (o Options) Build() (*tls.Config, error) {
 		cfg.MinVersion = v
 	}
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pem, err := ReadFile(o.CAFile)
 		if err != nil {
 			return nil, &Error{"--ca-file", err.Error()}
 		}
@@ -61,7 +62,15 @@ func (o Options) Build() (*tls.Config, error) {
 		return nil, &Error{"--cert", "--cert and --key go together"}
 	}
 	if o.CertFile != "" {
-		c, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		certPEM, err := ReadFile(o.CertFile)
+		if err != nil {
+			return nil, &Error{"--cert", err.Error()}
+		}
+		keyPEM, err := ReadFile(o.KeyFile)
+		if err != nil {
+			return nil, &Error{"--key", err.Error()}
+		}
+		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, &Error{"--cert", err.Error()}
 		}
@@ -71,4 +80,29 @@ func (o Options) Build() (*tls.Config, error) {
 		return nil, &Error{"--tls-sni", "a server name has no spaces or line breaks"}
 	}
 	return cfg, nil
+}
+
+// MaxFile bounds a PEM file: the largest CA bundles are a few hundred KiB,
+// and a wrong path (/dev/zero, a disk image) must fail, not fill memory.
+const MaxFile = 4 << 20
+
+// ReadFile reads a PEM file of at most MaxFile bytes.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tooBig := fmt.Errorf("%s is larger than %d MiB: not a PEM file", path, MaxFile>>20)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFile {
+		return nil, tooBig
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFile {
+		return nil, tooBig
+	}
+	return b, nil
 }
