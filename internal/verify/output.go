@@ -141,8 +141,20 @@ func (r *Result) CSVRecord(exit int) []string {
 	if r.Line > 0 {
 		line = strconv.Itoa(r.Line)
 	}
-	return []string{line, transcript.Escape(r.Input), addr, string(r.Verdict), code, enh, text,
-		transcript.Escape(r.Reason), catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+	return []string{line, cell(r.Input), addr, string(r.Verdict), code, enh, cell(text),
+		cell(r.Reason), catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+}
+
+// cell escapes free text for a CSV cell: control characters as for a
+// terminal, and a leading =, +, - or @ (which spreadsheets run as a
+// formula) behind a quote, so server text or an input line cannot become a
+// formula in the user's spreadsheet.
+func cell(s string) string {
+	s = transcript.Escape(s)
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // NewCSV returns a CSV writer with the header written.
