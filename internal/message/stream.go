@@ -78,6 +78,12 @@ func readerBlob(r io.Reader, label string) (*blob, error) {
 	return spool(r, label)
 }
 
+// MaxSpool bounds input that has to be spooled (a pipe, standard input, a
+// device): far above any message a server accepts, and a wrong path such
+// as /dev/zero fails instead of filling the disk. Regular files are
+// measured, not spooled, and are not bounded here.
+var MaxSpool int64 = 1 << 30
+
 // spool copies r to a temporary file, removed at once where the system
 // allows it so that nothing is left behind even if the process is killed.
 func spool(r io.Reader, label string) (*blob, error) {
@@ -91,10 +97,14 @@ func spool(r io.Reader, label string) (*blob, error) {
 	}
 	// A plain struct hides any ReaderFrom/WriterTo so the copy goes through
 	// this fixed buffer rather than an implementation's choice of size.
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, make([]byte, chunkSize))
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, io.LimitReader(r, MaxSpool+1), make([]byte, chunkSize))
 	if err != nil {
 		b.close()
 		return nil, fmt.Errorf("cannot spool %s: %w", label, err)
+	}
+	if n > MaxSpool {
+		b.close()
+		return nil, fmt.Errorf("%s is larger than %d MiB", label, MaxSpool>>20)
 	}
 	b.n = n
 	return b, nil
