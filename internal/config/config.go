@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,9 +111,30 @@ func (e *Error) Error() string {
 	return e.Msg
 }
 
+// maxFile bounds a configuration file: real ones are a few KiB, and a
+// wrong path (/dev/zero) must fail rather than fill memory.
+const maxFile = 1 << 20
+
+// readFile reads at most maxFile bytes of path.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFile {
+		return nil, fmt.Errorf("larger than %d MiB: not a configuration file", maxFile>>20)
+	}
+	return data, nil
+}
+
 // Load reads and checks the config file at path.
 func Load(path string, home string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read the config file: " + plainErr(err)}
 	}

@@ -31,7 +31,7 @@ func MsmtpPaths(getenv func(string) string) []string {
 func LoadMsmtp(getenv func(string) string, name string) (*Profile, error) {
 	paths := MsmtpPaths(getenv)
 	for _, path := range paths {
-		data, err := os.ReadFile(path)
+		data, err := readFile(path)
 		if os.IsNotExist(err) {
 			continue
 		}
@@ -315,7 +315,7 @@ func msmtpExpand(s, maildomain string, getenv func(string) string) string {
 // completion).
 func MsmtpAccounts(getenv func(string) string) []string {
 	for _, path := range MsmtpPaths(getenv) {
-		data, err := os.ReadFile(path)
+		data, err := readFile(path)
 		if err != nil {
 			continue
 		}
