@@ -73,21 +73,22 @@ func SplitEnhanced(text string) (code, rest string, ok bool) {
 // IsEnhanced reports whether s has the form class.subject.detail with class
 // 2, 4 or 5, subject 0-999 and detail 0-999 (RFC 3463 §2).
 func IsEnhanced(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
+	// Checked in place rather than split: it runs on every reply line.
+	if len(s) < 5 || s[1] != '.' || s[0] != '2' && s[0] != '4' && s[0] != '5' {
 		return false
 	}
-	if parts[0] != "2" && parts[0] != "4" && parts[0] != "5" {
+	rest := s[2:]
+	i := strings.IndexByte(rest, '.')
+	return i >= 0 && digits1to3(rest[:i]) && digits1to3(rest[i+1:])
+}
+
+func digits1to3(p string) bool {
+	if len(p) < 1 || len(p) > 3 {
 		return false
 	}
-	for _, p := range parts[1:] {
-		if len(p) < 1 || len(p) > 3 {
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
 			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] < '0' || p[i] > '9' {
-				return false
-			}
 		}
 	}
 	return true

@@ -96,3 +96,33 @@ func TestEOLFinder(t *testing.T) {
 		}
 	}
 }
+
+// isEnhancedSplit is the split-based check IsEnhanced replaced.
+func isEnhancedSplit(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[0] != "2" && parts[0] != "4" && parts[0] != "5" {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) < 1 || len(p) > 3 {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func FuzzIsEnhanced(f *testing.F) {
+	for _, s := range []string{"2.0.0", "5.1.10", "4.7.1234", "3.0.0", "2..0", "2.0.", ".2.0.0", "2.0.0.0", "25.0.0", "5.x.1", "2.000.999", "5.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsEnhanced(s), isEnhancedSplit(s); got != want {
+			t.Fatalf("IsEnhanced(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
