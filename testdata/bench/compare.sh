@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Measure smtpx against the tools it replaces, side by side on this machine,
+# and print one table of ratios (markdown) on stdout; progress goes to stderr.
+#
+#   testdata/bench/compare.sh            # ROUNDS=5 BIG_ROUNDS=3 RUNS=30 by default
+#
+# It installs what it needs when missing (Debian packages postfix for
+# smtp-sink/smtp-source with the "No configuration" preseed, swaks, curl,
+# hyperfine, openssl; mailpit v1.33.1 with go install), starts smtp-sink and
+# mailpit on loopback, builds smtpx, and runs every comparison of the
+# performance issue. Throughput and big-message runs alternate between the
+# tools round by round and keep the median, so a noisy neighbour hurts both
+# sides alike. Loopback addresses only; every loop is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin:/usr/sbin"
+
+ROUNDS=${ROUNDS:-5}         # alternating rounds of the 10,000-message runs
+BIG_ROUNDS=${BIG_ROUNDS:-3} # alternating rounds of the 256 MiB message
+RUNS=${RUNS:-30}            # hyperfine runs per one-message command
+COUNT=${COUNT:-10000}     # messages per throughput run
+BIG_MIB=256
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'compare.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- peers -----------------------------------------------------------------
+need_apt=()
+command -v smtp-sink >/dev/null || need_apt+=(postfix)
+command -v smtp-source >/dev/null || need_apt+=(postfix)
+command -v swaks >/dev/null || need_apt+=(swaks)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v hyperfine >/dev/null || need_apt+=(hyperfine)
+command -v openssl >/dev/null || need_apt+=(openssl)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  apt-get update -qq
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v mailpit >/dev/null || { log "installing mailpit"; go install github.com/axllent/mailpit@v1.33.1; }
+
+# --- workspace ---------------------------------------------------------------
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log "building smtpx as a release is built (static, stripped)"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/smtpx" .
+SMTPX="$TMP/smtpx"
+
+# A loopback port nothing listens on (bounded: 200 tries).
+free_port() {
+  local p i
+  for i in $(seq 200); do
+    p=$((20000 + RANDOM % 20000))
+    (: >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  die "no free port"
+}
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "nothing listens on 127.0.0.1:$1"
+}
+
+SINK_PORT=$(free_port)
+smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1000 >"$TMP/sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+wait_port "$SINK_PORT"
+SINK="127.0.0.1:$SINK_PORT"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+MP_PORT=$(free_port)
+MP_HTTP=$(free_port)
+mailpit --smtp "127.0.0.1:$MP_PORT" --listen "127.0.0.1:$MP_HTTP" \
+  --disable-version-check --smtp-disable-rdns --quiet \
+  --database "$TMP/mailpit.db" --smtp-tls-cert "$TMP/cert.pem" --smtp-tls-key "$TMP/key.pem" \
+  --smtp-auth-accept-any >"$TMP/mailpit.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MP_PORT"
+MAILPIT="127.0.0.1:$MP_PORT"
+
+# A 1 KiB message (1024 bytes with CRLF line ends), as smtp-source -l 1024.
+{
+  printf 'From: a@example.org\r\nTo: b@example.com\r\nSubject: bench\r\n\r\n'
+  for _ in $(seq 13); do printf '%076d\r\n' 0; done
+} | head -c 1022 >"$TMP/1k.eml"
+printf '\r\n' >>"$TMP/1k.eml"
+# The 256 MiB message: 78-byte CRLF lines.
+{
+  printf 'From: a@example.org\r\nTo: b@example.com\r\nSubject: big\r\n\r\n'
+  head -c $((BIG_MIB * 1024 * 1024 / 78 * 76)) /dev/zero | tr '\0' 'x' | fold -w 76 | sed 's/$/\r/'
+} >"$TMP/big.eml"
+BIG_BYTES=$(stat -c %s "$TMP/big.eml")
+
+ENV=(--from a@example.org --to b@example.com)
+
+# --- helpers ------------------------------------------------------------------
+# timed OUT CMD...: run CMD, append "wall user sys maxrss_kb" to OUT; the
+# command must succeed.
+timed() {
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$TMP/time" "$@" >/dev/null 2>"$TMP/err" ||
+    { cat "$TMP/err" >&2; die "failed: $*"; }
+  cat "$TMP/time" >>"$out"
+}
+# The sink's CPU seconds so far (utime + stime).
+sink_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$SINK_PID/stat"; }
+# median FILE COLUMN
+median() { awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# median of user+sys
+median_cpu() { awk '{print $2+$3}' "$1" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+verdict() { awk "BEGIN {print ($1) ? \"yes\" : \"**no**\"}"; }
+# hyperfine: "median min" wall time in milliseconds of each command, one
+# line each. The minimum is the run least disturbed by other load.
+hmedians() {
+  hyperfine -N --style none --warmup 3 --runs "$RUNS" --export-csv "$TMP/h.csv" "$@" >/dev/null 2>&1 ||
+    die "hyperfine failed: $*"
+  awk -F, 'NR > 1 {printf "%.1f %.1f\n", $4 * 1000, $7 * 1000}' "$TMP/h.csv"
+}
+# cell "median min" -> "median (min)"
+cell() { echo "$1 (min $2)"; }
+
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+
+# --- 1, 2: throughput, 10,000 messages ----------------------------------------
+for conc in 8 1; do
+  log "$COUNT messages over $conc connection(s), $ROUNDS alternating rounds"
+  : >"$TMP/x$conc"
+  : >"$TMP/s$conc"
+  : >"$TMP/xs$conc"
+  : >"$TMP/ss$conc"
+  for r in $(seq "$ROUNDS"); do
+    a=$(sink_cpu)
+    timed "$TMP/x$conc" "$SMTPX" send -q --server "$SINK" "${ENV[@]}" --data "@$TMP/1k.eml" --count "$COUNT" --concurrency "$conc"
+    b=$(sink_cpu)
+    calc '%.2f\n' "$b - $a" >>"$TMP/xs$conc"
+    timed "$TMP/s$conc" smtp-source -s "$conc" -d -m "$COUNT" -l 1024 -f a@example.org -t b@example.com "$SINK"
+    c=$(sink_cpu)
+    calc '%.2f\n' "$c - $b" >>"$TMP/ss$conc"
+    log "  round $r: smtpx $(tail -1 "$TMP/x$conc" | cut -d' ' -f1) s, smtp-source $(tail -1 "$TMP/s$conc" | cut -d' ' -f1) s"
+  done
+  xw=$(median "$TMP/x$conc" 1)
+  sw=$(median "$TMP/s$conc" 1)
+  xr=$(calc '%.0f' "$COUNT / $xw")
+  sr=$(calc '%.0f' "$COUNT / $sw")
+  ratio=$(calc '%.2f' "$sw / $xw")
+  s_flag="-s $conc -d"
+  row "$COUNT × 1 KiB to smtp-sink, $conc connection$([ "$conc" = 1 ] || echo s) (msgs/s)" \
+    "$xr" "$sr (smtp-source $s_flag)" "${ratio}×" "≥ 1.5×" "$(verdict "$ratio >= 1.5")"
+done
+x_cpu=$(median_cpu "$TMP/x8")
+s_cpu=$(median_cpu "$TMP/s8")
+x_sink=$(median "$TMP/xs8" 1)
+s_sink=$(median "$TMP/ss8" 1)
+
+# --- 3, 4: one message per process ---------------------------------------------
+log "one message per process: smtpx, smtp-source -m 1, swaks ($RUNS runs each)"
+mapfile -t one < <(hmedians \
+  "$SMTPX send -q --server $SINK ${ENV[*]} --data @$TMP/1k.eml" \
+  "smtp-source -m 1 -l 1024 -f a@example.org -t b@example.com $SINK" \
+  "swaks --silent 2 --server $SINK ${ENV[*]} --data @$TMP/1k.eml")
+read -r xm xn <<<"${one[0]}"
+read -r sm sn <<<"${one[1]}"
+read -r wm wn <<<"${one[2]}"
+ratio=$(calc '%.2f' "$xm / $sm")
+row "1 message per process, plaintext to smtp-sink (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$sm" "$sn") smtp-source -m 1" \
+  "${ratio}× (min $(calc '%.2f' "$xn / $sn")×)" "≤ 1.2×" "$(verdict "$ratio <= 1.2")"
+ratio=$(calc '%.1f' "$wm / $xm")
+row "1 message per process vs swaks (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$wm" "$wn") swaks" \
+  "${ratio}× faster (min $(calc '%.1f' "$wn / $xn")×)" "≥ 5× faster" "$(verdict "$ratio >= 5")"
+
+# --- 5: STARTTLS + AUTH to mailpit ----------------------------------------------
+log "STARTTLS + AUTH PLAIN to mailpit: smtpx vs curl ($RUNS runs each)"
+export SMTPX_PASSWORD=pw
+mapfile -t tls < <(hmedians \
+  "$SMTPX send -q --server $MAILPIT --tls --ca-file $TMP/cert.pem --auth=PLAIN --user u ${ENV[*]} --data @$TMP/1k.eml" \
+  "curl -sS --ssl-reqd --cacert $TMP/cert.pem --login-options AUTH=PLAIN --user u:pw --mail-from a@example.org --mail-rcpt b@example.com --upload-file $TMP/1k.eml smtp://$MAILPIT")
+read -r xm xn <<<"${tls[0]}"
+read -r cm cn <<<"${tls[1]}"
+ratio=$(calc '%.2f' "$xm / $cm")
+row "STARTTLS + AUTH PLAIN, 1 message to mailpit (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$cm" "$cn") curl smtp://" \
+  "${ratio}× (min $(calc '%.2f' "$xn / $cn")×)" "≤ 1.0×" "$(verdict "$ratio <= 1.0")"
+
+# --- 6: a 256 MiB --data message ------------------------------------------------
+log "a $BIG_MIB MiB message to smtp-sink: smtpx --data vs curl --upload-file, $BIG_ROUNDS alternating rounds"
+: >"$TMP/xb"
+: >"$TMP/cb"
+for r in $(seq "$BIG_ROUNDS"); do
+  timed "$TMP/xb" "$SMTPX" send -q --server "$SINK" "${ENV[@]}" --data "@$TMP/big.eml"
+  timed "$TMP/cb" curl -sS --mail-from a@example.org --mail-rcpt b@example.com --upload-file "$TMP/big.eml" "smtp://$SINK"
+  log "  round $r: smtpx $(tail -1 "$TMP/xb" | cut -d' ' -f1) s, curl $(tail -1 "$TMP/cb" | cut -d' ' -f1) s"
+done
+xw=$(median "$TMP/xb" 1)
+cw=$(median "$TMP/cb" 1)
+xr=$(calc '%.0f' "$BIG_BYTES / 1048576 / $xw")
+cr=$(calc '%.0f' "$BIG_BYTES / 1048576 / $cw")
+ratio=$(calc '%.2f' "$cw / $xw")
+row "$BIG_MIB MiB --data to smtp-sink (MiB/s)" "$xr" "$cr (curl --upload-file)" "${ratio}×" "≥ 1.0×" "$(verdict "$ratio >= 1.0")"
+rss=$(sort -g -k4 "$TMP/xb" | tail -1 | awk '{printf "%.1f", $4 / 1024}')
+crss=$(sort -g -k4 "$TMP/cb" | tail -1 | awk '{printf "%.1f", $4 / 1024}')
+row "$BIG_MIB MiB --data: peak RSS (MiB, worst round)" "$rss" "$crss (curl)" "–" "≤ 32 MiB" "$(verdict "$rss <= 32")"
+
+# --- 7: CPU per 10,000 messages ---------------------------------------------------
+x_wall=$(median "$TMP/x8" 1)
+row "CPU per $COUNT messages at 8 connections (s user+sys)" \
+  "$x_cpu ($(calc '%.0f' "$x_cpu * 1e6 / $COUNT") µs/msg, in $x_wall s wall)" \
+  "$s_cpu smtp-source; smtp-sink: $x_sink in smtpx's run, $s_sink in smtp-source's" \
+  "$(calc '%.2f' "$x_cpu / $s_cpu")×" "report" "–"
+
+# --- report -------------------------------------------------------------------------
+cpu=$(awk -F: '/model name/ {sub(/^ /, "", $2); print $2; exit}' /proc/cpuinfo)
+echo "Measured $(date -u +%Y-%m-%d) on $(nproc) vCPU ($cpu), $(uname -sr), $(go version | awk '{print $3}'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Medians of $ROUNDS alternating rounds (10,000 messages), $BIG_ROUNDS rounds ($BIG_MIB MiB), $RUNS hyperfine runs (one message)."
+echo
+echo "| comparison | smtpx | other | ratio | target | met |"
+echo "|---|---:|---:|---:|---|---|"
+printf '%s\n' "${ROWS[@]}"
