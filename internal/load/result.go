@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,6 +223,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
+// jms is d in milliseconds to the microsecond, for JSON.
+func jms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
 // JSON is the --json result of a run: one object.
 type JSON struct {
 	Server        string                 `json:"server"`
@@ -262,8 +266,8 @@ type LatencyJSON struct {
 // the caller's hint table.
 func (r *Result) ToJSON(exit int, err error, hint string) JSON {
 	j := JSON{
-		Server: r.Server, Count: r.Count, DurationMS: ms(r.Duration), Concurrency: r.Concurrency,
-		PerConnection: r.PerConnection, Rate: r.Rate, ElapsedMS: ms(r.Elapsed), MsgsPerSec: r.MsgsPerSec(),
+		Server: r.Server, Count: r.Count, DurationMS: jms(r.Duration), Concurrency: r.Concurrency,
+		PerConnection: r.PerConnection, Rate: r.Rate, ElapsedMS: jms(r.Elapsed), MsgsPerSec: math.Round(r.MsgsPerSec()*10) / 10,
 		Sent: r.Sent, Accepted: r.Accepted, Deferred: r.Deferred, Rejected: r.Rejected,
 		NetworkErrors: r.NetworkErrors, OtherErrors: r.OtherErrors, NotSent: r.NotSent,
 		Connections: r.Connections, Pipelined: r.Pipelined, Chunked: r.Chunked, Interrupted: r.Interrupted,
@@ -277,7 +281,7 @@ func (r *Result) ToJSON(exit int, err error, hint string) JSON {
 	}
 	for p, s := range r.Latency {
 		if s.Count > 0 {
-			j.LatencyMS[PhaseNames[p]] = LatencyJSON{Count: s.Count, P50: ms(s.P50), P90: ms(s.P90), P99: ms(s.P99), Max: ms(s.Max)}
+			j.LatencyMS[PhaseNames[p]] = LatencyJSON{Count: s.Count, P50: jms(s.P50), P90: jms(s.P90), P99: jms(s.P99), Max: jms(s.Max)}
 		}
 	}
 	_, s := r.decider()
