@@ -64,6 +64,11 @@ func (m *messageFlags) source(env *Env, h headerAddrs) (message.Source, error) {
 	if len(m.attachType) > len(m.attach) || len(m.attachName) > len(m.attach) {
 		return nil, exitcode.Usagef("give one --attach before each --attach-type/--attach-name", "more --attach-type or --attach-name than --attach")
 	}
+	for _, n := range m.attachName {
+		if strings.ContainsAny(n, "\r\n\x00") {
+			return nil, exitcode.Usagef("give --attach-name on one line", "--attach-name %q contains a line break", n)
+		}
+	}
 	o := message.Options{
 		From:       h.from,
 		To:         h.to,

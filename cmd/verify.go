@@ -253,7 +253,7 @@ func readInputs(env *Env, name string) ([]verify.Input, error) {
 		defer fh.Close()
 		st, err := fh.Stat()
 		if err == nil && st.IsDir() {
-			return nil, exitcode.Usagef("give a file with one address per line", "cannot read the address list: %s is a directory", name)
+			return nil, exitcode.Usagef("give --file a file with one address per line", "cannot read the address list: %s is a directory", name)
 		}
 		r = fh
 	}
@@ -278,11 +278,22 @@ func readInputs(env *Env, name string) ([]verify.Input, error) {
 	return out, nil
 }
 
-// readLine reads a line of any length, keeping at most maxInputLine bytes.
+// maxSkippedLine bounds how far a line is read past maxInputLine: an
+// address list has no megabyte lines, and a wrong path (/dev/zero) must
+// fail instead of being read forever.
+const maxSkippedLine = 1 << 20
+
+// readLine reads a line of up to maxSkippedLine bytes, keeping at most
+// maxInputLine of them.
 func readLine(br *bufio.Reader) (string, error) {
 	var b []byte
+	total := 0
 	for {
 		chunk, isPrefix, err := br.ReadLine()
+		total += len(chunk)
+		if total > maxSkippedLine {
+			return "", fmt.Errorf("a line is longer than %d MiB: not an address list", maxSkippedLine>>20)
+		}
 		if len(b) < maxInputLine {
 			b = append(b, chunk...)
 		}
