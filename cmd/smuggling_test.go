@@ -117,9 +117,9 @@ func TestNoSmuggling(t *testing.T) {
 		{"--header value", func(i int, p string) ([]string, string) { return []string{"--header", "X-Test: v" + p}, "" }, hasBreak},
 		{"--subject", func(i int, p string) ([]string, string) { return []string{"--subject", "s" + p}, "" }, hasBreak},
 	}
-	// A few hundred random inputs over the alphabet that matters.
+	// Random inputs over the alphabet that matters, through stdin.
 	rng := rand.New(rand.NewSource(9))
-	random := make([]string, 150)
+	random := make([]string, 120)
 	for i := range random {
 		b := make([]byte, 1+rng.Intn(24))
 		for j := range b {
@@ -131,11 +131,11 @@ func TestNoSmuggling(t *testing.T) {
 
 	runs := 0
 	for _, v := range vehicles {
-		payloads := smugglePayloads
-		if strings.HasPrefix(v.name, "--data -") || v.name == "--body TEXT" {
-			payloads = append(append([]string{}, smugglePayloads...), random...)
-		}
 		for mode, script := range smuggleScripts {
+			payloads := smugglePayloads
+			if strings.HasPrefix(v.name, "--data -") && mode == "pipelined" {
+				payloads = append(append([]string{}, smugglePayloads...), random...)
+			}
 			t.Run(v.name+"/"+mode, func(t *testing.T) {
 				for i, p := range payloads {
 					srv, err := smtptest.Start(script)
