@@ -2,11 +2,11 @@
 # Measure smtpx against the tools it replaces, side by side on this machine,
 # and print one table of ratios (markdown) on stdout; progress goes to stderr.
 #
-#   testdata/bench/compare.sh            # ROUNDS=5 BIG_ROUNDS=3 RUNS=30 by default
+#   testdata/bench/compare.sh     # ROUNDS=5 BIG_ROUNDS=5 ONE_ROUNDS=10 COUNT=10000 by default
 #
 # It installs what it needs when missing (Debian packages postfix for
 # smtp-sink/smtp-source with the "No configuration" preseed, swaks, curl,
-# hyperfine, openssl; mailpit v1.33.1 with go install), starts smtp-sink and
+# hyperfine, openssl, jq; mailpit v1.33.1 with go install), starts smtp-sink and
 # mailpit on loopback, builds smtpx, and runs every comparison of the
 # performance issue. Throughput and big-message runs alternate between the
 # tools round by round and keep the median, so a noisy neighbour hurts both
@@ -16,8 +16,8 @@ cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin:/usr/sbin"
 
 ROUNDS=${ROUNDS:-5}         # alternating rounds of the 10,000-message runs
-BIG_ROUNDS=${BIG_ROUNDS:-3} # alternating rounds of the 256 MiB message
-RUNS=${RUNS:-30}            # hyperfine runs per one-message command
+BIG_ROUNDS=${BIG_ROUNDS:-5} # alternating rounds of the 256 MiB message
+ONE_ROUNDS=${ONE_ROUNDS:-10} # rounds of 3 hyperfine runs per one-message command
 COUNT=${COUNT:-10000}     # messages per throughput run
 BIG_MIB=256
 
@@ -32,6 +32,7 @@ command -v swaks >/dev/null || need_apt+=(swaks)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v hyperfine >/dev/null || need_apt+=(hyperfine)
 command -v openssl >/dev/null || need_apt+=(openssl)
+command -v jq >/dev/null || need_apt+=(jq)
 [ -x /usr/bin/time ] || need_apt+=(time)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
@@ -126,16 +127,27 @@ median() { awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{a[NR]=$1} END {prin
 median_cpu() { awk '{print $2+$3}' "$1" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 calc() { awk "BEGIN {printf \"$1\", $2}"; }
 verdict() { awk "BEGIN {print ($1) ? \"yes\" : \"**no**\"}"; }
-# hyperfine: "median min" wall time in milliseconds of each command, one
-# line each. The minimum is the run least disturbed by other load.
+# hyperfine in ONE_ROUNDS rounds of 3 runs of each command, so the
+# commands take turns rather than one of them meeting all of a burst of
+# other load. Prints "median min cpu" in milliseconds per command, one line
+# each: the median and minimum wall time of all runs (the minimum is the run
+# least disturbed by other load) and the median user+sys CPU time.
 hmedians() {
-  hyperfine -N --style none --warmup 3 --runs "$RUNS" --export-csv "$TMP/h.csv" "$@" >/dev/null 2>&1 ||
-    die "hyperfine failed: $*"
-  awk -F, 'NR > 1 {printf "%.1f %.1f\n", $4 * 1000, $7 * 1000}' "$TMP/h.csv"
+  local r n=$#
+  : >"$TMP/hall"
+  for r in $(seq "$ONE_ROUNDS"); do
+    hyperfine -N --style none --warmup 1 --runs 3 --export-json "$TMP/h.json" "$@" >/dev/null 2>&1 ||
+      die "hyperfine failed: $*"
+    jq -r '.results | to_entries[] | .key as $k | .value as $v | $v.times[] | "\($k) \(. * 1000) \(($v.user + $v.system) * 1000)"' \
+      "$TMP/h.json" >>"$TMP/hall"
+  done
+  for r in $(seq 0 $((n - 1))); do
+    awk -v k="$r" '$1 == k {print $2, $3}' "$TMP/hall" >"$TMP/hk"
+    printf '%.1f %.1f %.1f\n' "$(median "$TMP/hk" 1)" "$(sort -g "$TMP/hk" | head -1 | cut -d' ' -f1)" "$(median "$TMP/hk" 2)"
+  done
 }
-# cell "median min" -> "median (min)"
-cell() { echo "$1 (min $2)"; }
-
+# cell "median min cpu" -> "median (min M, CPU C)"
+cell() { echo "$1 (min $2, CPU $3)"; }
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
 
@@ -171,31 +183,31 @@ x_sink=$(median "$TMP/xs8" 1)
 s_sink=$(median "$TMP/ss8" 1)
 
 # --- 3, 4: one message per process ---------------------------------------------
-log "one message per process: smtpx, smtp-source -m 1, swaks ($RUNS runs each)"
+log "one message per process: smtpx, smtp-source -m 1, swaks ($ONE_ROUNDS rounds of 3 runs)"
 mapfile -t one < <(hmedians \
   "$SMTPX send -q --server $SINK ${ENV[*]} --data @$TMP/1k.eml" \
   "smtp-source -m 1 -l 1024 -f a@example.org -t b@example.com $SINK" \
   "swaks --silent 2 --server $SINK ${ENV[*]} --data @$TMP/1k.eml")
-read -r xm xn <<<"${one[0]}"
-read -r sm sn <<<"${one[1]}"
-read -r wm wn <<<"${one[2]}"
+read -r xm xn xc <<<"${one[0]}"
+read -r sm sn sc <<<"${one[1]}"
+read -r wm wn wc <<<"${one[2]}"
 ratio=$(calc '%.2f' "$xm / $sm")
-row "1 message per process, plaintext to smtp-sink (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$sm" "$sn") smtp-source -m 1" \
+row "1 message per process, plaintext to smtp-sink (ms wall)" "$(cell "$xm" "$xn" "$xc")" "$(cell "$sm" "$sn" "$sc") smtp-source -m 1" \
   "${ratio}× (min $(calc '%.2f' "$xn / $sn")×)" "≤ 1.2×" "$(verdict "$ratio <= 1.2")"
 ratio=$(calc '%.1f' "$wm / $xm")
-row "1 message per process vs swaks (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$wm" "$wn") swaks" \
+row "1 message per process vs swaks (ms wall)" "$(cell "$xm" "$xn" "$xc")" "$(cell "$wm" "$wn" "$wc") swaks" \
   "${ratio}× faster (min $(calc '%.1f' "$wn / $xn")×)" "≥ 5× faster" "$(verdict "$ratio >= 5")"
 
 # --- 5: STARTTLS + AUTH to mailpit ----------------------------------------------
-log "STARTTLS + AUTH PLAIN to mailpit: smtpx vs curl ($RUNS runs each)"
+log "STARTTLS + AUTH PLAIN to mailpit: smtpx vs curl ($ONE_ROUNDS rounds of 3 runs)"
 export SMTPX_PASSWORD=pw
 mapfile -t tls < <(hmedians \
   "$SMTPX send -q --server $MAILPIT --tls --ca-file $TMP/cert.pem --auth=PLAIN --user u ${ENV[*]} --data @$TMP/1k.eml" \
   "curl -sS --ssl-reqd --cacert $TMP/cert.pem --login-options AUTH=PLAIN --user u:pw --mail-from a@example.org --mail-rcpt b@example.com --upload-file $TMP/1k.eml smtp://$MAILPIT")
-read -r xm xn <<<"${tls[0]}"
-read -r cm cn <<<"${tls[1]}"
+read -r xm xn xc <<<"${tls[0]}"
+read -r cm cn cc <<<"${tls[1]}"
 ratio=$(calc '%.2f' "$xm / $cm")
-row "STARTTLS + AUTH PLAIN, 1 message to mailpit (ms wall)" "$(cell "$xm" "$xn")" "$(cell "$cm" "$cn") curl smtp://" \
+row "STARTTLS + AUTH PLAIN, 1 message to mailpit (ms wall)" "$(cell "$xm" "$xn" "$xc")" "$(cell "$cm" "$cn" "$cc") curl smtp://" \
   "${ratio}× (min $(calc '%.2f' "$xn / $cn")×)" "≤ 1.0×" "$(verdict "$ratio <= 1.0")"
 
 # --- 6: a 256 MiB --data message ------------------------------------------------
@@ -227,7 +239,7 @@ row "CPU per $COUNT messages at 8 connections (s user+sys)" \
 # --- report -------------------------------------------------------------------------
 cpu=$(awk -F: '/model name/ {sub(/^ /, "", $2); print $2; exit}' /proc/cpuinfo)
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) vCPU ($cpu), $(uname -sr), $(go version | awk '{print $3}'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Medians of $ROUNDS alternating rounds (10,000 messages), $BIG_ROUNDS rounds ($BIG_MIB MiB), $RUNS hyperfine runs (one message)."
+echo "Medians of $ROUNDS alternating rounds ($COUNT messages), $BIG_ROUNDS rounds ($BIG_MIB MiB), $((ONE_ROUNDS * 3)) runs taking turns (one message per process)."
 echo
 echo "| comparison | smtpx | other | ratio | target | met |"
 echo "|---|---:|---:|---:|---|---|"
