@@ -107,6 +107,7 @@ func hostileScenarios() []hostile {
 	ehloAuth := "C~ EHLO\nS: 250-mx.test\nS: 250 AUTH PLAIN LOGIN CRAM-MD5\n"
 	ehloPipe := "C~ EHLO\nS: 250-mx.test\nS: 250 PIPELINING\n"
 	group := "C~ MAIL FROM:\nC~ RCPT TO:\nC: DATA\n"
+	ehloChunk := "C~ EHLO\nS: 250-mx.test\nS: 250-PIPELINING\nS: 250 CHUNKING\n"
 	escText := "\x1b[2J\x1b]0;pwned\x07 \x00nul \xff\xfe bad-utf8 \x9b31m c1 \x1b]8;;http://evil.test\x1b\\link\x1b]8;;\x1b\\"
 	esc := fmt.Sprintf("%q", escText)
 	esc = esc[1 : len(esc)-1]
@@ -169,6 +170,10 @@ func hostileScenarios() []hostile {
 		{name: "pipelined: fewer replies", script: hBanner + ehloPipe + group + "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nhang\n", waits: true, exit: exits("send=3")},
 		{name: "pipelined: more replies", script: hBanner + ehloPipe + group + "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nS: 250 2.1.5 extra\nS: 354 go ahead\n" + hDot + hQuit, exit: exits("send=7")},
 		{name: "pipelined: replies out of order", script: hBanner + ehloPipe + group + "S: 354 go ahead\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\n" + hDot + hQuit, exit: exits("send=7")},
+
+		{name: "CHUNKING: closed before the BDAT reply", script: hBanner + ehloChunk + "C~ MAIL\nC~ RCPT\nC~ BDAT\nclose\n", exit: exits("send=3")},
+		{name: "CHUNKING: 354 in answer to BDAT", script: hBanner + ehloChunk + "C~ MAIL\nC~ RCPT\nC~ BDAT\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\nS: 354 go ahead\nhang\n", exit: exits("send=7")},
+		{name: "CHUNKING: silent after BDAT", script: hBanner + ehloChunk + "C~ MAIL\nC~ RCPT\nC~ BDAT\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\nhang\n", waits: true, exit: exits("send=3")},
 
 		// Hostile text in replies: shown escaped, never raw.
 		{name: "escapes, NUL, bad UTF-8, bare LF in every reply", exit: every(0),
