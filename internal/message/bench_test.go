@@ -91,6 +91,7 @@ func BenchmarkNewDataFile(b *testing.B) {
 			data[i] = '\n'
 		}
 	}
+	copy(data, "From: a@example.org\r\nSubject: big\r\n\r\n")
 	os.WriteFile(p, data, 0o644)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
