@@ -62,6 +62,7 @@ type hostile struct {
 	waits  bool                            // the scenario ends in a --timeout (the server goes silent)
 	errHas string                          // a substring the error line must contain
 	outHas map[string]string               // per verb: a substring of the human transcript
+	noQuit bool                            // the client must drop the connection, not say QUIT
 }
 
 // Script fragments: the happy dialogue, stage by stage.
@@ -132,15 +133,15 @@ func hostileScenarios() []hostile {
 		{name: "banner dripped one byte per second", script: "drip 1s S: 220 mx.test slow\nhang\n", waits: true, exit: every(3)},
 
 		// Refusals.
-		{name: "banner 421", script: "S: 421 4.3.2 mx.test busy, try later\nclose\n", exit: every(4)},
+		{name: "banner 421", script: "S: 421 4.3.2 mx.test busy, try later\nclose\n", noQuit: true, exit: every(4)},
 		{name: "banner 554", script: "S: 554 5.7.1 no SMTP service here\n" + hQuit, exit: every(5)},
-		{name: "421 at EHLO", script: hBanner + "C~ EHLO\nS: 421 4.3.2 shutting down\nclose\n", exit: every(4)},
+		{name: "421 at EHLO", script: hBanner + "C~ EHLO\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: every(4)},
 		{name: "421 at STARTTLS", script: hBanner + "C~ EHLO\nS: 250-mx.test\nS: 250 STARTTLS\nC: STARTTLS\nS: 421 4.3.2 shutting down\nclose\n", exit: every(4), args: tlsArgs},
-		{name: "421 at AUTH", script: hBanner + ehloAuth + "C~ AUTH\nS: 421 4.3.2 shutting down\nclose\n", exit: exits("send=4"), args: auth},
-		{name: "421 at MAIL", script: hBanner + hEhlo + "C~ MAIL\nS: 421 4.3.2 shutting down\nclose\n", exit: exits("send=4 verify=4")},
-		{name: "421 at RCPT", script: hBanner + hEhlo + hMail + "C~ RCPT\nS: 421 4.3.2 shutting down\nclose\n", exit: exits("send=4 verify=4")},
-		{name: "421 at DATA", script: hBanner + hEhlo + hMail + hRcpt + "C: DATA\nS: 421 4.3.2 shutting down\nclose\n", exit: exits("send=4")},
-		{name: "421 at the dot", script: hBanner + hEhlo + hMail + hRcpt + hData + "data\nS: 421 4.3.2 shutting down\nclose\n", exit: exits("send=4")},
+		{name: "421 at AUTH", script: hBanner + ehloAuth + "C~ AUTH\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: exits("send=4"), args: auth},
+		{name: "421 at MAIL", script: hBanner + hEhlo + "C~ MAIL\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: exits("send=4 verify=4")},
+		{name: "421 at RCPT", script: hBanner + hEhlo + hMail + "C~ RCPT\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: exits("send=4 verify=4")},
+		{name: "421 at DATA", script: hBanner + hEhlo + hMail + hRcpt + "C: DATA\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: exits("send=4")},
+		{name: "421 at the dot", script: hBanner + hEhlo + hMail + hRcpt + hData + "data\nS: 421 4.3.2 shutting down\nclose\n", noQuit: true, exit: exits("send=4")},
 
 		// The connection closed at each stage, without a reply.
 		{name: "closed after the banner", script: hBanner + "close\n", exit: every(3)},
@@ -164,12 +165,12 @@ func hostileScenarios() []hostile {
 		{name: "code 25", script: "S: 25 mx.test\n" + hQuit, exit: every(7)},
 		{name: "code 600 to RCPT", script: hBanner + hEhlo + hMail + "C~ RCPT\nS: 600 what\n" + hQuit, exit: exits("send=7 verify=7")},
 		{name: "codes differ across lines", script: hBanner + "C~ EHLO\nS: 250-mx.test\nS: 251 8BITMIME\n" + hQuit, exit: every(7)},
-		{name: "250 in answer to DATA", script: hBanner + hEhlo + hMail + hRcpt + "C: DATA\nS: 250 2.0.0 ok\n" + hQuit, exit: exits("send=7")},
-		{name: "354 in answer to MAIL", script: hBanner + hEhlo + "C~ MAIL\nS: 354 go ahead\n" + hQuit, exit: exits("send=7 verify=7")},
-		{name: "354 in answer to the dot", script: hBanner + hEhlo + hMail + hRcpt + hData + "data\nS: 354 again\n" + hQuit, exit: exits("send=7")},
+		{name: "250 in answer to DATA", script: hBanner + hEhlo + hMail + hRcpt + "C: DATA\nS: 250 2.0.0 ok\n" + hQuit, noQuit: true, exit: exits("send=7")},
+		{name: "354 in answer to MAIL", script: hBanner + hEhlo + "C~ MAIL\nS: 354 go ahead\n" + hQuit, noQuit: true, exit: exits("send=7 verify=7")},
+		{name: "354 in answer to the dot", script: hBanner + hEhlo + hMail + hRcpt + hData + "data\nS: 354 again\n" + hQuit, noQuit: true, exit: exits("send=7")},
 		{name: "pipelined: fewer replies", script: hBanner + ehloPipe + group + "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nhang\n", waits: true, exit: exits("send=3")},
-		{name: "pipelined: more replies", script: hBanner + ehloPipe + group + "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nS: 250 2.1.5 extra\nS: 354 go ahead\n" + hDot + hQuit, exit: exits("send=7")},
-		{name: "pipelined: replies out of order", script: hBanner + ehloPipe + group + "S: 354 go ahead\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\n" + hDot + hQuit, exit: exits("send=7")},
+		{name: "pipelined: more replies", script: hBanner + ehloPipe + group + "S: 250 2.1.0 ok\nS: 250 2.1.5 ok\nS: 250 2.1.5 extra\nS: 354 go ahead\n" + hDot + hQuit, noQuit: true, exit: exits("send=7")},
+		{name: "pipelined: replies out of order", script: hBanner + ehloPipe + group + "S: 354 go ahead\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\n" + hDot + hQuit, noQuit: true, exit: exits("send=7")},
 
 		{name: "CHUNKING: closed before the BDAT reply", script: hBanner + ehloChunk + "C~ MAIL\nC~ RCPT\nC~ BDAT\nclose\n", exit: exits("send=3")},
 		{name: "CHUNKING: 354 in answer to BDAT", script: hBanner + ehloChunk + "C~ MAIL\nC~ RCPT\nC~ BDAT\nS: 250 2.1.0 ok\nS: 250 2.1.5 ok\nS: 354 go ahead\nhang\n", exit: exits("send=7")},
@@ -188,7 +189,7 @@ func hostileScenarios() []hostile {
 			script: hBanner + hEhlo + hMail + "C~ RCPT\nR: \"550-5.1.1 " + esc + "\\r\\n550 5.1.1 " + esc + "\\r\\n\"\n" + "C*\nS: 250 ok\nC*\nS: 221 bye\nclose\n"},
 
 		// STARTTLS and certificates.
-		{name: "STARTTLS refused with 454", script: hBanner + "C~ EHLO\nS: 250-mx.test\nS: 250 STARTTLS\nC: STARTTLS\nS: 454 4.7.0 TLS not available\n" + hQuit, exit: exits("ehlo=6 send=6 probe=6"), args: tlsArgs},
+		{name: "STARTTLS refused with 454", script: hBanner + "C~ EHLO\nS: 250-mx.test\nS: 250 STARTTLS\nC: STARTTLS\nS: 454 4.7.0 TLS not available\n" + hMail + hRcpt + "C: RSET\nS: 250 ok\n" + hQuit, exit: exits("ehlo=6 send=6 probe=6 verify=0"), args: tlsArgs, outHas: map[string]string{"verify": "Verdict   deliverable"}},
 		{name: "STARTTLS missing when required", script: hBanner + hEhlo + hQuit, exit: exits("ehlo=6 send=6 probe=6"),
 			args: map[string][]string{"ehlo": {"--tls"}, "send": {"--tls"}, "probe": {"--require-tls"}}},
 		{name: "plaintext injected after 220 Ready", script: hBanner + "C~ EHLO\nS: 250-mx.test\nS: 250 STARTTLS\nC: STARTTLS\nR: \"220 2.0.0 Ready to start TLS\\r\\n250-injected\\r\\n250 PIPELINING\\r\\n\"\nhang\n",
@@ -340,6 +341,12 @@ func hostileRun(t *testing.T, sc *hostile, verb string, want int, dns string, c 
 	}
 	if want := sc.outHas[verb]; want != "" && !json && !strings.Contains(stdout, want) {
 		t.Errorf("the transcript does not say %q%s", want, show())
+	}
+	if sc.noQuit && srv != nil {
+		srv.Close()
+		if strings.Contains(srv.Received(), "QUIT") {
+			t.Errorf("QUIT was said to a server that is closing or out of step%s", show())
+		}
 	}
 	if sc.errHas != "" && code != 0 && !strings.Contains(stderr, sc.errHas) {
 		t.Errorf("the error does not say %q%s", sc.errHas, show())
@@ -495,5 +502,120 @@ func TestHostileScenarioNames(t *testing.T) {
 		if names[i] == names[i-1] {
 			t.Errorf("duplicate scenario %q", names[i])
 		}
+	}
+}
+
+// hostileNotes say what the verbs do in each scenario, for the README's
+// Reliability table (TestReadmeReliability keeps the two in step).
+var hostileNotes = map[string]string{
+	"control/plain":                          "a well-behaved server: every verb succeeds (the harness's control)",
+	"control/tls":                            "STARTTLS with a trusted certificate: success",
+	"nothing listening":                      "connection refused, reported at once",
+	"accept then silence":                    "no banner: each verb gives up after --timeout",
+	"accept then close":                      "closed before the banner: connection lost",
+	"banner dripped past the deadline":       "one byte every 100 ms: --timeout bounds the whole reply, not each byte",
+	"banner dripped one byte per second":     "gives up after --timeout",
+	"banner 421":                             "transient refusal; the connection is dropped, no QUIT",
+	"banner 554":                             "permanent refusal, then QUIT",
+	"421 at EHLO":                            "transient; dropped without QUIT",
+	"421 at STARTTLS":                        "the server is closing: transient, not a TLS failure",
+	"421 at AUTH":                            "transient; dropped without QUIT",
+	"421 at MAIL":                            "transient; dropped without QUIT",
+	"421 at RCPT":                            "transient; dropped without QUIT",
+	"421 at DATA":                            "transient; no message content is sent",
+	"421 at the dot":                         "the message was not accepted: transient, never success",
+	"closed after the banner":                "connection lost",
+	"closed at EHLO":                         "connection lost",
+	"closed at STARTTLS":                     "connection lost",
+	"closed at MAIL":                         "connection lost",
+	"closed at RCPT":                         "connection lost",
+	"closed at DATA":                         "connection lost",
+	"closed in the body":                     "connection lost while sending the message",
+	"closed before the reply to the dot":     "no reply to classify: exit 3, never success",
+	"silent after the dot":                   "waits --timeout for the reply to the dot, then exit 3",
+	"endless multi-line banner":              "stops at 1000 lines, in bounded memory",
+	"endless multi-line EHLO":                "stops at 1000 lines, in bounded memory",
+	"1 MiB line without CRLF":                "stops at 4096 bytes, in bounded memory",
+	"endless line without CRLF":              "stops at 4096 bytes, in bounded memory",
+	"reply of only digits":                   "no space or hyphen after the code: malformed",
+	"code 099":                               "outside 200-599: malformed",
+	"code 600":                               "outside 200-599: malformed",
+	"code 25":                                "not three digits: malformed",
+	"code 600 to RCPT":                       "malformed in the middle of a transaction",
+	"codes differ across lines":              "250- then 251 in one reply: malformed",
+	"250 in answer to DATA":                  "out of sequence: never success, no content sent, no QUIT",
+	"354 in answer to MAIL":                  "out of sequence (verify: unknown, not blocked)",
+	"354 in answer to the dot":               "out of sequence: the message was not accepted",
+	"pipelined: fewer replies":               "waits --timeout for the missing reply",
+	"pipelined: more replies":                "an extra reply lands on DATA: out of sequence, no content sent",
+	"pipelined: replies out of order":        "354 where MAIL's reply belongs: out of sequence",
+	"CHUNKING: closed before the BDAT reply": "connection lost",
+	"CHUNKING: 354 in answer to BDAT":        "out of sequence",
+	"CHUNKING: silent after BDAT":            "waits --timeout for the BDAT reply",
+	"escapes, NUL, bad UTF-8, bare LF in every reply": "ESC, BEL, NUL, C1 and bad UTF-8 are shown escaped (\\x1b and the like); bare LF ends a line; success",
+	"escapes in a refusal":                            "the error line on stderr is escaped too",
+	"escapes in a RCPT refusal":                       "the error line on stderr is escaped too",
+	"STARTTLS refused with 454":                       "TLS asked for (ehlo --tls, probe --require-tls) or offered (send): exit 6; verify carries on in clear text",
+	"STARTTLS missing when required":                  "ehlo --tls, send --tls, probe --require-tls",
+	"plaintext injected after 220 Ready":              "bytes buffered before the handshake are refused; verify retries without STARTTLS",
+	"TLS handshake stalls":                            "the handshake is bounded by --timeout; verify retries without STARTTLS",
+	"TLS handshake fails":                             "a TLS 1.1-only server; verify retries without STARTTLS",
+	"TLS garbage instead of a handshake":              "a TLS record error; verify retries without STARTTLS",
+	"certificate expired":                             "verification fails; verify reports the certificate as not verified and answers",
+	"certificate not yet valid":                       "verification fails; verify reports the certificate as not verified and answers",
+	"certificate self-signed":                         "verification fails; verify reports the certificate as not verified and answers",
+	"certificate for another host":                    "verification fails; verify reports the certificate as not verified and answers",
+	"AUTH 535":                                        "permanent; the password appears nowhere",
+	"endless 334 challenges":                          "stops after 10 challenges and cancels with *",
+	"SIZE 2^70":                                       "an unusable SIZE is ignored, never wrapped: success",
+	"EHLO with 10000 keywords":                        "over the 1000-line limit, in bounded memory",
+}
+
+// reliabilityTable renders the scenarios as the README's table.
+func reliabilityTable() string {
+	var b strings.Builder
+	b.WriteString("| scenario | ehlo | send | probe | verify | what happens |\n|---|---|---|---|---|---|\n")
+	for _, sc := range hostileScenarios() {
+		fmt.Fprintf(&b, "| %s |", strings.ReplaceAll(sc.name, "|", `\|`))
+		for _, verb := range hostileVerbs {
+			if c, ok := sc.exit[verb]; ok {
+				fmt.Fprintf(&b, " %d |", c)
+			} else {
+				b.WriteString(" – |")
+			}
+		}
+		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(hostileNotes[sc.name], "|", `\|`))
+	}
+	return b.String()
+}
+
+// The README's Reliability table is the scenario table: regenerate it with
+// SMTPX_UPDATE_README=1 go test ./cmd -run TestReadmeReliability.
+func TestReadmeReliability(t *testing.T) {
+	for _, sc := range hostileScenarios() {
+		if hostileNotes[sc.name] == "" {
+			t.Errorf("scenario %q has no note", sc.name)
+		}
+	}
+	const begin, end = "<!-- BEGIN hostile table -->\n", "<!-- END hostile table -->"
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Skip(err)
+	}
+	readme := string(raw)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q markers", begin, end)
+	}
+	want := reliabilityTable()
+	if got := readme[i+len(begin) : j]; got != want {
+		if os.Getenv("SMTPX_UPDATE_README") == "1" {
+			readme = readme[:i+len(begin)] + want + readme[j:]
+			if err := os.WriteFile("../README.md", []byte(readme), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("the README's hostile-server table is out of date; run SMTPX_UPDATE_README=1 go test ./cmd -run TestReadmeReliability")
 	}
 }
