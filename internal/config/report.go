@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
+
+	"github.com/smtpx/smtpx/internal/target"
 )
 
 // Masked stands for a secret in reports.
@@ -56,15 +58,23 @@ func BuildReport(r Request, res *Result) Report {
 		return def, "default"
 	}
 
+	server, serverFrom := "", ""
 	switch {
 	case r.given("socket"):
 		add("server", "unix:"+r.value("socket"), "--socket")
 	default:
-		v, from := pick("server", "server", "(route by DNS: each recipient domain's MX)")
-		add("server", v, from)
+		server, serverFrom = pick("server", "server", "")
+		if server == "" {
+			add("server", "(route by DNS: each recipient domain's MX)", serverFrom)
+		} else {
+			add("server", server, serverFrom)
+		}
 	}
+	// The port matters only for servers found through DNS.
 	v, from := pick("port", "port", r.value("port"))
-	add("port", v, from)
+	if server == "" && !r.given("socket") || from != "default" {
+		add("port", v, from)
+	}
 
 	switch {
 	case r.given("tls"):
@@ -75,6 +85,15 @@ func BuildReport(r Request, res *Result) Report {
 		add("tls", TLSImplicit, "--tls-on-connect")
 	default:
 		v, from := pick("", "tls", TLSAuto)
+		// A URL scheme fixes the mode when nothing else does.
+		if t, err := target.Parse(server, 25); from == "default" && err == nil && strings.Contains(server, "://") {
+			switch t.TLS {
+			case target.TLSImplicit:
+				v, from = TLSImplicit, serverFrom+" (URL scheme)"
+			case target.TLSRequired:
+				v, from = TLSStartTLS, serverFrom+" (URL scheme)"
+			}
+		}
 		add("tls", v, from)
 	}
 

@@ -279,7 +279,6 @@ func TestReport(t *testing.T) {
 profile      work (--profile)
 
 server       mail.example.com:587        profile "work"
-port         25                          default
 tls          starttls                    profile "work"
 auth         auto                        default
 user         me@example.com              profile "work"
