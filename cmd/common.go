@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
@@ -27,12 +26,12 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.BoolVar(&c.tlsOnConnect, "tls-on-connect", false, "TLS from the first byte (implicit TLS, port 465)")
 	fs.StringVar(&c.socket, "socket", "", "connect to a unix socket at `PATH` instead of TCP")
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
-	c.registerTLS(fs, clientCert)
+	c.registerTLS(cmd, clientCert)
 	_ = cmd.MarkFlagFilename("socket")
-	_ = cmd.RegisterFlagCompletionFunc("tls-min", cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func (c *connFlags) registerTLS(fs *pflag.FlagSet, clientCert bool) {
+func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
+	fs := cmd.Flags()
 	fs.BoolVarP(&c.tls.Insecure, "insecure", "k", false, "do not verify the server's certificate")
 	fs.StringVar(&c.tls.CAFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) instead of the system's")
 	fs.StringVar(&c.tls.SNI, "tls-sni", "", "server `NAME` to send in SNI and verify (default: the host)")
@@ -40,7 +39,11 @@ func (c *connFlags) registerTLS(fs *pflag.FlagSet, clientCert bool) {
 	if clientCert {
 		fs.StringVar(&c.tls.CertFile, "cert", "", "client certificate `FILE` (PEM)")
 		fs.StringVar(&c.tls.KeyFile, "key", "", "client certificate key `FILE` (PEM)")
+		_ = cmd.MarkFlagFilename("cert")
+		_ = cmd.MarkFlagFilename("key")
 	}
+	_ = cmd.MarkFlagFilename("ca-file")
+	_ = cmd.RegisterFlagCompletionFunc("tls-min", cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // sessionOptions resolves the target and TLS flags into session options.

@@ -150,6 +150,7 @@ least one recipient got the message).`,
 	_ = c.RegisterFlagCompletionFunc("pipeline", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("chunking", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("ret", cobra.FixedCompletions([]string{"FULL", "HDRS"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("notify", cobra.FixedCompletions([]string{"NEVER", "SUCCESS", "FAILURE", "DELAY", "SUCCESS,FAILURE", "SUCCESS,FAILURE,DELAY", "FAILURE,DELAY"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, name := range []string{"password-file", "oauth-token-file"} {
 		_ = c.MarkFlagFilename(name)
 	}

@@ -126,7 +126,7 @@ addresses you have a reason to check.`,
 	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX (`DURATION`; 0 for your own servers)")
 	fs.StringSliceVar(&f.failOn, "fail-on", nil, "exit 1 when any address gets one of these `VERDICTS` (comma-separated)")
 	fs.BoolVar(&f.csv, "csv", false, "print CSV rows (bulk output) instead of a transcript or table")
-	f.conn.registerTLS(fs, false)
+	f.conn.registerTLS(c, false)
 	_ = c.MarkFlagFilename("file")
 	_ = c.RegisterFlagCompletionFunc("method", cobra.FixedCompletions(verify.Methods, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"accept", "reject"}, cobra.ShellCompDirectiveNoFileComp))

@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 func genDocs(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	env := &Env{IO: &term.IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Getenv: func(string) string { return "" }}}
-	if err := GenDocs(env, dir); err != nil {
+	io := &term.IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Getenv: func(string) string { return "" }}
+	if err := GenDocs(io, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -70,8 +70,7 @@ func TestGenDocs(t *testing.T) {
 	}
 	// A stale page of a verb that no longer exists is removed.
 	os.WriteFile(filepath.Join(a, "man", "smtpx-gone.1"), []byte("x"), 0o644)
-	env := &Env{IO: &term.IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}}
-	if err := GenDocs(env, a); err != nil {
+	if err := GenDocs(&term.IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(a, "man", "smtpx-gone.1")); err == nil {

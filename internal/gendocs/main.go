@@ -1,6 +1,9 @@
-package cmd
-
-//go:generate go run .. gen-docs ..
+// Command gendocs writes smtpx's shell completions and man pages from the
+// command tree: go run ./internal/gendocs DIR writes DIR/completions and
+// DIR/man. It is a separate program, not a hidden verb, so that the man
+// page renderer it needs is not linked into (and initialised by) every run
+// of smtpx.
+package main
 
 import (
 	"bytes"
@@ -15,37 +18,21 @@ import (
 	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
 
-	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/cmd"
+	"github.com/smtpx/smtpx/internal/term"
 )
-
-func init() { register(newGenDocsCmd) }
 
 // docsDate is the date printed in the man pages. It is fixed, not the
 // build time, so that regenerating gives identical files and CI can tell
 // when the committed ones are stale; bump it when cutting a release.
 var docsDate = time.Date(2026, time.November, 28, 0, 0, 0, 0, time.UTC)
 
-func newGenDocsCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "gen-docs DIR",
-		Short:  "Write shell completions to DIR/completions and man pages to DIR/man",
-		Hidden: true,
-		Args:   cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := GenDocs(env, args[0]); err != nil {
-				return exitcode.Usagef("", "%v", err)
-			}
-			return nil
-		},
-	}
-}
-
 // GenDocs writes the completion scripts and man pages under dir. It
 // builds a fresh command tree with fixed build information, so nothing of
 // the machine it runs on ends up in the files.
-func GenDocs(env *Env, dir string) error {
+func GenDocs(io *term.IO, dir string) error {
 	tree := func() *cobra.Command {
-		root := NewRoot(&Env{IO: env.IO, G: &Globals{}, Build: BuildInfo{Version: "dev", Commit: "none", Date: "unknown"}})
+		root := cmd.NewRoot(&cmd.Env{IO: io, G: &cmd.Globals{}, Build: cmd.BuildInfo{Version: "dev", Commit: "none", Date: "unknown"}})
 		root.DisableAutoGenTag = true
 		return root
 	}
@@ -259,4 +246,15 @@ func fixRoff(page []byte) []byte {
 		out = append(out, l)
 	}
 	return []byte(strings.Join(out, "\n"))
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./internal/gendocs DIR")
+		os.Exit(2)
+	}
+	if err := GenDocs(term.System(), os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "gendocs:", err)
+		os.Exit(1)
+	}
 }
