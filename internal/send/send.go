@@ -13,6 +13,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/auth"
@@ -106,16 +107,19 @@ type Transaction struct {
 }
 
 // queueIDPatterns find the id a server gives the accepted message.
-var queueIDPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)queued as ([A-Za-z0-9._@<>-]+)`),
-	regexp.MustCompile(`(?i)\bid=([A-Za-z0-9._-]+)`),
-	regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),
-	regexp.MustCompile(`(?i)<([^<>\s]+@[^<>\s]+)>\s+\[InternalId=`),
-}
+// They are compiled on first use, not at every start-up.
+var queueIDPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)queued as ([A-Za-z0-9._@<>-]+)`),
+		regexp.MustCompile(`(?i)\bid=([A-Za-z0-9._-]+)`),
+		regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),
+		regexp.MustCompile(`(?i)<([^<>\s]+@[^<>\s]+)>\s+\[InternalId=`),
+	}
+})
 
 // QueueID extracts the queue id from the text of a 250 reply, "" if none.
 func QueueID(text string) string {
-	for _, re := range queueIDPatterns {
+	for _, re := range queueIDPatterns() {
 		if m := re.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
 			return strings.Trim(m[1], "<>")
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
@@ -123,22 +124,26 @@ func IsGreylisting(text string) bool {
 	return containsAny(strings.ToLower(text), greyTexts)
 }
 
+// The patterns are compiled on first use: every smtpx run links this
+// package, and package-level compilation would cost each start-up.
 var (
-	retryUnit  = regexp.MustCompile(`(?i)\b(?:in|after|wait|retry|again|back)\b\D{0,20}?(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b`)
-	retryClock = regexp.MustCompile(`\b(\d{1,2}):(\d{2}):(\d{2})\b`)
+	retryUnit = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(?:in|after|wait|retry|again|back)\b\D{0,20}?(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b`)
+	})
+	retryClock = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(\d{1,2}):(\d{2}):(\d{2})\b`) })
 )
 
 // RetryAfter reads the wait a greylisting server asks for from its text:
 // "retry in 300 seconds", "come back in 5 minutes", "try again in 00:05:00".
 // It returns 0 when the text gives none.
 func RetryAfter(text string) time.Duration {
-	if m := retryClock.FindStringSubmatch(text); m != nil {
+	if m := retryClock().FindStringSubmatch(text); m != nil {
 		h, _ := strconv.Atoi(m[1])
 		mi, _ := strconv.Atoi(m[2])
 		s, _ := strconv.Atoi(m[3])
 		return time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second
 	}
-	if m := retryUnit.FindStringSubmatch(text); m != nil {
+	if m := retryUnit().FindStringSubmatch(text); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		switch u := strings.ToLower(m[2]); {
 		case strings.HasPrefix(u, "h"):
