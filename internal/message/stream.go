@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/smtpx/smtpx/internal/eol"
 	"io"
 	"mime/quotedprintable"
 	"os"
@@ -182,12 +183,12 @@ func (e *exactReader) Close() error {
 	return nil
 }
 
-// normalizer turns every line end (CRLF, bare LF, bare CR) into eol, with
+// normalizer turns every line end (CRLF, bare LF, bare CR) into end, with
 // the same rule as the session's DotWriter so sizes agree with the wire.
 type normalizer struct{ cr bool }
 
-func (z *normalizer) convert(dst, src []byte, eol string) []byte {
-	f := newEOLFinder(src)
+func (z *normalizer) convert(dst, src []byte, end string) []byte {
+	f := eol.NewFinder(src)
 	for off := 0; off < len(src); {
 		if z.cr {
 			z.cr = false
@@ -196,54 +197,16 @@ func (z *normalizer) convert(dst, src []byte, eol string) []byte {
 				continue
 			}
 		}
-		i := f.next(off)
+		i := f.Next(off)
 		if i < 0 {
 			return append(dst, src[off:]...)
 		}
 		dst = append(dst, src[off:i]...)
-		dst = append(dst, eol...)
+		dst = append(dst, end...)
 		z.cr = src[i] == '\r'
 		off = i + 1
 	}
 	return dst
-}
-
-// eolFinder finds the next CR or LF in a buffer with IndexByte, which is
-// vectorised, where bytes.IndexAny walks a two-byte set one byte at a
-// time. The next position of each kind is kept until passed, so every byte
-// is scanned at most once per kind whatever the mix of line ends (a buffer
-// of bare CRs does not rescan for an LF at each line). The session's
-// DotWriter has the same; neither package may import the other.
-type eolFinder struct {
-	buf    []byte
-	cr, lf int // next CR / LF at or after the last query; -1: none left; -2: not searched yet
-}
-
-func newEOLFinder(b []byte) eolFinder { return eolFinder{buf: b, cr: -2, lf: -2} }
-
-// next returns the index of the first CR or LF at or after off, or -1.
-// Successive calls must not go back (off never decreases).
-func (f *eolFinder) next(off int) int {
-	if f.lf != -1 && f.lf < off {
-		f.lf = indexFrom(f.buf, off, '\n')
-	}
-	if f.cr != -1 && f.cr < off {
-		f.cr = indexFrom(f.buf, off, '\r')
-	}
-	switch {
-	case f.lf < 0:
-		return f.cr
-	case f.cr < 0:
-		return f.lf
-	}
-	return min(f.lf, f.cr)
-}
-
-func indexFrom(b []byte, off int, c byte) int {
-	if i := bytes.IndexByte(b[off:], c); i >= 0 {
-		return off + i
-	}
-	return -1
 }
 
 // crlfReader yields src with CRLF line ends. With final set it also ends

@@ -1,8 +1,8 @@
 package session
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/smtpx/smtpx/internal/eol"
 	"io"
 	"strconv"
 	"time"
@@ -33,7 +33,7 @@ func NewDotWriter(w io.Writer) *DotWriter { return &DotWriter{W: w, bol: true} }
 // the common case costs one scan and one copy per buffer.
 func (d *DotWriter) Write(p []byte) (int, error) {
 	out := d.buf[:0]
-	f := newEOLFinder(p)
+	f := eol.NewFinder(p)
 	for off := 0; off < len(p); {
 		if d.cr {
 			d.cr = false
@@ -45,7 +45,7 @@ func (d *DotWriter) Write(p []byte) (int, error) {
 		if d.bol && p[off] == '.' {
 			out = append(out, '.')
 		}
-		i := f.next(off)
+		i := f.Next(off)
 		if i < 0 {
 			out = append(out, p[off:]...)
 			if d.Line != nil {
@@ -71,42 +71,6 @@ func (d *DotWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// eolFinder finds the next CR or LF in a buffer with IndexByte, which is
-// vectorised, where bytes.IndexAny walks a two-byte set one byte at a
-// time. The next position of each kind is kept until passed, so every byte
-// is scanned at most once per kind whatever the mix of line ends (a buffer
-// of bare CRs does not rescan for an LF at each line).
-type eolFinder struct {
-	buf    []byte
-	cr, lf int // next CR / LF at or after the last query; -1: none left; -2: not searched yet
-}
-
-func newEOLFinder(b []byte) eolFinder { return eolFinder{buf: b, cr: -2, lf: -2} }
-
-// next returns the index of the first CR or LF at or after off, or -1.
-func (f *eolFinder) next(off int) int {
-	if f.lf != -1 && f.lf < off {
-		f.lf = indexFrom(f.buf, off, '\n')
-	}
-	if f.cr != -1 && f.cr < off {
-		f.cr = indexFrom(f.buf, off, '\r')
-	}
-	switch {
-	case f.lf < 0:
-		return f.cr
-	case f.cr < 0:
-		return f.lf
-	}
-	return min(f.lf, f.cr)
-}
-
-func indexFrom(b []byte, off int, c byte) int {
-	if i := bytes.IndexByte(b[off:], c); i >= 0 {
-		return off + i
-	}
-	return -1
 }
 
 func (d *DotWriter) endLine() {
