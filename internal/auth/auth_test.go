@@ -57,7 +57,10 @@ func TestSCRAMAgainstServer(t *testing.T) {
 			h = scram.SHA1
 		}
 		cl, _ := h.NewClient("user", "pencil", "")
-		creds := cl.GetStoredCredentials(scram.KeyFactors{Salt: "QSXCR+Q6sek8bf92", Iters: 4096})
+		creds, err := cl.GetStoredCredentialsWithError(scram.KeyFactors{Salt: "QSXCR+Q6sek8bf92", Iters: 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
 		srv, _ := h.NewServer(func(string) (scram.StoredCredentials, error) { return creds, nil })
 		conv := srv.NewConversation()
 		c, err := Client(mech, Credentials{User: "user", Password: "pencil"})

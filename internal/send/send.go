@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/session"
@@ -218,6 +217,3 @@ func xtext(s string) string {
 	}
 	return b.String()
 }
-
-// now is replaceable in tests.
-var now = time.Now
