@@ -160,6 +160,12 @@ func (d *Data) open() (io.ReadCloser, error) {
 	return &exactReader{r: c, c: c, n: d.size, label: d.b.label}, nil
 }
 
+// OpenRaw returns the message exactly as given, line ends untouched, for a
+// writer that normalises them itself with the same rule (the session's
+// DotWriter on DATA): it saves a pass over the content. Like Open, reading
+// fails with ErrChanged if the input no longer has the scanned bytes.
+func (d *Data) OpenRaw() (io.ReadCloser, error) { return d.b.open() }
+
 // Size is the exact number of bytes Open yields: the input with CRLF line
 // ends, plus a final CRLF when the input did not end with a line end.
 func (d *Data) Size() int64 { return d.size }

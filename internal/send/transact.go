@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/auth"
@@ -374,7 +375,13 @@ func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string
 // sendContent writes the content and the end of data, with whatever rides
 // with it (QUIT, or the next group when pipelined), and reads the reply.
 func (o *Options) sendContent(s *session.Session, tx *Transaction, accepted int, st *step, pipelined bool, group []string) {
-	body, err := o.Source.Open()
+	// The DotWriter normalises line ends on the wire itself, so content
+	// that can be had as given skips the source's own CRLF pass.
+	open := o.Source.Open
+	if raw, ok := o.Source.(interface{ OpenRaw() (io.ReadCloser, error) }); ok {
+		open = raw.OpenRaw
+	}
+	body, err := open()
 	if err != nil {
 		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
 		return
