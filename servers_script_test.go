@@ -77,8 +77,8 @@ func init() {
 		ts.Check(err)
 		dir := ts.MkAbs(args[0])
 		ts.Check(os.MkdirAll(dir, 0o755))
-		ts.Check(os.WriteFile(filepath.Join(dir, "cert.pem"), c.CertPEM, 0o644))
-		ts.Check(os.WriteFile(filepath.Join(dir, "key.pem"), c.KeyPEM, 0o600))
+		_, _, err = c.WriteFiles(dir)
+		ts.Check(err)
 	}
 	// dnsserver VAR ZONEFILE: an in-process DNS server (internal/dnstest)
 	// answering from the zone-file text in ZONEFILE, with $VAR references

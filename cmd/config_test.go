@@ -36,9 +36,10 @@ func TestProfilePasswordCommandMailpit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, c.CertPEM, 0o644)
-	os.WriteFile(keyFile, c.KeyPEM, 0o600)
+	certFile, keyFile, err := c.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The password is assembled by the command, so it is not a substring
 	// of the command itself: finding it in the output would be a real leak.
 	const password = "pc-secret-4242"

@@ -95,9 +95,10 @@ func TestSendMailpitByteIdentical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, c.CertPEM, 0o644)
-	os.WriteFile(keyFile, c.KeyPEM, 0o600)
+	certFile, keyFile, err := c.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mp := smtptest.StartMailpit(t, certFile, keyFile)
 
 	dataFile := filepath.Join(dir, "data.eml")

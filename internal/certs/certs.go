@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -131,4 +132,18 @@ func Load(certFile, keyFile string) (*Cert, error) {
 	}
 	c.X509, err = x509.ParseCertificate(c.TLS.Certificate[0])
 	return c, err
+}
+
+// WriteFiles writes the certificate and key as cert.pem and key.pem in dir
+// (the key readable by the owner only) and returns their paths, for servers
+// and clients that take files.
+func (c *Cert) WriteFiles(dir string) (certFile, keyFile string, err error) {
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err = os.WriteFile(certFile, c.CertPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	if err = os.WriteFile(keyFile, c.KeyPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
 }

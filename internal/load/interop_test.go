@@ -2,7 +2,6 @@ package load
 
 import (
 	"crypto/tls"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -54,9 +53,10 @@ func TestMailpitStoresEveryMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, c.CertPEM, 0o644)
-	os.WriteFile(keyFile, c.KeyPEM, 0o600)
+	certFile, keyFile, err := c.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mp := smtptest.StartMailpit(t, certFile, keyFile)
 	o := options(mp.SMTP)
 	o.TLS = target.TLSRequired

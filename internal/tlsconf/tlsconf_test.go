@@ -15,9 +15,10 @@ func TestBuildFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cert, c.CertPEM, 0o644)
-	os.WriteFile(key, c.KeyPEM, 0o600)
+	cert, key, err := c.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	big := filepath.Join(dir, "big.pem")
 	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, MaxFile+1) != nil {
 		t.Fatal("cannot make a big file")

@@ -4,8 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/smtpx/smtpx/internal/certs"
@@ -57,11 +55,8 @@ func TestInteropMailpitTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, c.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, c.KeyPEM, 0o600); err != nil {
+	certFile, keyFile, err := c.WriteFiles(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	mp := smtptest.StartMailpit(t, certFile, keyFile)
