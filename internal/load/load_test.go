@@ -99,14 +99,14 @@ func TestRoundTrips(t *testing.T) {
 		{"pipelining", true, false, c*3 + n},
 		{"neither", false, false, c*3 + n*4}, // banner EHLO QUIT; MAIL RCPT DATA dot
 	} {
-		px := newProxy(t, p.Addr(), func(px *proxy) { px.delay = 2 * time.Millisecond })
-		o := options(px.addr())
+		px := smtptest.StartProxy(t, p.Addr(), func(px *smtptest.Proxy) { px.Delay = 2 * time.Millisecond })
+		o := options(px.Addr())
 		o.Pipeline, o.Chunking = tt.pipeline, tt.chunk
 		res := run(Options{Send: o, Count: n, Concurrency: c})
 		if res.Accepted != n {
 			t.Fatalf("%s: accepted %d: %v", tt.name, res.Accepted, res.Errors)
 		}
-		flights, mails := px.stats()
+		flights, mails := px.Stats()
 		if flights != tt.want {
 			t.Errorf("%s: the client waited for %d server flights over %d connections, want %d", tt.name, flights, len(mails), tt.want)
 		}
@@ -127,11 +127,11 @@ func TestDroppedConnections(t *testing.T) {
 			}
 			return nil
 		}})
-		px := newProxy(t, p.Addr(), func(px *proxy) { px.cutAt, px.marker = 3, []byte("Subject: load") })
-		o := options(px.addr())
+		px := smtptest.StartProxy(t, p.Addr(), func(px *smtptest.Proxy) { px.CutAt, px.Marker = 3, []byte("Subject: load") })
+		o := options(px.Addr())
 		o.Chunking = chunk
 		res := run(Options{Send: o, Count: 30, Concurrency: 3})
-		px.stats()
+		px.Stats()
 		if res.Accepted != stored(p) {
 			t.Errorf("chunking %v: accepted %d, the server stored %d", chunk, res.Accepted, stored(p))
 		}
@@ -196,9 +196,9 @@ func TestRefusals(t *testing.T) {
 // --per-connection: a new connection after M messages.
 func TestPerConnection(t *testing.T) {
 	p := peer(t, smtptest.PeerOptions{})
-	px := newProxy(t, p.Addr(), nil)
-	res := run(Options{Send: options(px.addr()), Count: 20, Concurrency: 2, PerConnection: 3})
-	_, mails := px.stats()
+	px := smtptest.StartProxy(t, p.Addr(), nil)
+	res := run(Options{Send: options(px.Addr()), Count: 20, Concurrency: 2, PerConnection: 3})
+	_, mails := px.Stats()
 	if res.Accepted != 20 || stored(p) != 20 {
 		t.Fatalf("accepted %d stored %d", res.Accepted, stored(p))
 	}

@@ -166,8 +166,8 @@ func TestFlowRoundTrips(t *testing.T) {
 		{"pipelining", false, 3 + n},
 	} {
 		before := len(peer.Messages())
-		proxy := newTurnProxy(t, peer.Addr(), 5*time.Millisecond)
-		o := opts(proxy.ln.Addr().String(), "b@test")
+		proxy := smtptest.StartProxy(t, peer.Addr(), func(p *smtptest.Proxy) { p.Delay = 5 * time.Millisecond })
+		o := opts(proxy.Addr(), "b@test")
 		o.Chunking = tt.chunk
 		tx0 := &Transaction{}
 		s := o.Open(context.Background(), tx0)
@@ -193,7 +193,7 @@ func TestFlowRoundTrips(t *testing.T) {
 			}
 		}
 		s.Finish(nil)
-		if got := proxy.count(); got != tt.want {
+		if got, _ := proxy.Stats(); got != tt.want {
 			t.Errorf("%s: the client waited for %d server flights, want %d", tt.name, got, tt.want)
 		}
 		if got := len(peer.Messages()) - before; got != n {

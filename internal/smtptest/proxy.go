@@ -1,4 +1,4 @@
-package load
+package smtptest
 
 import (
 	"bytes"
@@ -8,17 +8,20 @@ import (
 	"time"
 )
 
-// proxy sits between load mode and a server and, for each connection,
+// Proxy sits between a client and a server and, for each connection,
 // counts the server flights the client waited for (every time the server
 // speaks after the client did) and the messages begun (MAIL commands). It
 // can delay each server flight, as a distant server would, and cut a
 // connection in the middle of the content of its cutAt-th message.
-type proxy struct {
+type Proxy struct {
 	ln     net.Listener
 	target string
-	delay  time.Duration
-	cutAt  int    // cut each connection in its cutAt-th message; 0: never
-	marker []byte // where, in a message's content, the cut falls
+	// Delay holds back each server flight.
+	Delay time.Duration
+	// CutAt cuts each connection in its CutAt-th message; 0: never.
+	CutAt int
+	// Marker is where, in a message's content, the cut falls.
+	Marker []byte
 
 	mu    sync.Mutex
 	conns []*proxyConn
@@ -31,15 +34,15 @@ type proxyConn struct {
 	cut     bool
 }
 
-// newProxy starts a proxy to target; set, if given, configures it before
-// it starts.
-func newProxy(t *testing.T, target string, set func(*proxy)) *proxy {
+// StartProxy starts a Proxy to target on 127.0.0.1:0; set, if given,
+// configures it before it starts. It stops when the test ends.
+func StartProxy(t testing.TB, target string, set func(*Proxy)) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
+	p := &Proxy{ln: ln, target: target}
 	if set != nil {
 		set(p)
 	}
@@ -51,9 +54,10 @@ func newProxy(t *testing.T, target string, set func(*proxy)) *proxy {
 	return p
 }
 
-func (p *proxy) addr() string { return p.ln.Addr().String() }
+// Addr is the address clients dial.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-func (p *proxy) serve() {
+func (p *Proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -76,7 +80,7 @@ func (p *proxy) serve() {
 	}
 }
 
-func (p *proxy) pipe(pc *proxyConn, c, s net.Conn) {
+func (p *Proxy) pipe(pc *proxyConn, c, s net.Conn) {
 	var mu sync.Mutex
 	last := 0 // 0 nobody yet, 1 client, 2 server
 	seen := 0 // markers seen from the client
@@ -100,15 +104,15 @@ func (p *proxy) pipe(pc *proxyConn, c, s net.Conn) {
 				off := len(tail)
 				pc.mails += bytes.Count(scan, []byte("MAIL FROM:")) - bytes.Count(tail, []byte("MAIL FROM:"))
 				cutAt := -1
-				if p.cutAt > 0 && p.marker != nil {
+				if p.CutAt > 0 && p.Marker != nil {
 					for i := 0; ; {
-						j := bytes.Index(scan[i:], p.marker)
+						j := bytes.Index(scan[i:], p.Marker)
 						if j < 0 {
 							break
 						}
-						if i+j+len(p.marker) > off {
+						if i+j+len(p.Marker) > off {
 							seen++
-							if seen == p.cutAt {
+							if seen == p.CutAt {
 								cutAt = max(i+j-off, 0)
 								break
 							}
@@ -155,8 +159,8 @@ func (p *proxy) pipe(pc *proxyConn, c, s net.Conn) {
 				}
 				last = 2
 				mu.Unlock()
-				if p.delay > 0 {
-					time.Sleep(p.delay)
+				if p.Delay > 0 {
+					time.Sleep(p.Delay)
 				}
 				if _, err := c.Write(buf[:n]); err != nil {
 					closeBoth()
@@ -176,9 +180,9 @@ func (p *proxy) pipe(pc *proxyConn, c, s net.Conn) {
 	closeBoth()
 }
 
-// stats waits for every connection to end and returns the total flights
-// and the messages begun on each connection.
-func (p *proxy) stats() (flights int, mails []int) {
+// Stats waits for every connection to end and returns the total server
+// flights the clients waited for and the messages begun on each connection.
+func (p *Proxy) Stats() (flights int, mails []int) {
 	p.ln.Close()
 	p.wg.Wait()
 	p.mu.Lock()
