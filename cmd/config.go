@@ -83,14 +83,9 @@ func (cf *configFlags) request(env *Env, fs *pflag.FlagSet, defaults *pflag.Flag
 func applySendConfig(env *Env, c *cobra.Command, f *sendFlags) error {
 	fs := c.Flags()
 	req := f.cfg.request(env, fs, nil)
-	res, err := config.Resolve(req)
+	res, err := resolveConfig(env, req)
 	if err != nil {
-		return configErr(err)
-	}
-	if !env.G.Quiet {
-		for _, w := range res.Warnings {
-			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
-		}
+		return err
 	}
 	if f.cfg.print {
 		return printConfig(env, config.BuildReport(req, res))
@@ -205,18 +200,28 @@ line, and exit status 2.`,
 			// The send verb's flags (none given) supply the defaults.
 			send := newSendCmd(env)
 			req := cf.request(env, cmd.Flags(), send.Flags())
-			res, err := config.Resolve(req)
+			res, err := resolveConfig(env, req)
 			if err != nil {
-				return configErr(err)
-			}
-			if !env.G.Quiet {
-				for _, w := range res.Warnings {
-					fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
-				}
+				return err
 			}
 			return printConfig(env, config.BuildReport(req, res))
 		},
 	}
 	cf.registerSelect(c)
 	return c
+}
+
+// resolveConfig resolves the settings and prints the warnings the
+// resolution produced (unless -q).
+func resolveConfig(env *Env, req config.Request) (*config.Result, error) {
+	res, err := config.Resolve(req)
+	if err != nil {
+		return nil, configErr(err)
+	}
+	if !env.G.Quiet {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
+		}
+	}
+	return res, nil
 }
