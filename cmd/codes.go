@@ -15,7 +15,7 @@ import (
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
-func init() { register(newCodesCmd) }
+func init() { register("codes", newCodesCmd) }
 
 // CodesOptions is what "smtpx codes" was asked to do.
 type CodesOptions struct {

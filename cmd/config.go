@@ -11,7 +11,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 )
 
-func init() { register(newConfigCmd) }
+func init() { register("config", newConfigCmd) }
 
 // configFlags select where send's settings come from.
 type configFlags struct {

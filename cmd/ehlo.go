@@ -13,7 +13,7 @@ import (
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
-func init() { register(newEhloCmd) }
+func init() { register("ehlo", newEhloCmd) }
 
 type ehloFlags struct {
 	conn      connFlags

@@ -15,7 +15,7 @@ import (
 	"github.com/smtpx/smtpx/internal/tlsconf"
 )
 
-func init() { register(newProbeCmd) }
+func init() { register("probe", newProbeCmd) }
 
 type probeFlags struct {
 	conn          connFlags

@@ -47,25 +47,40 @@ func (e *Env) ColorErr() bool {
 	return c
 }
 
+// verb is one subcommand: its name and the constructor that builds it.
+type verb struct {
+	name string
+	new  func(*Env) *cobra.Command
+}
+
 // verbs registers each verb's constructor; every verb file adds itself in
 // an init function so verbs can be added without touching this file.
-var verbs []func(*Env) *cobra.Command
+var verbs []verb
 
-func register(f func(*Env) *cobra.Command) { verbs = append(verbs, f) }
+func register(name string, f func(*Env) *cobra.Command) {
+	verbs = append(verbs, verb{name, f})
+}
 
 // StdIO returns the process's streams.
 func StdIO() *term.IO { return term.System() }
 
-// NewRoot builds the command tree.
-func NewRoot(env *Env) *cobra.Command {
-	g := env.G
-	root := &cobra.Command{
-		Use:   "smtpx",
-		Short: "An SMTP swiss-army tool: send, ehlo, probe, verify, codes, sink",
-		Long: `smtpx speaks SMTP for people and for scripts: send a test message, list a
+const rootLong = `smtpx speaks SMTP for people and for scripts: send a test message, list a
 server's extensions, probe its TLS, verify an address, or explain a reply code.
 
-` + exitcode.HelpSection(),
+`
+
+// NewRoot builds the whole command tree.
+func NewRoot(env *Env) *cobra.Command { return newRoot(env, "") }
+
+// newRoot builds the root command with every verb, or with only the verb
+// named only. Building a verb means allocating all its flags, which costs
+// start-up time on every run; a command line that names its verb first
+// needs no other (help, completion and typos get the whole tree).
+func newRoot(env *Env, only string) *cobra.Command {
+	g := env.G
+	root := &cobra.Command{
+		Use:           "smtpx",
+		Short:         "An SMTP swiss-army tool: send, ehlo, probe, verify, codes, sink",
 		Version:       fmt.Sprintf("%s (commit %s, built %s)", env.Build.Version, env.Build.Commit, env.Build.Date),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -85,6 +100,10 @@ server's extensions, probe its TLS, verify an address, or explain a reply code.
 			return nil
 		},
 	}
+	if only == "" {
+		// Only the root's own help shows this; a verb's run never does.
+		root.Long = rootLong + exitcode.HelpSection()
+	}
 	root.SetVersionTemplate("smtpx {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Color, "color", "auto", "colour output: auto, always or never")
@@ -101,15 +120,30 @@ server's extensions, probe its TLS, verify an address, or explain a reply code.
 		return exitcode.Usagef(fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()), "%v", err)
 	})
 	for _, v := range verbs {
-		root.AddCommand(v(env))
+		if only == "" || v.name == only {
+			root.AddCommand(v.new(env))
+		}
 	}
 	return root
+}
+
+// invokedVerb returns args[0] when it names a registered verb, else "".
+func invokedVerb(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	for _, v := range verbs {
+		if v.name == args[0] {
+			return v.name
+		}
+	}
+	return ""
 }
 
 // Main runs smtpx with args and returns the exit status.
 func Main(args []string, io *term.IO, build BuildInfo) int {
 	env := &Env{IO: io, G: &Globals{}, Build: build}
-	root := NewRoot(env)
+	root := newRoot(env, invokedVerb(args))
 	root.SetArgs(args)
 	err := root.Execute()
 	return reportError(env, err)

@@ -23,7 +23,7 @@ import (
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
-func init() { register(newSendCmd) }
+func init() { register("send", newSendCmd) }
 
 // sendFlags are the send verb's flags, as given.
 type sendFlags struct {

@@ -18,7 +18,7 @@ import (
 	"github.com/smtpx/smtpx/internal/sink"
 )
 
-func init() { register(newSinkCmd) }
+func init() { register("sink", newSinkCmd) }
 
 // SinkOptions are the sink verb's flags, as given.
 type SinkOptions struct {

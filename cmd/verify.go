@@ -23,7 +23,7 @@ import (
 	"github.com/smtpx/smtpx/internal/verify"
 )
 
-func init() { register(newVerifyCmd) }
+func init() { register("verify", newVerifyCmd) }
 
 type verifyFlags struct {
 	conn         connFlags
