@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/load"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // loadFlags are send's load-mode flags (--count, --concurrency, ...).
@@ -97,14 +97,12 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 		stop()
 	}()
 
-	var p *progress
+	var status *term.Status
 	if env.IO.ErrIsTTY && !env.G.Quiet {
-		p = startProgress(env, r)
+		status = term.StartStatus(env.IO.Err, 200*time.Millisecond, func() string { return progressLine(r) })
 	}
 	res := r.Run(ctx)
-	if p != nil {
-		p.finish()
-	}
+	status.Stop()
 	code, err := res.Exit()
 	if env.G.JSON {
 		if jerr := env.printJSON(res.ToJSON(code, err, Hint(err))); jerr != nil {
@@ -116,48 +114,14 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	return err
 }
 
-// progress redraws one status line on stderr (a terminal) while a run
-// goes on.
-type progress struct {
-	env  *Env
-	r    *load.Runner
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startProgress(env *Env, r *load.Runner) *progress {
-	p := &progress{env: env, r: r, done: make(chan struct{})}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.done:
-				return
-			case <-t.C:
-				p.draw()
-			}
-		}
-	}()
-	return p
-}
-
-func (p *progress) draw() {
-	c := p.r.Snapshot()
+// progressLine is the load run's status line: sent, accepted, deferred,
+// rejected, errors and the rate so far.
+func progressLine(r *load.Runner) string {
+	c := r.Snapshot()
 	rate := 0.0
 	if s := c.Elapsed.Seconds(); s > 0 {
 		rate = float64(c.Sent) / s
 	}
-	fmt.Fprintf(p.env.IO.Err, "\rsent %d  accepted %d  deferred %d  rejected %d  errors %d  %.0f msg/s\x1b[K",
+	return fmt.Sprintf("sent %d  accepted %d  deferred %d  rejected %d  errors %d  %.0f msg/s",
 		c.Sent, c.Accepted, c.Deferred, c.Rejected, c.Failed, rate)
-}
-
-// finish draws the final counts, then clears the line for the summary.
-func (p *progress) finish() {
-	close(p.done)
-	p.wg.Wait()
-	p.draw()
-	fmt.Fprint(p.env.IO.Err, "\r\x1b[K")
 }

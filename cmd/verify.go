@@ -10,15 +10,16 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 	"github.com/smtpx/smtpx/internal/verify"
 )
@@ -476,19 +477,16 @@ func verdictHint(f *verifyFlags, r *verify.Result, exit int) string {
 }
 
 func runVerifyBulk(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan) error {
-	var bar *progressbar.ProgressBar
+	var status *term.Status
 	if env.IO.ErrIsTTY && !env.IO.OutIsTTY && !env.G.Quiet && len(p.inputs) > 1 {
-		bar = progressbar.NewOptions(len(p.inputs),
-			progressbar.OptionSetWriter(env.IO.Err),
-			progressbar.OptionSetDescription("verifying"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("addr"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetWidth(30),
-		)
-		p.opts.Progress = func(int) { _ = bar.Add(1) }
+		var done atomic.Int64
+		start := time.Now()
+		total := len(p.inputs)
+		p.opts.Progress = func(n int) { done.Store(int64(n)) }
+		status = term.StartStatus(env.IO.Err, 100*time.Millisecond, func() string {
+			n := done.Load()
+			return fmt.Sprintf("verifying %d/%d  %.0f addr/s", n, total, float64(n)/max(time.Since(start).Seconds(), 1e-3))
+		})
 	}
 	var cw *csv.Writer
 	var werr error
@@ -522,9 +520,7 @@ func runVerifyBulk(ctx context.Context, env *Env, f *verifyFlags, p *verifyPlan)
 		}
 	}
 	sum, err := verify.Run(ctx, p.opts, p.inputs, emit)
-	if bar != nil {
-		_ = bar.Finish()
-	}
+	status.Stop()
 	if err != nil {
 		return err
 	}
