@@ -111,7 +111,7 @@ submission://, implicit TLS); 7 a protocol violation.`,
 	fs.IntVar(&f.count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
 	fs.IntVar(&f.parallel, "parallel", 4, "probe up to `N` endpoints at once")
 	fs.DurationVar(&f.greetPause, "greet-pause", 5*time.Second, "flag a greeting slower than `DURATION` as a greet pause or tarpit")
-	fs.StringArrayVar(&f.connectTo, "connect-to", nil, "probe `HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 instead of HOST1:PORT1 (as curl)")
+	stringListVar(fs, &f.connectTo, "connect-to", "", nil, "probe `HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 instead of HOST1:PORT1 (as curl)")
 	fs.BoolVar(&f.checkRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
 	fs.BoolVar(&f.checkVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
 	fs.BoolVar(&f.checkInject, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")

@@ -103,6 +103,9 @@ func newRoot(env *Env, only string) *cobra.Command {
 	if only == "" {
 		// Only the root's own help shows this; a verb's run never does.
 		root.Long = rootLong + exitcode.HelpSection()
+	} else {
+		// Nor does a verb's run need the completion command.
+		root.CompletionOptions.DisableDefaultCmd = true
 	}
 	root.SetVersionTemplate("smtpx {{.Version}}\n")
 	pf := root.PersistentFlags()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
@@ -41,12 +43,15 @@ var Table = []struct {
 }
 
 // HelpSection is the EXIT STATUS text appended to every verb's long help.
+// Every verb builds its help on every run, so this is one allocation.
 func HelpSection() string {
-	s := "EXIT STATUS\n"
+	var b strings.Builder
+	b.Grow(1024)
+	b.WriteString("EXIT STATUS\n")
 	for _, r := range Table {
-		s += fmt.Sprintf("  %d  %s\n", r.Code, r.Meaning)
+		b.WriteString("  " + strconv.Itoa(r.Code) + "  " + r.Meaning + "\n")
 	}
-	return s
+	return b.String()
 }
 
 // Error is a failure that carries its exit status, a one-line message and an
