@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 
@@ -151,7 +152,10 @@ func plainErr(err error) string {
 	return err.Error()
 }
 
-var tomlLine = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "[^"]*"\))?: `)
+// tomlLine is compiled when a config file fails to parse, not at start-up.
+var tomlLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+)(?: \(last key "[^"]*"\))?: `)
+})
 
 // Parse checks a config file's contents. home expands a leading ~/ in paths.
 func Parse(path string, data []byte, home string) (*File, error) {
@@ -161,7 +165,7 @@ func Parse(path string, data []byte, home string) (*File, error) {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			e.Line, e.Msg = pe.Position.Line, pe.Message
-		} else if m := tomlLine.FindStringSubmatch(e.Msg); m != nil {
+		} else if m := tomlLine().FindStringSubmatch(e.Msg); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Msg = e.Msg[len(m[0]):]
 		}

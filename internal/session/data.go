@@ -32,6 +32,12 @@ func NewDotWriter(w io.Writer) *DotWriter { return &DotWriter{W: w, bol: true} }
 // Write implements io.Writer. It copies runs between line ends in bulk, so
 // the common case costs one scan and one copy per buffer.
 func (d *DotWriter) Write(p []byte) (int, error) {
+	// Room for p plus a CR per line and a stuffed dot, so that the usual
+	// buffer needs one allocation instead of a series of appends growing
+	// through every size class.
+	if need := len(p) + len(p)/16 + 2; cap(d.buf) < need {
+		d.buf = make([]byte, 0, need)
+	}
 	out := d.buf[:0]
 	f := eol.NewFinder(p)
 	for off := 0; off < len(p); {
