@@ -14,13 +14,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/target"
@@ -152,22 +149,14 @@ func plainErr(err error) string {
 	return err.Error()
 }
 
-// tomlLine is compiled when a config file fails to parse, not at start-up.
-var tomlLine = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^toml: line (\d+)(?: \(last key "[^"]*"\))?: `)
-})
-
 // Parse checks a config file's contents. home expands a leading ~/ in paths.
 func Parse(path string, data []byte, home string) (*File, error) {
 	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		e := &Error{File: path, Msg: err.Error()}
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			e.Line, e.Msg = pe.Position.Line, pe.Message
-		} else if m := tomlLine().FindStringSubmatch(e.Msg); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = e.Msg[len(m[0]):]
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		e := &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			e.Line, _ = de.Position()
 		}
 		e.Msg = "invalid TOML: " + e.Msg
 		return nil, e

@@ -82,8 +82,8 @@ func TestParseErrors(t *testing.T) {
 		line int
 		msg  string
 	}{
-		{"[profile.a]\nserver = \n", 2, "invalid TOML: expected value"},
-		{"[profile.a]\nserver = 'x'\n[profile.a]\n", 3, "invalid TOML: Key 'profile.a' has already been defined"},
+		{"[profile.a]\nserver = \n", 2, "invalid TOML: unexpected character U+000A at start of value"},
+		{"[profile.a]\nserver = 'x'\n[profile.a]\n", 3, "invalid TOML: table a already exists"},
 		{"server = \"x\"\n", 1, `unknown key "server": settings go in a [profile.NAME] table`},
 		{"[profile.a]\n\nsever = \"x\"\n", 3, `profile "a": sever: unknown key (a profile may set server, port,`},
 		{"[profile.a]\nport = \"587\"\n", 2, `profile "a": port: want a number, got a string`},
