@@ -8,7 +8,9 @@
 # smtp-sink/smtp-source with the "No configuration" preseed, swaks, curl,
 # hyperfine, openssl, jq; mailpit v1.33.1 with go install), starts smtp-sink and
 # mailpit on loopback, builds smtpx, and runs every comparison of the
-# performance issue. Throughput and big-message runs alternate between the
+# performance issue, plus the start-up of `codes` next to two floors (a Go
+# hello world, and a program that only links the libraries the issues name).
+# Throughput and big-message runs alternate between the
 # tools round by round and keep the median, so a noisy neighbour hurts both
 # sides alike. Loopback addresses only; every loop is bounded.
 set -euo pipefail
@@ -55,6 +57,9 @@ trap cleanup EXIT
 log "building smtpx as a release is built (static, stripped)"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/smtpx" .
 SMTPX="$TMP/smtpx"
+# Start-up floors: the Go runtime alone, and the libraries the issues name.
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/floor-hello" ./testdata/bench/floor/hello
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/floor-deps" ./testdata/bench/floor/deps
 
 # A loopback port nothing listens on (bounded: 200 tries).
 free_port() {
@@ -197,6 +202,16 @@ row "1 message per process, plaintext to smtp-sink (ms wall)" "$(cell "$xm" "$xn
 ratio=$(calc '%.1f' "$wm / $xm")
 row "1 message per process vs swaks (ms wall)" "$(cell "$xm" "$xn" "$xc")" "$(cell "$wm" "$wn" "$wc") swaks" \
   "${ratio}× faster (min $(calc '%.1f' "$wn / $xn")×)" "≥ 5× faster" "$(verdict "$ratio >= 5")"
+
+# --- start-up: codes, against the floors ------------------------------------------
+log "start-up: smtpx codes, a Go hello world, the named libraries alone ($ONE_ROUNDS rounds of 3 runs)"
+mapfile -t su < <(hmedians "$SMTPX codes 550 5.7.26" "$TMP/floor-hello" "$TMP/floor-deps")
+read -r xm xn xc <<<"${su[0]}"
+read -r hm hn hc <<<"${su[1]}"
+read -r dm dn dc <<<"${su[2]}"
+row "codes 550 5.7.26: start-up plus lookup (ms wall)" "$(cell "$xm" "$xn" "$xc")" \
+  "$(cell "$hm" "$hn" "$hc") Go hello world; $(cell "$dm" "$dn" "$dc") the named libraries alone" \
+  "$(calc '%.2f' "$xm / $dm")× the libraries' floor" "< 10 ms" "$(verdict "$xm < 10")"
 
 # --- 5: STARTTLS + AUTH to mailpit ----------------------------------------------
 log "STARTTLS + AUTH PLAIN to mailpit: smtpx vs curl ($ONE_ROUNDS rounds of 3 runs)"
