@@ -34,3 +34,25 @@ func TestLoadProgressOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Bulk verify on a terminal (stdout piped) keeps a progress line on stderr
+// and clears it before the summary; with stdout on the terminal too, or
+// stderr not one, there is none.
+func TestVerifyProgressOnTerminal(t *testing.T) {
+	p, err := smtptest.StartPeer(smtptest.PeerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, tc := range []struct{ errTTY, outTTY, want bool }{{true, false, true}, {false, false, false}, {true, true, false}} {
+		var out, errb bytes.Buffer
+		io := &term.IO{In: strings.NewReader("a@example.com\nb@example.com\nc@example.org\n"), Out: &out, Err: &errb,
+			ErrIsTTY: tc.errTTY, OutIsTTY: tc.outTTY, Getenv: func(string) string { return "" }}
+		Main([]string{"verify", "--delay", "0", "--mx", p.Addr(), "--file", "-"}, io, BuildInfo{Version: "test"})
+		got := errb.String()
+		re := regexp.MustCompile(`\rverifying 3/3  \d+ addr/s\x1b\[K\r\x1b\[Ksmtpx: 3 addresses`)
+		if re.MatchString(got) != tc.want || strings.Contains(got, "\r") != tc.want {
+			t.Errorf("stderr tty %v, stdout tty %v: stderr %q", tc.errTTY, tc.outTTY, got)
+		}
+	}
+}
