@@ -1,10 +1,11 @@
 package message
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"strings"
+
+	"github.com/smtpx/smtpx/internal/eol"
 )
 
 // Data is a complete RFC 5322 message given by the user (--data), sent
@@ -65,17 +66,21 @@ func NewDataString(s string) *Data {
 	return d
 }
 
-// newData scans b through the same reader Open uses, so Size is exactly
-// the number of bytes Open yields.
+// newData scans b's raw bytes once for what Data reports about the
+// content as Open yields it, so Size is exactly the number of bytes Open
+// yields.
 func newData(b *blob) (*Data, error) {
 	d := &Data{b: b, size: -1}
-	r, err := d.open()
+	r, err := b.open()
 	if err != nil {
 		b.close()
 		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 	}
 	defer r.Close()
-	buf := make([]byte, chunkSize)
+	// One read buffer for the whole pass; larger than the streaming
+	// buffers because fewer reads are measurably faster here
+	// (BenchmarkNewDataFile: 2.8 GB/s with 32 KiB, 3.3 GB/s with 256 KiB).
+	buf := make([]byte, min(b.n+1, 256<<10))
 	var sc dataScan
 	for {
 		n, err := r.Read(buf)
@@ -88,49 +93,89 @@ func newData(b *blob) (*Data, error) {
 			return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 		}
 	}
-	d.size, d.eightBit, d.utf8Headers, d.longest = sc.size, sc.eightBit, sc.utf8Headers, max(sc.longest, sc.line)
+	sc.finish()
+	d.size, d.eightBit, d.utf8Headers, d.longest = sc.size, sc.eightBit, sc.utf8Headers, sc.longest
 	return d, nil
 }
 
-// dataScan gathers what Data reports about content with CRLF line ends,
+// dataScan gathers what Data reports about the content as Open yields it
+// (every line end, CRLF, bare LF or bare CR, becomes CRLF; a CRLF is added
+// when the content does not end with a line end), reading the raw input
 // one buffer at a time: its size, whether it has 8-bit bytes and whether
 // any is in the header section (before the first empty line), and the
-// longest line (CR and LF not counted). It works a line at a time with
-// vectorised searches rather than a byte at a time: a 256 MiB --data
-// message is scanned before it is sent.
+// longest line (CR and LF not counted). It works from the raw bytes, a
+// line at a time with vectorised searches, and checks the body for 8-bit
+// bytes a buffer at a time: a 256 MiB --data message is scanned before it
+// is sent, so this pass is on the clock.
 type dataScan struct {
 	size                  int64
 	eightBit, utf8Headers bool
 	body                  bool // past the first empty line
 	line, longest         int
+	cr                    bool // the last buffer ended with CR: an LF first in the next one is part of that line end
+	any                   bool // some input was seen
+	last                  byte // the last input byte
 }
 
 func (s *dataScan) add(b []byte) {
-	s.size += int64(len(b))
-	for len(b) > 0 {
-		seg := b
-		i := bytes.IndexByte(b, '\n')
-		if i >= 0 {
-			seg = b[:i]
+	if len(b) == 0 {
+		return
+	}
+	s.any, s.last = true, b[len(b)-1]
+	off := 0
+	if s.cr {
+		s.cr = false
+		if b[0] == '\n' {
+			off = 1
 		}
-		s.line += len(seg) - bytes.Count(seg, cr)
-		if (!s.eightBit || !s.body && !s.utf8Headers) && hasHigh(seg) {
-			s.eightBit = true
-			s.utf8Headers = s.utf8Headers || !s.body
+	}
+	f := eol.NewFinder(b)
+	bodyChecked := false
+	for off < len(b) {
+		if s.body && !s.eightBit && !bodyChecked {
+			// One check for the rest of the buffer instead of one per line.
+			s.eightBit, bodyChecked = hasHigh(b[off:]), true
+		}
+		i := f.Next(off)
+		end := i
+		if i < 0 {
+			end = len(b)
+		}
+		seg := b[off:end]
+		s.line += len(seg)
+		s.size += int64(len(seg))
+		if !s.body && hasHigh(seg) {
+			s.eightBit, s.utf8Headers = true, true
 		}
 		if i < 0 {
 			return
 		}
+		s.size += 2 // the line end, whatever it was, goes out as CRLF
 		if s.line == 0 {
 			s.body = true
 		}
 		s.longest = max(s.longest, s.line)
 		s.line = 0
-		b = b[i+1:]
+		off = i + 1
+		if b[i] == '\r' {
+			if off == len(b) {
+				s.cr = true
+			} else if b[off] == '\n' {
+				off++
+			}
+		}
 	}
 }
 
-var cr = []byte{'\r'}
+// finish accounts for the end of the input: the CRLF added after a last
+// line without a line end, and that line's length.
+func (s *dataScan) finish() {
+	if s.any && s.last != '\r' && s.last != '\n' {
+		s.size += 2
+	}
+	s.longest = max(s.longest, s.line)
+	s.line = 0
+}
 
 // hasHigh reports whether b has a byte >= 0x80, eight bytes at a time.
 func hasHigh(b []byte) bool {
@@ -154,9 +199,6 @@ func (d *Data) open() (io.ReadCloser, error) {
 		return nil, err
 	}
 	c := newCRLFReader(r, d.b.n, true)
-	if d.size < 0 {
-		return c, nil // being scanned
-	}
 	return &exactReader{r: c, c: c, n: d.size, label: d.b.label}, nil
 }
 
