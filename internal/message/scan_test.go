@@ -2,7 +2,11 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -63,4 +67,62 @@ func FuzzDataScan(f *testing.F) {
 			t.Fatalf("%q in pieces of %d: %v, want %v", in, n, got, want)
 		}
 	})
+}
+
+// forceParallel makes every scan of more than a byte take the two-part
+// path, with the split looking window bytes ahead, until the test ends.
+func forceParallel(t testing.TB, window int) {
+	oldMin, oldWindow := parallelScanMin, splitWindow
+	parallelScanMin, splitWindow = 2, window
+	procs := runtime.GOMAXPROCS(2)
+	t.Cleanup(func() {
+		parallelScanMin, splitWindow = oldMin, oldWindow
+		runtime.GOMAXPROCS(procs)
+	})
+}
+
+// FuzzDataScanParallel: a scan in two parts at once agrees with one pass,
+// wherever the split falls (in a CRLF, after a bare CR, inside the header
+// section, past every line end).
+func FuzzDataScanParallel(f *testing.F) {
+	for _, s := range []string{"ab", "a\r\nb", "S: a\r\n\r\nbody\r\nmore\xff\r\n", "S: a\n\nb\rc\r\n", "S: \xc3\xa9\r\nT: b\r\n\r\nx", "\r\n\r\n", "x\r\r\n\nyz", "aaaa\n"} {
+		f.Add(s, uint8(4))
+	}
+	f.Fuzz(func(t *testing.T, in string, window uint8) {
+		if len(in) < 2 {
+			return
+		}
+		want, werr := scanFrom(memBlob(in), 0, int64(len(in)), dataScan{})
+		forceParallel(t, int(window)%8+1)
+		got, gerr := scanBlob(memBlob(in))
+		if werr != nil || gerr != nil {
+			t.Fatal(werr, gerr)
+		}
+		want.finish()
+		got.finish()
+		if got != want {
+			t.Fatalf("%q: two parts %+v, one pass %+v", in, got, want)
+		}
+	})
+}
+
+// A file scanned in two parts still notices that it is not the size it
+// was measured at.
+func TestDataScanParallelFileChanged(t *testing.T) {
+	forceParallel(t, 64)
+	p := filepath.Join(t.TempDir(), "m.eml")
+	content := "Subject: x\r\n\r\n" + strings.Repeat("line\r\n", 100)
+	os.WriteFile(p, []byte(content), 0o644)
+	d, err := NewDataFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := NewDataString(content).Size(); d.Size() != want {
+		t.Errorf("Size %d, want %d", d.Size(), want)
+	}
+	for _, n := range []int64{int64(len(content)) - 5, int64(len(content)) + 5} {
+		if _, err := scanBlob(&blob{path: p, n: n, label: p}); !errors.Is(err, ErrChanged) {
+			t.Errorf("measured %d, is %d: %v, want ErrChanged", n, len(content), err)
+		}
+	}
 }
