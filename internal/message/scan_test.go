@@ -117,8 +117,19 @@ func TestDataScanParallelFileChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := NewDataString(content).Size(); d.Size() != want {
-		t.Errorf("Size %d, want %d", d.Size(), want)
+	want := NewDataString(content).Size()
+	if d.Size() != want {
+		t.Errorf("file: Size %d, want %d", d.Size(), want)
+	}
+	// Standard input from a pipe is spooled; its two parts are read from
+	// the spool file at once.
+	sp, err := NewDataReader(struct{ io.Reader }{strings.NewReader(content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if sp.b.f == nil || sp.Size() != want {
+		t.Errorf("spooled (%v): Size %d, want %d", sp.b.f != nil, sp.Size(), want)
 	}
 	for _, n := range []int64{int64(len(content)) - 5, int64(len(content)) + 5} {
 		if _, err := scanBlob(&blob{path: p, n: n, label: p}); !errors.Is(err, ErrChanged) {
