@@ -3,7 +3,6 @@ package message
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -86,7 +85,8 @@ func newData(b *blob) (*Data, error) {
 var (
 	// parallelScanMin is the size from which a message is scanned in two
 	// parts at once: the scan stands between the user and MAIL FROM, and
-	// a second CPU halves it (256 MiB: 0.11 s -> 0.06 s here).
+	// a second CPU shortens it (a 256 MiB send up to MAIL FROM: 138 ms in
+	// one pass, 104 ms in two, hyperfine on 2 vCPUs).
 	parallelScanMin int64 = 8 << 20
 	// splitWindow is how far past the middle the split looks for a line
 	// end; a longer line means one part.
@@ -169,13 +169,12 @@ func scanFrom(b *blob, off, end int64, st dataScan) (dataScan, error) {
 			}
 			p = buf[:min(int64(len(buf)), left)]
 		}
+		// The exact reader turns an early end into ErrChanged, so io.EOF
+		// means all of b was read.
 		n, err := r.Read(p)
 		st.add(p[:n])
 		left -= int64(n)
 		if err == io.EOF {
-			if left > 0 {
-				return st, fmt.Errorf("%s: %w (it shrank)", b.label, ErrChanged)
-			}
 			return st, nil
 		}
 		if err != nil {
