@@ -45,10 +45,12 @@ func (l *stringList) GetSlice() []string { return *l.p }
 // the generated docs read the same.
 func (l *stringList) Type() string { return "stringArray" }
 
-// String renders the values as pflag does: "[a,b]", CSV-quoted.
+// String renders the values as pflag does, "[a,b]" CSV-quoted, except
+// that no values render as "": pflag recognises "[]" as an empty default
+// only for its own types, and help would print "(default [])".
 func (l *stringList) String() string {
 	if len(*l.p) == 0 {
-		return "[]"
+		return ""
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)

