@@ -21,8 +21,8 @@ import (
 // 127.0.0.1:0, stores its address in an environment variable the script
 // names, and stops when the script ends.
 func init() {
-	// fakesmtp VAR SCRIPTFILE [CERTDIR]: a scripted server (see smtptest);
-	// with CERTDIR, the "tls" step uses CERTDIR/cert.pem and key.pem.
+	// fakesmtp VAR SCRIPTFILE [CERTDIR]: a scripted server (see smtptest)
+	// at VAR (VAR_PORT holds its port, for DNS-routed sends); with CERTDIR, the "tls" step uses CERTDIR/cert.pem and key.pem.
 	scriptCmds["fakesmtp"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) < 2 {
 			ts.Fatalf("usage: fakesmtp VAR SCRIPTFILE [CERTDIR]")
@@ -33,6 +33,8 @@ func init() {
 			srv.TLS = loadCert(ts, args[2]).ServerConfig()
 		}
 		ts.Setenv(args[0], srv.Addr())
+		_, port, _ := net.SplitHostPort(srv.Addr())
+		ts.Setenv(args[0]+"_PORT", port)
 		ts.Defer(srv.Close)
 	}
 	// smtppeer VAR [-cert DIR] [-implicit] [-user u:p]: a go-smtp server.

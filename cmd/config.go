@@ -169,7 +169,9 @@ CONFIG FILE
   A profile's server-bound settings (port, tls, auth, user, password, TLS
   files) are not used when --server or $SMTPX_SERVER names another server,
   so credentials never go to a server they were not written for; nor is its
-  password when the user name comes from elsewhere.
+  password when the user name comes from elsewhere. With no server named
+  at all (a send routed by DNS), neither the profile's credentials nor
+  $SMTPX_USER are used: a warning says so.
 
 ENVIRONMENT
   SMTPX_SERVER     the server (like --server)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/auth"
+	"github.com/smtpx/smtpx/internal/config"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/message"
 	"github.com/smtpx/smtpx/internal/route"
@@ -75,6 +76,10 @@ func newSendCmd(env *Env) *cobra.Command {
 recipients' domains are routed by DNS (MX by preference, the implicit MX,
 null MX refused). STARTTLS is used when offered and its certificate is
 verified; AUTH is never sent in clear text to a non-loopback server.
+Credentials go only to the server named by --server, $SMTPX_SERVER or the
+profile that holds them: a send routed by DNS never authenticates (--user
+or --auth without --server is a usage error; the environment's and a
+profile's credentials are ignored there, with a warning).
 
 With several recipients the transcript and JSON give each one's reply; the
 exit status is 0 only when every recipient and the message were accepted,
@@ -400,7 +405,7 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	o.Session.TraceBody = env.G.Verbose
 
 	// Authentication.
-	if err := planAuth(env, f, o); err != nil {
+	if err := planAuth(env, f, o, plan.tgt == nil); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -462,10 +467,18 @@ func checkDSN(f *sendFlags) error {
 	return nil
 }
 
-func planAuth(env *Env, f *sendFlags, o *send.Options) error {
+// planAuth resolves the credentials. routed is true when the recipients'
+// domains choose the server (no --server): credentials are never sent
+// there, since any domain can name any MX; the environment's and the
+// profile's were already dropped by config, so what is left came from
+// the command line and is a usage error.
+func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
 	wantAuth := f.authMech != "" || f.user != "" || f.passwordFile != "" || f.passwordEnv != "" || f.password != "" || f.tokenFile != "" || f.tokenEnv != ""
 	if !wantAuth {
 		return nil
+	}
+	if routed {
+		return exitcode.Usagef("name the submission server with --server", "AUTH needs a server named with --server: a send routed by DNS never authenticates")
 	}
 	mech := strings.ToUpper(f.authMech)
 	if mech == "AUTO" {
@@ -486,7 +499,7 @@ func planAuth(env *Env, f *sendFlags, o *send.Options) error {
 			return exitcode.Usagef("give --cert and --key", "--auth=EXTERNAL needs a client certificate")
 		}
 	case needToken:
-		s, err := secret.Sources{Name: "OAuth token", File: f.tokenFile, EnvVar: f.tokenEnv, Default: "SMTPX_OAUTH_TOKEN", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
+		s, err := secret.Sources{Name: "OAuth token", File: f.tokenFile, EnvVar: f.tokenEnv, Default: config.EnvOAuthToken, Getenv: env.IO.Getenv, Prompt: prompt}.Find()
 		if err != nil {
 			return secretErr(err, "--oauth-token-file or --oauth-token-env")
 		}

@@ -23,6 +23,8 @@ const (
 	EnvFrom     = "SMTPX_FROM"
 	EnvHelo     = "SMTPX_HELO"
 	EnvPassword = "SMTPX_PASSWORD"
+	// EnvOAuthToken is read by send as the last OAuth token source.
+	EnvOAuthToken = "SMTPX_OAUTH_TOKEN"
 )
 
 // envFlags maps environment variables onto the send flags they fill.
@@ -175,7 +177,56 @@ func Resolve(r Request) (*Result, error) {
 		res.Profile = p
 		profileSettings(r, res, p)
 	}
+	unbindCredentials(r, res)
 	return res, nil
+}
+
+// credentialKeys are the settings that make send authenticate.
+var credentialKeys = map[string]bool{"user": true, "auth": true, "password_command": true, "password_file": true}
+
+// NoServer is why credentials from the environment or a profile are not
+// used when no server is named: a send routed by DNS goes to whatever
+// server the recipient's domain names, which may be anybody's.
+const NoServer = "no server is named: a send routed by DNS never authenticates"
+
+// unbindCredentials keeps the environment's and the profile's credentials
+// for a server the user named (--server, --socket, $SMTPX_SERVER or the
+// profile's own server). Without one, send would route by DNS and hand the
+// password to the recipient domain's MX, so they are dropped, with one
+// warning naming where they came from.
+func unbindCredentials(r Request, res *Result) {
+	if r.given("server") || r.given("socket") {
+		return
+	}
+	for _, s := range res.Settings {
+		if s.Key == "server" && s.Skip == "" {
+			return
+		}
+	}
+	var from []string
+	seen := map[string]bool{}
+	for i := range res.Settings {
+		s := &res.Settings[i]
+		if !credentialKeys[s.Key] || s.Skip != "" {
+			continue
+		}
+		s.Skip = NoServer
+		if !seen[s.Origin] {
+			seen[s.Origin] = true
+			from = append(from, s.Origin)
+		}
+	}
+	res.PasswordCommand = ""
+	if len(from) == 0 {
+		return
+	}
+	for _, k := range []string{EnvPassword, EnvOAuthToken} {
+		if r.env(k) != "" {
+			from = append(from, "$"+k)
+		}
+	}
+	res.Warnings = append(res.Warnings, fmt.Sprintf("credentials from %s are not used: no server is named, and a send routed by DNS never authenticates; name the submission server with --server or $%s",
+		strings.Join(from, ", "), EnvServer))
 }
 
 func selectProfile(r Request, res *Result) (*Profile, error) {

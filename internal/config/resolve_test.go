@@ -180,6 +180,25 @@ func TestPrecedence(t *testing.T) {
 			flags:   []string{"profile=nohost", "server=x"},
 			applied: []string{"password-file=HOME/pw (profile \"nohost\")", `port=2525 (profile "nohost")`, `user=u (profile "nohost")`},
 		},
+		{
+			name:    "no server named: the profile's credentials are not used for DNS routing",
+			flags:   []string{"profile=nohost"},
+			applied: []string{`port=2525 (profile "nohost")`},
+			skipped: []string{"password_file: " + NoServer, "user: " + NoServer},
+		},
+		{
+			name:    "no server named: the environment's user is not used",
+			env:     map[string]string{"SMTPX_USER": "me", "SMTPX_PASSWORD": "pw"},
+			flags:   []string{"profile=nohost"},
+			applied: []string{`port=2525 (profile "nohost")`},
+			skipped: []string{"password_file: $SMTPX_PASSWORD is set", "user: $SMTPX_USER is set", "user: " + NoServer},
+		},
+		{
+			name:    "the environment's user goes to the server $SMTPX_SERVER names",
+			env:     map[string]string{"SMTPX_USER": "me", "SMTPX_SERVER": "127.0.0.1:587"},
+			applied: []string{"server=127.0.0.1:587 ($SMTPX_SERVER)", "user=me ($SMTPX_USER)", `from=default@example.com (profile "default")`},
+			skipped: []string{"server: $SMTPX_SERVER is set"},
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := setup(t, tt.env)
