@@ -26,6 +26,12 @@ func TestOutOfSequenceReplies(t *testing.T) {
 		{"pipelined: 354 to MAIL", pipe + "S: 354 go\nS: 250 ok\nS: 354 go\nhang\n", 1},
 		{"pipelined: 354 to RCPT", pipe + "S: 250 ok\nS: 354 go\nS: 354 go\nhang\n", 1},
 		{"pipelined: one reply too many", pipe + "S: 250 ok\nS: 250 ok\nS: 250 extra\nS: 354 go\nhang\n", 1},
+		// A reply before our end of data cannot answer the message: the
+		// "queued" sent with the 354 must not pass for a delivery.
+		{"250 with the 354", ehlo + "C~ MAIL\nS: 250 ok\nC~ RCPT\nS: 250 ok\nC: DATA\nR: \"354 go\\r\\n250 queued as EARLY\\r\\n\"\ndata\nS: 554 no\nhang\n", 1},
+		{"250 with the 354, then close", ehlo + "C~ MAIL\nS: 250 ok\nC~ RCPT\nS: 250 ok\nC: DATA\nR: \"354 go\\r\\n250 queued as EARLY\\r\\n\"\nclose\n", 1},
+		{"pipelined: 250 with the 354", pipe + "S: 250 ok\nR: \"250 ok\\r\\n354 go\\r\\n250 queued as EARLY\\r\\n\"\ndata\nS: 554 no\nhang\n", 1},
+		{"pipelined: 250 with the 354, then close", pipe + "S: 250 ok\nR: \"250 ok\\r\\n354 go\\r\\n250 queued as EARLY\\r\\n\"\nclose\n", 1},
 	} {
 		srv := fake(t, tt.script)
 		o := opts(srv.Addr(), "b@test", "c@test")

@@ -109,12 +109,18 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 			return 0, err
 		}
 	}
+	if s.rr.R.Buffered() > 0 { // sent with the 354: no content goes out
+		return 0, s.earlyReply()
+	}
 	dw := s.dotWriter()
 	if err := s.copyTimed(dw, body); err != nil {
 		return dw.Bytes, err
 	}
 	if err := dw.Close(); err != nil {
 		return dw.Bytes, s.wireErr(err)
+	}
+	if s.earlyInput() {
+		return dw.Bytes, s.earlyReply()
 	}
 	s.bw.WriteString(".\r\n")
 	for _, l := range trailing {
@@ -134,6 +140,47 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 		s.emit(Event{Dir: Sent, Line: l})
 	}
 	return dw.Bytes, nil
+}
+
+// earlyInput reports whether the server has said anything since its 354,
+// looked at just before the end of data is written. Nothing it sends
+// before our end of data can answer the message: a "250 queued" sent with
+// the 354 (and a 554 to the real end) must not pass for a delivery.
+func (s *Session) earlyInput() bool {
+	if s.rr.R.Buffered() > 0 {
+		return true
+	}
+	if s.peek == nil || s.peek.conn != s.conn {
+		s.peek = &connPeeker{conn: s.conn, p: newPeeker(s.conn)}
+	}
+	return s.peek.p.waiting()
+}
+
+// earlyReply reads and shows what the server sent during the data phase,
+// then drops the connection without writing another byte (no end of data,
+// no QUIT): the dialogue is out of step. A 421 is the server closing the
+// channel, allowed at any time; anything else is out of sequence.
+func (s *Session) earlyReply() error {
+	s.bw.Reset(io.Discard)
+	r, err := s.ReadReply("DATA")
+	s.Close()
+	switch {
+	case err != nil:
+		return err
+	case r.Code == 421:
+		return ReplyError("DATA", r)
+	}
+	return &Error{Kind: KindProtocol, Op: "DATA", Reply: r,
+		Msg: fmt.Sprintf("reply %d before the end of the message data (out of sequence)", r.Code)}
+}
+
+// abandon drops the connection at once, discarding what is buffered: after
+// the message could not be read to its end, any byte more (even QUIT)
+// would be taken as message content, or complete a BDAT chunk.
+func (s *Session) abandon() {
+	s.bw.Reset(io.Discard)
+	s.info("connection closed: the message could not be sent whole")
+	s.Close()
 }
 
 // dotWriter returns the session's DotWriter, reset to the beginning of a
@@ -176,6 +223,7 @@ func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
 			return nil
 		}
 		if rerr != nil {
+			s.abandon()
 			return &Error{Kind: KindUsage, Op: "read message", Msg: "cannot read the message", Err: rerr}
 		}
 	}
@@ -212,6 +260,7 @@ func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last
 		return err
 	}
 	if n != size {
+		s.abandon()
 		return &Error{Kind: KindUsage, Op: "BDAT", Msg: fmt.Sprintf("message has %d bytes, %d were announced", n, size)}
 	}
 	for _, l := range trailing {
@@ -258,6 +307,7 @@ func (s *Session) copyN(r io.Reader, n int64) (int64, error) {
 			break
 		}
 		if rerr != nil {
+			s.abandon()
 			return done, &Error{Kind: KindUsage, Op: "read message", Msg: "cannot read the message", Err: rerr}
 		}
 	}

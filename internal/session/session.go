@@ -94,6 +94,14 @@ type Session struct {
 	// dw and buf carry message content; kept across transactions.
 	dw  *DotWriter
 	buf []byte
+	// peek looks for early replies in the data phase (see earlyInput).
+	peek *connPeeker
+}
+
+// connPeeker is the peeker made for one connection (TLS replaces it).
+type connPeeker struct {
+	conn net.Conn
+	p    *peeker
 }
 
 func (o *Options) withDefaults() {

@@ -369,3 +369,88 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// recorder is a server that greets, then keeps every byte the client
+// sends until the client closes.
+func recorder(t *testing.T) (addr string, got func() string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- ""
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("220 mx.test ESMTP\r\n"))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		done <- b.String()
+	}()
+	return ln.Addr().String(), func() string { return <-done }
+}
+
+// failingReader gives some content, then an error (a file that became
+// unreadable half-way).
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, errors.New("input/output error")
+	}
+	k := copy(p, strings.Repeat("x", min(f.n, len(p))))
+	f.n -= k
+	return k, nil
+}
+
+// When the message cannot be read to its end, the connection is dropped
+// without another byte: QUIT written after a short BDAT chunk would be
+// taken as the rest of the chunk, and delivered as message content.
+func TestInputErrorMidMessageSendsNothingMore(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		send func(s *session.Session) error
+	}{
+		{"BDAT content shorter than announced", func(s *session.Session) error {
+			return s.WriteBDAT([]string{"MAIL FROM:<a@test>", "RCPT TO:<b@test>"}, strings.NewReader("Subject: x\r\n\r\nshort\r\n"), 100, true, "QUIT")
+		}},
+		{"BDAT read error", func(s *session.Session) error {
+			return s.WriteBDAT(nil, &failingReader{n: 40 << 10}, 100<<10, true)
+		}},
+		{"DATA read error", func(s *session.Session) error {
+			_, err := s.WriteData(&failingReader{n: 40 << 10}, "QUIT")
+			return err
+		}},
+	} {
+		addr, got := recorder(t)
+		s, _ := dial(t, addr, session.Options{})
+		if _, err := s.ReadBanner(); err != nil {
+			t.Fatal(err)
+		}
+		err := tt.send(s)
+		if err == nil {
+			t.Fatalf("%s: no error", tt.name)
+		}
+		s.Finish(err)
+		if !s.Closed() {
+			t.Errorf("%s: connection still open", tt.name)
+		}
+		rec := got()
+		if strings.Contains(rec, "QUIT") || strings.Contains(rec, "\r\n.\r\n") {
+			t.Errorf("%s: more was written after the input failed: ...%q", tt.name, rec[max(0, len(rec)-40):])
+		}
+	}
+}
