@@ -173,6 +173,10 @@ CONFIG FILE
   at all (a send routed by DNS), neither the profile's credentials nor
   $SMTPX_USER are used: a warning says so.
 
+  A password_command runs with sh -c, bounded by --timeout (its whole
+  process group is killed then), and only from a file that no one but its
+  owner can change; a password file others can read gets a warning.
+
 ENVIRONMENT
   SMTPX_SERVER     the server (like --server)
   SMTPX_USER       the AUTH user name (like --user)

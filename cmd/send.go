@@ -503,6 +503,7 @@ func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
 		if err != nil {
 			return secretErr(err, "--oauth-token-file or --oauth-token-env")
 		}
+		warnSecret(env, s)
 		creds.Token = s.Value
 	default:
 		if f.user == "" {
@@ -511,17 +512,22 @@ func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
 		if strings.ContainsAny(f.user, "\r\n\x00") {
 			return exitcode.Usagef("give the user name on one line", "--user contains a line break or NUL")
 		}
-		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Command: f.passwordCommand, Default: "SMTPX_PASSWORD", Getenv: env.IO.Getenv, Prompt: prompt}.Find()
+		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Command: f.passwordCommand,
+			Default: config.EnvPassword, Getenv: env.IO.Getenv, Prompt: prompt, Timeout: env.G.Timeout}.Find()
 		if err != nil {
 			return secretErr(err, "--password-file, --password-env or SMTPX_PASSWORD")
 		}
-		if s.Warning != "" {
-			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", s.Warning)
-		}
+		warnSecret(env, s)
 		creds.Password = s.Value
 	}
 	o.Auth = &send.AuthOptions{Mech: mech, Creds: creds}
 	return nil
+}
+
+func warnSecret(env *Env, s secret.Secret) {
+	if s.Warning != "" && !env.G.Quiet {
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", s.Warning)
+	}
 }
 
 func secretErr(err error, how string) error {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smtpx/smtpx/internal/secret"
 	"github.com/smtpx/smtpx/internal/target"
 )
 
@@ -178,6 +179,13 @@ func Resolve(r Request) (*Result, error) {
 		profileSettings(r, res, p)
 	}
 	unbindCredentials(r, res)
+	if res.PasswordCommand != "" {
+		if err := secret.CheckCommandFile(res.File); err != nil {
+			return nil, &UsageError{
+				Msg:  fmt.Sprintf("%s in %s can be changed by other users, and its password command would run as you: not running it", res.Profile.Origin, res.File),
+				Hint: "make it yours and writable by you alone: chmod go-w " + res.File}
+		}
+	}
 	return res, nil
 }
 

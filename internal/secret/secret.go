@@ -5,12 +5,14 @@ package secret
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Sources are the places a secret may come from, in the order tried.
@@ -24,7 +26,13 @@ type Sources struct {
 	Getenv  func(string) string
 	// Prompt asks on the terminal without echo; nil when there is no terminal.
 	Prompt func(prompt string) (string, error)
+	// Timeout bounds the command (and everything it starts); zero means
+	// DefaultCommandTimeout.
+	Timeout time.Duration
 }
+
+// DefaultCommandTimeout bounds a password command when no timeout is given.
+const DefaultCommandTimeout = 30 * time.Second
 
 // Secret is a found secret and where it came from (for --print-config).
 type Secret struct {
@@ -45,11 +53,11 @@ func (s Sources) Find() (Secret, error) {
 	}
 	switch {
 	case s.File != "":
-		v, err := firstLine(s.File)
+		v, warn, err := readSecretFile(s.File, s.Name)
 		if err != nil {
 			return Secret{}, fmt.Errorf("cannot read the %s file: %v", s.Name, err)
 		}
-		return Secret{Value: v, Origin: "file " + s.File}, nil
+		return Secret{Value: v, Origin: "file " + s.File, Warning: warn}, nil
 	case s.EnvVar != "":
 		v, ok := lookup(getenv, s.EnvVar)
 		if !ok {
@@ -60,7 +68,7 @@ func (s Sources) Find() (Secret, error) {
 		return Secret{Value: s.Argv, Origin: "command line",
 			Warning: fmt.Sprintf("a %s on the command line is visible to other users of this machine; prefer a file, an environment variable or the prompt", s.Name)}, nil
 	case s.Command != "":
-		out, err := commandOutput(s.Command)
+		out, err := commandOutput(s.Command, s.Timeout)
 		if err != nil {
 			return Secret{}, fmt.Errorf("%s command failed: %v", s.Name, err)
 		}
@@ -124,9 +132,18 @@ func firstLine(path string) (string, error) {
 }
 
 // commandOutput runs command with sh -c and returns its standard output,
-// at most maxCommandOutput bytes of it.
-func commandOutput(command string) ([]byte, error) {
-	cmd := exec.Command("sh", "-c", command)
+// at most maxCommandOutput bytes of it, within timeout: a command waiting
+// for a pinentry or a hung keyring must not hold smtpx forever.
+func commandOutput(command string, timeout time.Duration) ([]byte, error) {
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	ownGroup(cmd)
+	// After the kill, stop waiting for pipes a detached grandchild holds.
+	cmd.WaitDelay = time.Second
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -141,7 +158,40 @@ func commandOutput(command string) ([]byte, error) {
 		return nil, fmt.Errorf("it printed more than %d MiB", maxCommandOutput>>20)
 	}
 	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("it did not finish within %s (--timeout)", timeout)
+		}
 		return nil, err
 	}
 	return out, rerr
+}
+
+// readSecretFile reads a password or token file's first line, with a
+// warning when others may read the file (as msmtp and OpenSSH warn).
+func readSecretFile(path, name string) (value, warning string, err error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		if _, othersRead := access(fi); othersRead {
+			warning = fmt.Sprintf("the %s file %s can be read by other users; make it private: chmod 600 %s", name, path, path)
+		}
+	}
+	value, err = firstLine(path)
+	return value, warning, err
+}
+
+// ErrExposed reports a file that others can change while it tells smtpx
+// what to run: whoever can write it can run commands as this user.
+var ErrExposed = errors.New("file can be changed by other users")
+
+// CheckCommandFile refuses a file that holds a command to run (a
+// password_command, msmtp's passwordeval) when users other than its
+// owner can change it, or when it belongs to another user.
+func CheckCommandFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // the reader reports a missing file
+	}
+	if othersWrite, _ := access(fi); othersWrite {
+		return fmt.Errorf("%s: %w", path, ErrExposed)
+	}
+	return nil
 }
