@@ -90,6 +90,7 @@ func applySendConfig(env *Env, c *cobra.Command, f *sendFlags) error {
 	if f.cfg.print {
 		return printConfig(env, config.BuildReport(req, res))
 	}
+	f.origin = map[string]string{}
 	for _, s := range res.Applied() {
 		if s.Flag == "" {
 			continue
@@ -97,6 +98,7 @@ func applySendConfig(env *Env, c *cobra.Command, f *sendFlags) error {
 		if err := fs.Set(s.Flag, s.FlagValue); err != nil {
 			return exitcode.Usagef("fix "+s.Key+" in "+s.Origin, "%s: %s: %v", s.Origin, s.Key, err)
 		}
+		f.origin[s.Flag] = s.Origin
 	}
 	f.passwordCommand = res.PasswordCommand
 	return nil

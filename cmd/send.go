@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	xterm "golang.org/x/term"
 
-	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/config"
 	"github.com/smtpx/smtpx/internal/exitcode"
@@ -53,7 +52,8 @@ type sendFlags struct {
 	load     loadFlags
 
 	cfg             configFlags
-	passwordCommand string // a profile's password_command
+	passwordCommand string            // a profile's password_command
+	origin          map[string]string // flag -> where config took its value from
 
 	notify, ret, envid string
 	orcpt              bool
@@ -112,10 +112,10 @@ least one recipient got the message).`,
 	fs.StringVarP(&f.server, "server", "s", "", "server: host[:port], [v6]:port, smtp://, smtps://, submission://, lmtp:// or unix:///path (default: route by DNS)")
 	fs.IntVar(&f.port, "port", 25, "port for servers found through DNS")
 	fs.StringVar(&f.dnsServer, "dns-server", "", "resolver `ADDR` for MX lookups instead of the system's")
-	stringListVar(fs, &f.to, "to", "t", nil, "recipient `ADDR` (repeatable, or a comma list)")
-	stringListVar(fs, &f.cc, "cc", "", nil, "Cc recipient `ADDR` (repeatable, or a comma list)")
+	stringListVar(fs, &f.to, "to", "t", nil, "recipient `ADDR` or \"Name <ADDR>\" (repeatable, or a comma list)")
+	stringListVar(fs, &f.cc, "cc", "", nil, "Cc recipient `ADDR` or \"Name <ADDR>\" (repeatable, or a comma list)")
 	stringListVar(fs, &f.bcc, "bcc", "", nil, "blind recipient `ADDR`: envelope only, never in a header")
-	fs.StringVarP(&f.from, "from", "f", "", "sender `ADDR` (default $USER@this host; <> for the null sender)")
+	fs.StringVarP(&f.from, "from", "f", "", "sender `ADDR` or \"Name <ADDR>\" (default $USER@this host; <> for the null sender)")
 	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
 	fs.BoolVar(&f.tls, "tls", false, "require STARTTLS (exit 6 when not offered)")
 	fs.BoolVar(&f.noTLS, "no-tls", false, "never use STARTTLS")
@@ -164,16 +164,9 @@ least one recipient got the message).`,
 
 // sendPlan is everything runSend resolved from the flags before dialling.
 type sendPlan struct {
-	opts   send.Options
-	tgt    *target.Target // nil: route by DNS
-	rcpts  []send.Rcpt
-	header headerAddrs
-}
-
-// headerAddrs are the addresses as they appear in From/To/Cc headers.
-type headerAddrs struct {
-	from   string
-	to, cc []string
+	opts send.Options
+	tgt  *target.Target // nil: route by DNS
+	env  *send.Envelope
 }
 
 func runSend(env *Env, f *sendFlags) error {
@@ -181,7 +174,7 @@ func runSend(env *Env, f *sendFlags) error {
 	if err != nil {
 		return err
 	}
-	src, err := f.msg.source(env, plan.header)
+	src, err := f.msg.source(env, plan.env)
 	if src != nil {
 		defer src.Close()
 	}
@@ -216,13 +209,13 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
 	var txs []*send.Transaction
 	if plan.tgt != nil {
-		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.rcpts)}
+		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.env.Rcpts)}
 	} else {
 		r, err := route.New(route.Options{Server: f.dnsServer, Timeout: env.G.ConnectTimeout})
 		if err != nil {
 			return exitcode.Usagef("give --dns-server as an IP address, optionally with :port", "%v", err)
 		}
-		dests := send.PlanRoutes(ctx, r, plan.rcpts, f.port)
+		dests := send.PlanRoutes(ctx, r, plan.env.Rcpts, f.port)
 		txs = send.RunRoutes(ctx, &plan.opts, dests)
 	}
 	code, err := send.Exit(txs, f.allowPartial)
@@ -308,47 +301,15 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	o.Helo = f.helo
 
 	// Envelope.
-	from, fromUTF8, fromHeader, err := parseFrom(env, f.from)
+	ev, err := send.NewEnvelope(send.EnvelopeInput{From: f.from, DefaultFrom: defaultFrom(env), To: f.to, Cc: f.cc, Bcc: f.bcc, Origin: f.origin})
 	if err != nil {
 		return nil, err
 	}
-	o.From, o.FromUTF8 = from, fromUTF8
-	plan.header.from = fromHeader
-	seen := map[string]bool{}
-	add := func(flag string, list []string, hdr *[]string) error {
-		for _, a := range splitAddrs(list) {
-			p, err := address.Parse(a)
-			if err != nil {
-				return exitcode.Usagef("check the address given to "+flag, "%s: %v", flag, err)
-			}
-			if hdr != nil {
-				*hdr = append(*hdr, p.String())
-			}
-			if seen[strings.ToLower(p.Mailbox())] {
-				continue
-			}
-			seen[strings.ToLower(p.Mailbox())] = true
-			mb := p.Mailbox()
-			if p.UTF8 {
-				mb = p.Local + "@" + p.Domain
-			}
-			plan.rcpts = append(plan.rcpts, send.Rcpt{Mailbox: mb, UTF8: p.UTF8, Domain: p.ASCIIDomain})
-		}
-		return nil
-	}
-	if err := add("--to", f.to, &plan.header.to); err != nil {
-		return nil, err
-	}
-	if err := add("--cc", f.cc, &plan.header.cc); err != nil {
-		return nil, err
-	}
-	if err := add("--bcc", f.bcc, nil); err != nil {
-		return nil, err
-	}
-	if len(plan.rcpts) == 0 && !f.dumpMail {
+	plan.env = ev
+	o.From, o.FromUTF8 = ev.From, ev.FromUTF8
+	if len(ev.Rcpts) == 0 && !f.dumpMail {
 		return nil, exitcode.Usagef("add --to ADDR", "no recipients")
 	}
-	o.Rcpts = plan.rcpts
 
 	// DSN and raw parameters.
 	if err := checkDSN(f); err != nil {
@@ -411,30 +372,17 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	return plan, nil
 }
 
-func parseFrom(env *Env, from string) (mailbox string, utf8 bool, header string, err error) {
-	switch from {
-	case "<>":
-		return "", false, "", nil
-	case "":
-		user := env.IO.Env("USER")
-		if user == "" {
-			user = "smtpx"
-		}
-		host, _ := os.Hostname()
-		if host == "" {
-			host = "localhost"
-		}
-		from = user + "@" + host
+// defaultFrom is $USER@this host, the sender when none is given.
+func defaultFrom(env *Env) string {
+	user := env.IO.Env("USER")
+	if user == "" {
+		user = "smtpx"
 	}
-	p, perr := address.Parse(from)
-	if perr != nil {
-		return "", false, "", exitcode.Usagef("give --from as local@domain, or <> for the null sender", "--from: %v", perr)
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
 	}
-	mb := p.Mailbox()
-	if p.UTF8 {
-		mb = p.Local + "@" + p.Domain
-	}
-	return mb, p.UTF8, p.String(), nil
+	return user + "@" + host
 }
 
 func checkDSN(f *sendFlags) error {
@@ -550,29 +498,4 @@ func passwordPrompt(env *Env) func(string) (string, error) {
 		fmt.Fprintln(env.IO.Err)
 		return string(b), err
 	}
-}
-
-// splitAddrs splits comma lists ("a@x, b@y") while keeping commas inside
-// quoted local parts, and trims the blanks around each address. Line breaks
-// are left in place for the address parser to refuse.
-func splitAddrs(list []string) []string {
-	var out []string
-	for _, v := range list {
-		start, quoted := 0, false
-		for i := 0; i < len(v); i++ {
-			switch v[i] {
-			case '\\':
-				i++
-			case '"':
-				quoted = !quoted
-			case ',':
-				if !quoted {
-					out = append(out, strings.Trim(v[start:i], " \t"))
-					start = i + 1
-				}
-			}
-		}
-		out = append(out, strings.Trim(v[start:], " \t"))
-	}
-	return out
 }

@@ -85,7 +85,7 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	// formatting them would cost more than sending.
 	o.Session.Observer = nil
 	o.Session.TraceBody = false
-	r := load.New(load.Options{Send: &o, Count: l.count, Duration: l.duration,
+	r := load.New(load.Options{Send: &o, Rcpts: plan.env.Rcpts, Count: l.count, Duration: l.duration,
 		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate})
 
 	// The first interrupt stops new messages and lets those in flight

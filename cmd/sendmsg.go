@@ -10,6 +10,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/message"
+	"github.com/smtpx/smtpx/internal/send"
 )
 
 // messageFlags are the flags that say what message send builds.
@@ -50,7 +51,7 @@ func (m *messageFlags) register(c *cobra.Command) {
 }
 
 // source builds the message to send.
-func (m *messageFlags) source(env *Env, h headerAddrs) (message.Source, error) {
+func (m *messageFlags) source(env *Env, h *send.Envelope) (message.Source, error) {
 	if m.data != "" {
 		if m.subject != "" || len(m.headers) > 0 || len(m.addHeaders) > 0 || m.body != "" || m.html != "" || len(m.attach) > 0 || len(m.inline) > 0 {
 			return nil, exitcode.Usagef("--data sends the message as it is: drop --subject, --header, --body, --html and --attach", "--data cannot be combined with message-building flags")
@@ -70,9 +71,9 @@ func (m *messageFlags) source(env *Env, h headerAddrs) (message.Source, error) {
 		}
 	}
 	o := message.Options{
-		From:       h.from,
-		To:         h.to,
-		Cc:         h.cc,
+		From:       h.HeaderFrom,
+		To:         h.HeaderTo,
+		Cc:         h.HeaderCc,
 		Subject:    m.subject,
 		Headers:    m.headers,
 		AddHeaders: m.addHeaders,

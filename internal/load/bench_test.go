@@ -41,7 +41,6 @@ func benchOptions(tb testing.TB, addr string) *send.Options {
 		Session:  session.Options{Address: addr, Timeout: 10 * time.Second},
 		Helo:     "client.test",
 		From:     "a@example.org",
-		Rcpts:    []send.Rcpt{{Mailbox: "b@example.com", Domain: "example.com"}},
 		Source:   kibMessage(tb),
 		Pipeline: true, Chunking: true,
 		TLS: target.TLSNone,
@@ -59,7 +58,7 @@ func benchTransactions(b *testing.B, chunking bool) {
 	if s == nil {
 		b.Fatal(tx.Err)
 	}
-	f := o.NewFlow(s, o.Rcpts)
+	f := o.NewFlow(s, rcpts)
 	left := b.N
 	f.Next = func() send.After {
 		if left > 1 {
@@ -105,7 +104,7 @@ func benchRun(b *testing.B, addr string) {
 	o := benchOptions(b, addr)
 	b.ReportAllocs()
 	b.ResetTimer()
-	res := New(Options{Send: o, Count: b.N, Concurrency: 8}).Run(context.Background())
+	res := run(Options{Send: o, Count: b.N, Concurrency: 8})
 	b.StopTimer()
 	if res.Accepted != int64(b.N) {
 		b.Fatalf("accepted %d of %d: %v", res.Accepted, b.N, res.Errors)

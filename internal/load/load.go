@@ -37,6 +37,8 @@ type Options struct {
 	// message). Its Session.Observer is called from every connection at
 	// once, so it must be safe for concurrent use; nil is fastest.
 	Send *send.Options
+	// Rcpts are every message's recipients, all on the one server.
+	Rcpts []send.Rcpt
 	// Count is the number of messages; 0 means no limit (with Duration).
 	Count int
 	// Duration stops starting new messages after this long; 0: no limit.
@@ -188,7 +190,7 @@ func (r *Runner) worker(dial, stop context.Context) {
 				continue
 			}
 			failures = 0
-			f, used = o.NewFlow(s, o.Rcpts), 0
+			f, used = o.NewFlow(s, r.o.Rcpts), 0
 		}
 		used++
 		next := nextUnknown

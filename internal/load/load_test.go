@@ -38,14 +38,23 @@ func options(addr string) *send.Options {
 		Session:  session.Options{Address: addr, Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second},
 		Helo:     "client.test",
 		From:     "a@example.org",
-		Rcpts:    []send.Rcpt{{Mailbox: "b@example.com", Domain: "example.com"}},
 		Source:   message.NewDataString(body),
 		Pipeline: true, Chunking: true,
 		TLS: target.TLSNone,
 	}
 }
 
-func run(o Options) *Result { return New(o).Run(context.Background()) }
+// rcpts are every test message's recipients.
+var rcpts = []send.Rcpt{{Mailbox: "b@example.com", Domain: "example.com"}}
+
+func run(o Options) *Result { return New(withRcpts(o)).Run(context.Background()) }
+
+func withRcpts(o Options) Options {
+	if o.Rcpts == nil {
+		o.Rcpts = rcpts
+	}
+	return o
+}
 
 // stored counts the messages a peer kept.
 func stored(p *smtptest.Peer) int64 { return int64(len(p.Messages())) }
@@ -278,7 +287,7 @@ func TestInterrupt(t *testing.T) {
 		}
 		return nil
 	}})
-	res := New(Options{Send: options(p.Addr()), Count: 100000, Concurrency: 3}).Run(ctx)
+	res := New(withRcpts(Options{Send: options(p.Addr()), Count: 100000, Concurrency: 3})).Run(ctx)
 	if !res.Interrupted || res.Accepted != stored(p) || res.NotSent == 0 || res.Accepted < 5 {
 		t.Errorf("interrupted %v, accepted %d, stored %d, not sent %d", res.Interrupted, res.Accepted, stored(p), res.NotSent)
 	}

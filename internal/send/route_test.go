@@ -76,7 +76,7 @@ func TestRouteFailoverNullMXAndDomains(t *testing.T) {
 	o := opts("")
 	o.Session.Observer = nil
 	o.Session.Timeout = 2 * time.Second
-	txs := RunRoutes(context.Background(), o, dests)
+	txs := RunRoutes(context.Background(), o.Options, dests)
 	if len(txs) != 4 {
 		t.Fatalf("%d transactions", len(txs))
 	}

@@ -61,7 +61,6 @@ type Options struct {
 	Auth       *AuthOptions
 	From       string // reverse-path mailbox; "" is the null sender
 	FromUTF8   bool
-	Rcpts      []Rcpt
 	DSN        DSN
 	RequireTLS bool
 	MailParams []string // raw extra MAIL parameters
@@ -129,8 +128,9 @@ func QueueID(text string) string {
 // stoppedAt reports whether the plan ends at point p.
 func (o *Options) stoppedAt(p string) bool { return o.QuitAfter == p }
 
-// mailCommand builds MAIL FROM with the parameters the server supports.
-func (o *Options) mailCommand(s *session.Session, size int64, notes *[]string) (string, error) {
+// mailCommand builds MAIL FROM with the parameters the server supports,
+// for a transaction to rcpts.
+func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, notes *[]string) (string, error) {
 	cmd := "MAIL FROM:<" + o.From + ">"
 	ext := s.Ext
 	if _, ok := ext.Size(); ok {
@@ -143,10 +143,13 @@ func (o *Options) mailCommand(s *session.Session, size int64, notes *[]string) (
 			*notes = append(*notes, "the message has 8-bit content but the server does not offer 8BITMIME")
 		}
 	}
-	if o.needsUTF8() {
-		if !ext.Has("SMTPUTF8") {
-			return "", fmt.Errorf("an address has a non-ASCII local part but the server does not offer SMTPUTF8")
-		}
+	// RFC 6531 §3.4: an envelope address with a UTF-8 local part can only
+	// go to a server that offers SMTPUTF8; UTF-8 in the headers alone is
+	// declared when the server offers it, and sent as it is otherwise.
+	switch needs := o.needsUTF8(rcpts); {
+	case needs && !ext.Has("SMTPUTF8"):
+		return "", fmt.Errorf("an address has a non-ASCII local part but the server does not offer SMTPUTF8")
+	case needs, o.Source != nil && o.Source.UTF8Headers() && ext.Has("SMTPUTF8"):
 		cmd += " SMTPUTF8"
 	}
 	if ext.Has("DSN") {
@@ -168,14 +171,13 @@ func (o *Options) mailCommand(s *session.Session, size int64, notes *[]string) (
 	return cmd, nil
 }
 
-func (o *Options) needsUTF8() bool {
+// needsUTF8 reports whether this transaction's envelope (the sender and
+// rcpts, the recipients this server gets) has a UTF-8 local part.
+func (o *Options) needsUTF8(rcpts []Rcpt) bool {
 	if o.FromUTF8 {
 		return true
 	}
-	if o.Source != nil && o.Source.UTF8Headers() {
-		return false // headers alone do not require SMTPUTF8 for delivery
-	}
-	for _, r := range o.Rcpts {
+	for _, r := range rcpts {
 		if r.UTF8 {
 			return true
 		}

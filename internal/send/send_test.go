@@ -49,15 +49,22 @@ func fake(t *testing.T, script string) *smtptest.Server {
 	return s
 }
 
-func opts(addr string, rcpts ...string) *Options {
-	o := &Options{
+// testOptions are a send's options with its recipients, as the send verb
+// keeps them (the envelope beside the options).
+type testOptions struct {
+	*Options
+	Rcpts []Rcpt
+}
+
+func opts(addr string, rcpts ...string) testOptions {
+	o := testOptions{Options: &Options{
 		Session:  session.Options{Address: addr, Timeout: 2 * time.Second},
 		Helo:     "client.test",
 		From:     "a@test",
 		Source:   bytesSource{b: []byte(msg)},
 		Pipeline: true, Chunking: true,
 		TLS: target.TLSOpportunistic,
-	}
+	}}
 	for _, r := range rcpts {
 		o.Rcpts = append(o.Rcpts, Rcpt{Mailbox: r})
 	}
@@ -85,7 +92,7 @@ S: 250 2.0.0 Ok: queued as 4FzXyZ
 S: 221 2.0.0 bye
 `)
 	o := opts(srv.Addr(), "b@test", "c@test")
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	srv.Close()
 	want := "EHLO client.test\r\nMAIL FROM:<a@test> SIZE=32\r\nRCPT TO:<b@test>\r\nRCPT TO:<c@test>\r\nDATA\r\n" +
 		"Subject: hi\r\n\r\n..dot line\r\nbody\r\n.\r\nQUIT\r\n"
@@ -132,7 +139,7 @@ S: 250 2.0.0 queued as CHUNK1
 S: 221 bye
 `)
 	o := opts(srv.Addr(), "b@test")
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	srv.Close()
 	want := "EHLO client.test\r\nMAIL FROM:<a@test>\r\nRCPT TO:<b@test>\r\nBDAT 32 LAST\r\n" + body + "QUIT\r\n"
 	if got := srv.Received(); got != want {
@@ -160,7 +167,7 @@ C: QUIT
 S: 221 bye
 `)
 	o := opts(srv.Addr(), "b@test")
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if tx.Err != nil || tx.QueueID != "1abc-0001" || tx.Pipelined {
 		t.Fatalf("%v %q", tx.Err, tx.QueueID)
 	}
@@ -185,7 +192,7 @@ func TestFailuresAndExitClasses(t *testing.T) {
 	for _, tt := range tests {
 		srv := fake(t, tt.script)
 		o := opts(srv.Addr(), "b@test")
-		tx := Deliver(context.Background(), o, o.Rcpts)
+		tx := Deliver(context.Background(), o.Options, o.Rcpts)
 		if code, _ := Exit([]*Transaction{tx}, false); code != tt.exit {
 			t.Errorf("%s: exit %d, want %d (%v)", tt.name, code, tt.exit, tx.Err)
 		}
@@ -198,7 +205,7 @@ func TestFailuresAndExitClasses(t *testing.T) {
 func TestSizeRefusedLocally(t *testing.T) {
 	srv := fake(t, "S: 220 mx\nC~ EHLO\nS: 250-mx\nS: 250 SIZE 10\nC: QUIT\nS: 221 bye\n")
 	o := opts(srv.Addr(), "b@test")
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if code, err := Exit([]*Transaction{tx}, false); code != exitcode.Permanent || !strings.Contains(err.Error(), "SIZE limit of 10") {
 		t.Fatalf("%d %v", code, err)
 	}
@@ -211,14 +218,14 @@ func TestSMTPUTF8Needed(t *testing.T) {
 	srv := fake(t, "S: 220 mx\nC~ EHLO\nS: 250 mx\nC: QUIT\nS: 221 bye\n")
 	o := opts(srv.Addr())
 	o.Rcpts = []Rcpt{{Mailbox: "jürgen@test", UTF8: true}}
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if code, err := Exit([]*Transaction{tx}, false); code != exitcode.Permanent || !strings.Contains(err.Error(), "SMTPUTF8") {
 		t.Fatalf("%d %v", code, err)
 	}
 	srv2 := fake(t, "S: 220 mx\nC~ EHLO\nS: 250-mx\nS: 250 SMTPUTF8\nC: MAIL FROM:<a@test> SMTPUTF8\nS: 250 ok\nC: RCPT TO:<jürgen@test>\nS: 250 ok\nC: DATA\nS: 354 go\ndata\nS: 250 ok\nC: QUIT\nS: 221 bye\n")
 	o = opts(srv2.Addr())
 	o.Rcpts = []Rcpt{{Mailbox: "jürgen@test", UTF8: true}}
-	tx = Deliver(context.Background(), o, o.Rcpts)
+	tx = Deliver(context.Background(), o.Options, o.Rcpts)
 	if tx.Err != nil || len(srv2.Errors()) > 0 {
 		t.Fatal(tx.Err, srv2.Errors())
 	}
@@ -245,7 +252,7 @@ S: 221 bye
 	o := opts(srv.Addr(), "b@test")
 	o.Source = bytesSource{b: []byte("Subject: x\r\n\r\ncaf\xc3\xa9\r\n")}
 	o.DSN = DSN{Notify: "SUCCESS,FAILURE", Ret: "HDRS", EnvID: "id+1", ORcpt: true}
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if tx.Err != nil || len(srv.Errors()) > 0 {
 		t.Fatal(tx.Err, srv.Errors())
 	}
@@ -273,7 +280,7 @@ S: 221 bye
 `)
 	o := opts(srv.Addr(), "b@test", "c@test")
 	o.Session.LMTP = true
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if e := srv.Errors(); len(e) > 0 {
 		t.Fatal(e)
 	}
@@ -297,7 +304,7 @@ func TestQuitAfter(t *testing.T) {
 		srv := fake(t, tt.script)
 		o := opts(srv.Addr(), "b@test")
 		o.QuitAfter = tt.point
-		tx := Deliver(context.Background(), o, o.Rcpts)
+		tx := Deliver(context.Background(), o.Options, o.Rcpts)
 		srv.Close()
 		if tx.Err != nil || tx.Stopped != tt.point || srv.Received() != tt.sent {
 			t.Errorf("%s: err %v stopped %q sent %q", tt.point, tx.Err, tx.Stopped, srv.Received())
@@ -319,7 +326,7 @@ func TestSTARTTLSAndAuthAgainstGoSMTP(t *testing.T) {
 	o.Session.TLSConfig = &tls.Config{RootCAs: cert.Pool()}
 	o.TLS = target.TLSRequired
 	o.Auth = &AuthOptions{Creds: auth.Credentials{User: "u", Password: "pw"}}
-	tx := Deliver(context.Background(), o, o.Rcpts)
+	tx := Deliver(context.Background(), o.Options, o.Rcpts)
 	if tx.Err != nil {
 		t.Fatal(tx.Err)
 	}

@@ -36,7 +36,7 @@ func TestOutOfSequenceReplies(t *testing.T) {
 		srv := fake(t, tt.script)
 		o := opts(srv.Addr(), "b@test", "c@test")
 		o.Rcpts = o.Rcpts[:tt.rcpts]
-		tx := Deliver(context.Background(), o, o.Rcpts)
+		tx := Deliver(context.Background(), o.Options, o.Rcpts)
 		code, err := Exit([]*Transaction{tx}, false)
 		if code != exitcode.Protocol {
 			t.Errorf("%s: exit %d, want %d (%v)", tt.name, code, exitcode.Protocol, err)

@@ -240,7 +240,7 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 		return
 	}
 	var notes []string
-	mail, err := o.mailCommand(s, size, &notes)
+	mail, err := o.mailCommand(s, size, rcpts, &notes)
 	if err != nil {
 		tx.fail(&exitcode.Error{Code: exitcode.Permanent, Msg: err.Error() + " (553 5.6.7)",
 			Hint: "use an ASCII local part, or a server that offers SMTPUTF8"})

@@ -32,7 +32,7 @@ func TestRoundTrips(t *testing.T) {
 		proxy := smtptest.StartProxy(t, peer.Addr(), func(p *smtptest.Proxy) { p.Delay = 20 * time.Millisecond })
 		o := opts(proxy.Addr(), "b@test", "c@test")
 		o.Pipeline, o.Chunking = tt.pipeline, tt.chunk
-		tx := Deliver(context.Background(), o, o.Rcpts)
+		tx := Deliver(context.Background(), o.Options, o.Rcpts)
 		if tx.Err != nil {
 			t.Fatalf("%s: %v", tt.name, tx.Err)
 		}
