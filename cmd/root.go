@@ -41,6 +41,9 @@ func (e *Env) ColorOut() bool {
 	return c
 }
 
+// palette is the colours for stdout.
+func (e *Env) palette() *term.Palette { return term.NewPalette(e.ColorOut()) }
+
 // ColorErr reports whether stderr should be coloured.
 func (e *Env) ColorErr() bool {
 	c, _ := e.IO.Color(e.G.Color, e.IO.ErrIsTTY)
