@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 
@@ -76,7 +77,7 @@ func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.O
 		}
 		return session.Options{}, t, exitcode.Usagef("check the TLS flags", "%v", err)
 	}
-	return session.Options{
+	so := session.Options{
 		Network:        t.Network,
 		Address:        t.Address(),
 		ImplicitTLS:    t.TLS == target.TLSImplicit,
@@ -84,8 +85,16 @@ func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.O
 		LMTP:           c.lmtp || t.LMTP,
 		ConnectTimeout: env.G.ConnectTimeout,
 		Timeout:        env.G.Timeout,
-	}, t, nil
+	}
+	if c.tls.Insecure {
+		so.TLSVerdict = func(*tls.ConnectionState) string { return insecureVerdict }
+	}
+	return so, t, nil
 }
+
+// insecureVerdict is the TLS line's verdict under --insecure: the line
+// names the flag that switched verification off.
+const insecureVerdict = session.NotVerified + " (--insecure)"
 
 // human returns the transcript renderer for stdout.
 func (e *Env) human(showAuth bool) *transcript.Human {

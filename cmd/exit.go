@@ -60,26 +60,31 @@ func Hint(err error) string {
 	if !errors.As(err, &se) {
 		return ""
 	}
+	switch {
+	case errors.Is(err, session.ErrNoHost):
+		return "the server's name did not resolve: check its spelling and your DNS"
+	case errors.Is(err, session.ErrRefused), errors.Is(err, session.ErrConnTimeout):
+		return "check the host and port and that a server is listening (--connect-timeout to wait longer)"
+	case errors.Is(err, session.ErrTimeout):
+		return "the server went silent; raise --timeout if it is just slow"
+	case errors.Is(err, session.ErrUntrustedCA):
+		return "trust its CA with --ca-file FILE, or skip verification with --insecure"
+	case errors.Is(err, session.ErrNameMismatch):
+		return "connect by the name on the certificate, or set it with --tls-sni; --insecure skips the check"
+	case errors.Is(err, session.ErrCertExpired):
+		return "the server's certificate must be renewed; --insecure skips the check"
+	case errors.Is(err, session.ErrInsecureAuth):
+		return "use --tls, or --allow-insecure-auth if you really mean it"
+	case errors.Is(err, session.ErrInjection):
+		return "the server or something in the path is injecting commands; do not trust this connection"
+	}
 	switch se.Kind {
 	case session.KindNetwork:
-		switch {
-		case strings.HasPrefix(se.Op, "connect"):
+		if strings.HasPrefix(se.Op, "connect") {
 			return "check the host and port and that a server is listening (--connect-timeout to wait longer)"
-		case strings.Contains(se.Msg, "no reply within"):
-			return "the server went silent; raise --timeout if it is just slow"
 		}
 		return "the connection broke; run with -v to see where"
 	case session.KindTLS:
-		switch {
-		case strings.Contains(se.Msg, "trusted authority"):
-			return "trust its CA with --ca-file FILE, or skip verification with --insecure"
-		case strings.Contains(se.Msg, "server name"):
-			return "connect by the name on the certificate, or set it with --tls-sni; --insecure skips the check"
-		case strings.Contains(se.Msg, "unencrypted"):
-			return "use --tls, or --allow-insecure-auth if you really mean it"
-		case strings.Contains(se.Msg, "plaintext bytes"):
-			return "the server or something in the path is injecting commands; do not trust this connection"
-		}
 		return "use -v to see the handshake; --insecure skips certificate checks"
 	case session.KindProtocol:
 		return "the server broke RFC 5321; run with -v to see the raw transcript"

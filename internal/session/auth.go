@@ -17,7 +17,7 @@ const maxAuthRounds = 10
 // as a secret event.
 func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 	if !s.inTLS && !s.IsLoopback() && !s.opts.AllowInsecureAuth {
-		return nil, &Error{Kind: KindTLS, Op: "AUTH", Msg: "refusing to send credentials over an unencrypted connection"}
+		return nil, &Error{Kind: KindTLS, Op: "AUTH", Msg: "refusing to send credentials over an unencrypted connection", Cause: ErrInsecureAuth}
 	}
 	mech, ir, err := c.Start()
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 				return nil, err
 			}
 		case r.OK():
-			return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: fmt.Sprintf("unexpected reply %d to AUTH", r.Code)}
+			return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: fmt.Sprintf("unexpected reply %d to AUTH", r.Code), Cause: ErrOutOfSeq}
 		default:
 			return r, ReplyError("AUTH", r)
 		}

@@ -171,7 +171,7 @@ func (s *Session) earlyReply() error {
 		return ReplyError("DATA", r)
 	}
 	return &Error{Kind: KindProtocol, Op: "DATA", Reply: r,
-		Msg: fmt.Sprintf("reply %d before the end of the message data (out of sequence)", r.Code)}
+		Msg: fmt.Sprintf("reply %d before the end of the message data (out of sequence)", r.Code), Cause: ErrOutOfSeq}
 }
 
 // abandon drops the connection at once, discarding what is buffered: after
@@ -231,9 +231,9 @@ func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
 
 func (s *Session) wireErr(err error) error {
 	if isTimeout(err) {
-		return &Error{Kind: KindNetwork, Op: "DATA", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err}
+		return &Error{Kind: KindNetwork, Op: "DATA", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
-	return &Error{Kind: KindNetwork, Op: "DATA", Msg: "connection lost while sending the message", Err: err}
+	return &Error{Kind: KindNetwork, Op: "DATA", Msg: "connection lost while sending the message", Err: err, Cause: ErrClosed}
 }
 
 // WriteBDAT writes the given commands (e.g. MAIL and RCPT in one PIPELINING

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -137,11 +137,17 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 	t0 := time.Now()
 	conn, err := dial(dctx, opts.Network, opts.Address)
 	if err != nil {
-		msg := "connection failed"
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			msg = fmt.Sprintf("no connection within %s", opts.ConnectTimeout)
+		msg, cause := "connection failed", ErrClosed
+		var dnsErr *net.DNSError
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+			msg, cause = fmt.Sprintf("no connection within %s", opts.ConnectTimeout), ErrConnTimeout
+		case errors.As(err, &dnsErr):
+			msg, cause = "cannot resolve the server's name", ErrNoHost
+		case errors.Is(err, syscall.ECONNREFUSED):
+			cause = ErrRefused
 		}
-		return nil, &Error{Kind: KindNetwork, Op: "connect to " + opts.Address, Msg: msg, Err: err}
+		return nil, &Error{Kind: KindNetwork, Op: "connect to " + opts.Address, Msg: msg, Err: err, Cause: cause}
 	}
 	s.Timings.Connect = time.Since(t0)
 	s.conn = conn
@@ -206,7 +212,7 @@ func (s *Session) ReadBanner() (*Reply, error) {
 	s.Banner = r
 	if r.Code != 220 {
 		if r.Class() == 2 || r.Class() == 3 {
-			return r, &Error{Kind: KindProtocol, Op: "banner", Msg: fmt.Sprintf("greeting has code %d, expected 220", r.Code)}
+			return r, &Error{Kind: KindProtocol, Op: "banner", Msg: fmt.Sprintf("greeting has code %d, expected 220", r.Code), Cause: ErrOutOfSeq}
 		}
 		return r, ReplyError("banner", r)
 	}
@@ -235,19 +241,19 @@ func (s *Session) ReadReply(op string) (*Reply, error) {
 func (s *Session) readErr(op string, err error) error {
 	var pe *ProtocolError
 	if errors.As(err, &pe) {
-		return &Error{Kind: KindProtocol, Op: op, Msg: pe.Error()}
+		return &Error{Kind: KindProtocol, Op: op, Msg: pe.Error(), Cause: ErrMalformed}
 	}
 	if isTimeout(err) {
-		return &Error{Kind: KindNetwork, Op: op, Msg: fmt.Sprintf("no reply within %s", s.opts.Timeout), Err: err}
+		return &Error{Kind: KindNetwork, Op: op, Msg: fmt.Sprintf("no reply within %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{Kind: KindNetwork, Op: op, Msg: "connection closed by the server"}
+		return &Error{Kind: KindNetwork, Op: op, Msg: "connection closed by the server", Cause: ErrClosed}
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {
-		return &Error{Kind: KindTLS, Op: op, Msg: "TLS record error", Err: err}
+		return &Error{Kind: KindTLS, Op: op, Msg: "TLS record error", Err: err, Cause: ErrHandshake}
 	}
-	return &Error{Kind: KindNetwork, Op: op, Msg: "connection lost", Err: err}
+	return &Error{Kind: KindNetwork, Op: op, Msg: "connection lost", Err: err, Cause: ErrClosed}
 }
 
 // CheckLine refuses a command argument that would break the line framing.
@@ -301,9 +307,9 @@ func (s *Session) flush() error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
 	if err := s.bw.Flush(); err != nil {
 		if isTimeout(err) {
-			return &Error{Kind: KindNetwork, Op: "write", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err}
+			return &Error{Kind: KindNetwork, Op: "write", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 		}
-		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err}
+		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err, Cause: ErrClosed}
 	}
 	return nil
 }
@@ -377,7 +383,7 @@ func (s *Session) Hello(name string) (*Reply, error) {
 	s.HelloReply = r
 	if r.Code != 250 {
 		if r.OK() {
-			return r, &Error{Kind: KindProtocol, Op: verb, Msg: fmt.Sprintf("unexpected reply %d to %s", r.Code, verb)}
+			return r, &Error{Kind: KindProtocol, Op: verb, Msg: fmt.Sprintf("unexpected reply %d to %s", r.Code, verb), Cause: ErrOutOfSeq}
 		}
 		return r, ReplyError(verb, r)
 	}
@@ -400,10 +406,10 @@ func (s *Session) StartTLS() (*Reply, error) {
 		return r, ReplyError("STARTTLS", r)
 	}
 	if r.Code != 220 {
-		return r, &Error{Kind: KindTLS, Op: "STARTTLS", Reply: r, Msg: fmt.Sprintf("server refused STARTTLS with %d", r.Code)}
+		return r, &Error{Kind: KindTLS, Op: "STARTTLS", Reply: r, Msg: fmt.Sprintf("server refused STARTTLS with %d", r.Code), Cause: ErrTLSRefused}
 	}
 	if n := s.rr.R.Buffered(); n > 0 {
-		return r, &Error{Kind: KindTLS, Op: "STARTTLS", Msg: fmt.Sprintf("server sent %d plaintext bytes after 220 before the TLS handshake (possible STARTTLS command injection)", n)}
+		return r, &Error{Kind: KindTLS, Op: "STARTTLS", Msg: fmt.Sprintf("server sent %d plaintext bytes after 220 before the TLS handshake (possible STARTTLS command injection)", n), Cause: ErrInjection}
 	}
 	s.ExtBeforeTLS = s.Ext
 	s.Ext = Extensions{}
@@ -435,25 +441,12 @@ func (s *Session) handshake() error {
 	err := tc.HandshakeContext(ctx)
 	s.Timings.Handshake = time.Since(t0)
 	if err != nil {
-		msg := "TLS handshake failed"
-		var ve *tls.CertificateVerificationError
-		var ue x509.UnknownAuthorityError
-		var he x509.HostnameError
-		var ie x509.CertificateInvalidError
-		switch {
-		case errors.As(err, &ue):
-			msg = "certificate is not signed by a trusted authority"
-		case errors.As(err, &he):
-			msg = "certificate does not match the server name"
-		case errors.As(err, &ie):
-			msg = "certificate is invalid"
-		case errors.As(err, &ve):
-			msg = "certificate verification failed"
-		case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-			msg = fmt.Sprintf("TLS handshake did not finish within %s", s.opts.Timeout)
+		cause, msg := CertCause(err)
+		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+			cause, msg = ErrTimeout, fmt.Sprintf("TLS handshake did not finish within %s", s.opts.Timeout)
 		}
 		s.emit(Event{Dir: Failure, Line: msg + ": " + err.Error()})
-		return &Error{Kind: KindTLS, Op: "TLS", Msg: msg, Err: err}
+		return &Error{Kind: KindTLS, Op: "TLS", Msg: msg, Err: err, Cause: cause}
 	}
 	st := tc.ConnectionState()
 	s.conn = tc
@@ -465,7 +458,7 @@ func (s *Session) handshake() error {
 	case s.opts.TLSVerdict != nil:
 		verdict = s.opts.TLSVerdict(&st)
 	case cfg.InsecureSkipVerify:
-		verdict = "not verified (--insecure)"
+		verdict = NotVerified
 	}
 	s.emit(Event{Dir: Info, Line: TLSSummary(&st, verdict)})
 	return nil
