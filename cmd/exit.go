@@ -90,11 +90,7 @@ func Hint(err error) string {
 		return "the server broke RFC 5321; run with -v to see the raw transcript"
 	case session.KindReply:
 		if se.Reply != nil {
-			see := fmt.Sprintf("see 'smtpx codes %d", se.Reply.Code)
-			if se.Reply.Enhanced != "" {
-				see += " " + se.Reply.Enhanced
-			}
-			see += "'"
+			see := "see 'smtpx codes " + se.Reply.Codes() + "'"
 			h := replycode.Hint(se.Reply.Code, se.Reply.Enhanced, se.Reply.Text())
 			if h == "" && se.Reply.Class() == 4 {
 				h = "a transient failure: retry later"

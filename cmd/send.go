@@ -81,16 +81,22 @@ profile that holds them: a send routed by DNS never authenticates (--user
 or --auth without --server is a usage error; the environment's and a
 profile's credentials are ignored there, with a warning).
 
-With several recipients the transcript and JSON give each one's reply; the
-exit status is 0 only when every recipient and the message were accepted,
-otherwise the class of the first failing reply (--allow-partial: 0 when at
-least one recipient got the message).`,
+With several recipients the transcript and JSON give each one's reply and
+status: accepted, retry (a 4xx or a lost connection) or failed (a 5xx), and
+a partial delivery ends with one line saying who got the message. The exit
+status is 0 only when every recipient and the message were accepted,
+otherwise that of the worst failure, a 5xx outranking a 4xx whatever the
+order (--allow-partial: 0 when at least one recipient got the message).
+After a partial delivery, send again only to the recipients marked retry,
+so that no one gets the message twice (the last example).`,
 			`  smtpx send --server 127.0.0.1:2525 --to you@example.com
   smtpx send --server submission://mail.example.com --auth --user me@example.com \
       --password-file ~/.smtp-pass --to you@example.com --subject "hello"
   smtpx send --server 127.0.0.1:2525 --to a@example.com --data @message.eml
   smtpx send --to you@example.com --body @report.txt --attach @report.pdf
   smtpx send --dump-mail --to you@example.com --html '<b>hi</b>'
+  smtpx send --json --server mx.example.com --to a@example.com,b@example.com |
+      jq -r '.recipients[] | select(.status == "retry") | .address'
 `),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -224,58 +230,12 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 			return jerr
 		}
 	} else if !env.G.Quiet {
-		printSendSummary(env, txs)
+		send.WriteSummary(env.IO.Out, env.palette(), txs)
 	}
 	if err != nil {
 		return err
 	}
 	return nil
-}
-
-func printSendSummary(env *Env, txs []*send.Transaction) {
-	w := env.IO.Out
-	h := env.human(false)
-	multi := len(txs) > 1 || (len(txs) == 1 && len(txs[0].Rcpts) > 1)
-	for _, tx := range txs {
-		if multi {
-			for _, r := range tx.Rcpts {
-				status := "not sent"
-				code := 0
-				switch {
-				case r.Accepted:
-					status, code = "accepted", 250
-				case r.Data != nil:
-					status, code = replyWords(r.Data), r.Data.Code
-				case r.Reply != nil && r.Reply.Code/100 != 2:
-					status, code = replyWords(r.Reply), r.Reply.Code
-				case r.Reply != nil:
-					status = "recipient accepted, message not delivered"
-				}
-				line := fmt.Sprintf("=== %-32s %s", transcript.Escape(r.Mailbox), transcript.Escape(status))
-				if code != 0 {
-					line = h.ClassColor(code).Sprint(line)
-				}
-				fmt.Fprintln(w, line)
-			}
-		}
-		if tx.QueueID != "" {
-			fmt.Fprintf(w, "=== queued as %s\n", transcript.Escape(tx.QueueID))
-		}
-	}
-}
-
-func replyWords(r *session.Reply) string {
-	s := fmt.Sprintf("%d", r.Code)
-	if r.Enhanced != "" {
-		s += " " + r.Enhanced
-	}
-	if t := strings.TrimSpace(r.Text()); t != "" {
-		if len(t) > 80 {
-			t = t[:80] + "..."
-		}
-		s += " " + strings.ReplaceAll(t, "\n", " ")
-	}
-	return s
 }
 
 func planSend(env *Env, f *sendFlags) (*sendPlan, error) {

@@ -13,8 +13,9 @@ type RcptJSON struct {
 	Address  string        `json:"address"`
 	Server   string        `json:"server"`
 	Accepted bool          `json:"accepted"`
-	Reply    *report.Reply `json:"reply"` // the reply to RCPT TO, null if never sent
-	Data     *report.Reply `json:"data"`  // LMTP: this recipient's reply after the data
+	Status   string        `json:"status"` // accepted, retry or failed (see StatusAccepted)
+	Reply    *report.Reply `json:"reply"`  // the reply to RCPT TO, null if never sent
+	Data     *report.Reply `json:"data"`   // LMTP: this recipient's reply after the data
 }
 
 // TxJSON is one transaction in --json output.
@@ -68,9 +69,9 @@ func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, ev
 			j.QueueID = tx.QueueID
 		}
 		j.Transactions = append(j.Transactions, tj)
-		for _, r := range tx.Rcpts {
+		for i, r := range tx.Rcpts {
 			j.Recipients = append(j.Recipients, RcptJSON{
-				Address: r.Mailbox, Server: tx.Server, Accepted: r.Accepted,
+				Address: r.Mailbox, Server: tx.Server, Accepted: r.Accepted, Status: tx.RcptStatus(i),
 				Reply: report.FromReply(r.Reply), Data: report.FromReply(r.Data),
 			})
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/smtptest"
 	"github.com/smtpx/smtpx/internal/target"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // bytesSource is message content held in memory.
@@ -354,5 +355,39 @@ func TestQueueID(t *testing.T) {
 func TestXText(t *testing.T) {
 	if got := xtext("a+b=c d\x01é"); got != "a+2Bb+3Dc+20d+01+C3+A9" {
 		t.Errorf("%q", got)
+	}
+}
+
+// A partial delivery exits with the worst class among the failures (5 over
+// 4), whatever order the recipients come in, and marks each recipient so a
+// retry can target only the transient ones.
+func TestPartialDeliveryWorstClass(t *testing.T) {
+	rcpt := map[string]string{"a": "S: 450 4.2.1 try later", "b": "S: 550 5.1.1 no such user", "c": "S: 250 2.1.5 ok"}
+	want := map[string]string{"a": StatusRetry, "b": StatusFailed, "c": StatusAccepted}
+	for _, order := range [][]string{{"a", "b", "c"}, {"c", "b", "a"}, {"b", "a", "c"}, {"c", "a", "b"}} {
+		script := "S: 220 mx\nC~ EHLO\nS: 250 mx\nC~ MAIL\nS: 250 ok\n"
+		var addrs []string
+		for _, r := range order {
+			script += "C: RCPT TO:<" + r + "@test>\n" + rcpt[r] + "\n"
+			addrs = append(addrs, r+"@test")
+		}
+		script += "C: DATA\nS: 354 go\ndata\nS: 250 queued\nC: QUIT\nS: 221 bye\nclose\n"
+		srv := fake(t, script)
+		o := opts(srv.Addr(), addrs...)
+		tx := Deliver(context.Background(), o.Options, o.Rcpts)
+		code, err := Exit([]*Transaction{tx}, false)
+		if code != exitcode.Permanent {
+			t.Errorf("order %v: exit %d (%v), want 5", order, code, err)
+		}
+		for i, r := range tx.Rcpts {
+			if got := tx.RcptStatus(i); got != want[r.Mailbox[:1]] {
+				t.Errorf("order %v: %s is %q, want %q", order, r.Mailbox, got, want[r.Mailbox[:1]])
+			}
+		}
+		var b strings.Builder
+		WriteSummary(&b, term.NewPalette(false), []*Transaction{tx})
+		if !strings.Contains(b.String(), "=== partial delivery: 1 of 3 recipients got the message (c@test); retry: a@test; failed: b@test\n") {
+			t.Errorf("order %v: summary\n%s", order, b.String())
+		}
 	}
 }

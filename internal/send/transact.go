@@ -177,7 +177,7 @@ func (tx *Transaction) note(r *session.Reply) {
 // a success for mail that was not accepted.
 func (tx *Transaction) replyFail(op string, r *session.Reply) {
 	if r.Class() == 2 || r.Class() == 3 {
-		tx.fail(&session.Error{Kind: session.KindProtocol, Op: op, Reply: r,
+		tx.fail(&session.Error{Kind: session.KindProtocol, Op: op, Reply: r, Cause: session.ErrOutOfSeq,
 			Msg: fmt.Sprintf("unexpected reply %d to %s (out of sequence)", r.Code, op)})
 		return
 	}
@@ -561,10 +561,11 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 
 // Exit computes the status for a set of transactions: 0 when every
 // recipient and the message were accepted (or the stop point was reached
-// cleanly); otherwise the status of the first failure in wire order. With
-// allowPartial, success when at least one recipient got the message.
+// cleanly); otherwise the status of the first failure in wire order, a
+// permanent failure (5) outranking a transient one (4) wherever it stands.
+// With allowPartial, success when at least one recipient got the message.
 func Exit(txs []*Transaction, allowPartial bool) (int, error) {
-	var first error
+	var worst error
 	any := false
 	for _, tx := range txs {
 		for _, r := range tx.Rcpts {
@@ -572,15 +573,21 @@ func Exit(txs []*Transaction, allowPartial bool) (int, error) {
 				any = true
 			}
 		}
-		if first == nil && len(tx.Failures) > 0 {
-			first = tx.Failures[0]
+		for _, f := range tx.Failures {
+			// The first failure decides, except that a permanent one
+			// outranks a transient one wherever it stands: the order of
+			// recipients must not turn "some will never get it" into
+			// "retry later".
+			if worst == nil || exitcode.For(worst) == exitcode.Transient && exitcode.For(f) == exitcode.Permanent {
+				worst = f
+			}
 		}
 	}
-	if first == nil {
+	if worst == nil {
 		return exitcode.OK, nil
 	}
 	if allowPartial && any {
 		return exitcode.OK, nil
 	}
-	return exitcode.For(first), first
+	return exitcode.For(worst), worst
 }

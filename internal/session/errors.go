@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 )
 
 // Kind says what sort of failure an Error is, so callers can map it to an
@@ -59,11 +58,7 @@ type Error struct {
 func (e *Error) Error() string {
 	switch {
 	case e.Kind == KindReply && e.Reply != nil:
-		s := fmt.Sprintf("%s rejected (%d", e.Op, e.Reply.Code)
-		if e.Reply.Enhanced != "" {
-			s += " " + e.Reply.Enhanced
-		}
-		return s + ")"
+		return e.Op + " rejected (" + e.Reply.Codes() + ")"
 	case e.Msg != "" && e.Err != nil:
 		return e.Op + ": " + e.Msg + ": " + e.Err.Error()
 	case e.Msg != "":

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -40,6 +41,25 @@ func (r *Reply) Text() string {
 		out[i] = l
 	}
 	return strings.Join(out, "\n")
+}
+
+// Codes is the reply code with its enhanced status code, if any:
+// "550 5.1.1" or "550".
+func (r *Reply) Codes() string {
+	if r.Enhanced == "" {
+		return strconv.Itoa(r.Code)
+	}
+	return strconv.Itoa(r.Code) + " " + r.Enhanced
+}
+
+// Line is the whole reply on one line, as summaries and error messages
+// show it: the codes, then the text with its lines joined by spaces.
+func (r *Reply) Line() string {
+	t := strings.TrimSpace(strings.ReplaceAll(r.Text(), "\n", " "))
+	if t == "" {
+		return r.Codes()
+	}
+	return r.Codes() + " " + t
 }
 
 // Raw returns the reply's lines as sent on the wire, without line ends.
