@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/message"
 	"github.com/smtpx/smtpx/internal/route"
-	"github.com/smtpx/smtpx/internal/secret"
 	"github.com/smtpx/smtpx/internal/send"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
@@ -272,15 +270,12 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	}
 
 	// DSN and raw parameters.
-	if err := checkDSN(f); err != nil {
+	if o.DSN, err = send.NewDSN(f.notify, f.ret, f.envid, f.orcpt); err != nil {
 		return nil, err
 	}
-	o.DSN = send.DSN{Notify: strings.ToUpper(f.notify), Ret: strings.ToUpper(f.ret), EnvID: f.envid, ORcpt: f.orcpt}
 	o.RequireTLS = f.requireTLS
-	for _, p := range append(append([]string{}, f.mailParams...), f.rcptParams...) {
-		if strings.ContainsAny(p, "\r\n") || strings.TrimSpace(p) == "" {
-			return nil, exitcode.Usagef("give one KEYWORD[=VALUE] per --mail-param/--rcpt-param", "parameter %q is empty or has a line break", p)
-		}
+	if err := send.CheckParams(f.mailParams, f.rcptParams); err != nil {
+		return nil, err
 	}
 	o.MailParams, o.RcptParams = f.mailParams, f.rcptParams
 
@@ -345,104 +340,31 @@ func defaultFrom(env *Env) string {
 	return user + "@" + host
 }
 
-func checkDSN(f *sendFlags) error {
-	if f.notify != "" {
-		n := strings.ToUpper(f.notify)
-		parts := strings.Split(n, ",")
-		for _, p := range parts {
-			switch p {
-			case "SUCCESS", "FAILURE", "DELAY":
-			case "NEVER":
-				if len(parts) > 1 {
-					return exitcode.Usagef("NEVER stands alone", "--notify NEVER cannot be combined with other values")
-				}
-			default:
-				return exitcode.Usagef("use NEVER or a list of SUCCESS,FAILURE,DELAY", "--notify: %q is not a DSN notify value", p)
-			}
-		}
-	}
-	if r := strings.ToUpper(f.ret); r != "" && r != "FULL" && r != "HDRS" {
-		return exitcode.Usagef("use --ret FULL or --ret HDRS", "--ret %q is not FULL or HDRS", f.ret)
-	}
-	for i := 0; i < len(f.envid); i++ {
-		if f.envid[i] < 0x20 || f.envid[i] > 0x7e {
-			return exitcode.Usagef("use printable ASCII in --envid", "--envid contains a control or non-ASCII byte")
-		}
-	}
-	if len(f.envid) > 100 {
-		return exitcode.Usagef("keep --envid to 100 characters (RFC 3461 §4.4)", "--envid is too long")
-	}
-	return nil
-}
-
-// planAuth resolves the credentials. routed is true when the recipients'
-// domains choose the server (no --server): credentials are never sent
-// there, since any domain can name any MX; the environment's and the
-// profile's were already dropped by config, so what is left came from
-// the command line and is a usage error.
+// planAuth resolves the credentials; routed is true when no server was
+// named (see send.NewAuth).
 func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
-	wantAuth := f.authMech != "" || f.user != "" || f.passwordFile != "" || f.passwordEnv != "" || f.password != "" || f.tokenFile != "" || f.tokenEnv != ""
-	if !wantAuth {
+	in := send.AuthInput{Mech: f.authMech, User: f.user, PasswordFile: f.passwordFile, PasswordEnv: f.passwordEnv,
+		Password: f.password, PasswordCommand: f.passwordCommand, TokenFile: f.tokenFile, TokenEnv: f.tokenEnv,
+		CertAuth: f.conn.tls.CertFile != "", Routed: routed, Getenv: env.IO.Getenv, CommandTimeout: env.G.Timeout,
+		PasswordEnvDefault: config.EnvPassword, TokenEnvDefault: config.EnvOAuthToken}
+	if !in.Wanted() {
 		return nil
 	}
-	if routed {
-		return exitcode.Usagef("name the submission server with --server", "AUTH needs a server named with --server: a send routed by DNS never authenticates")
-	}
-	mech := strings.ToUpper(f.authMech)
-	if mech == "AUTO" {
-		mech = ""
-	}
-	if mech != "" && !auth.Supported(mech) {
-		return exitcode.Usagef("use one of "+strings.Join(auth.Mechanisms, ", "), "--auth: unsupported mechanism %q", f.authMech)
-	}
-	creds := auth.Credentials{User: f.user, CertAuth: f.conn.tls.CertFile != ""}
 	if tgt, err := target.Parse(f.server, 25); err == nil {
-		creds.Host, creds.Port = tgt.Host, tgt.Port
+		in.Host, in.Port = tgt.Host, tgt.Port
 	}
-	prompt := passwordPrompt(env)
-	needToken := mech == "XOAUTH2" || mech == "OAUTHBEARER" || f.tokenFile != "" || f.tokenEnv != ""
-	switch {
-	case mech == "EXTERNAL":
-		if !creds.CertAuth {
-			return exitcode.Usagef("give --cert and --key", "--auth=EXTERNAL needs a client certificate")
-		}
-	case needToken:
-		s, err := secret.Sources{Name: "OAuth token", File: f.tokenFile, EnvVar: f.tokenEnv, Default: config.EnvOAuthToken, Getenv: env.IO.Getenv, Prompt: prompt}.Find()
-		if err != nil {
-			return secretErr(err, "--oauth-token-file or --oauth-token-env")
-		}
-		warnSecret(env, s)
-		creds.Token = s.Value
-	default:
-		if f.user == "" {
-			return exitcode.Usagef("add --user NAME", "AUTH needs a user name")
-		}
-		if strings.ContainsAny(f.user, "\r\n\x00") {
-			return exitcode.Usagef("give the user name on one line", "--user contains a line break or NUL")
-		}
-		s, err := secret.Sources{Name: "password", File: f.passwordFile, EnvVar: f.passwordEnv, Argv: f.password, Command: f.passwordCommand,
-			Default: config.EnvPassword, Getenv: env.IO.Getenv, Prompt: prompt, Timeout: env.G.Timeout}.Find()
-		if err != nil {
-			return secretErr(err, "--password-file, --password-env or SMTPX_PASSWORD")
-		}
-		warnSecret(env, s)
-		creds.Password = s.Value
+	in.Prompt = passwordPrompt(env)
+	a, warnings, err := send.NewAuth(in)
+	if err != nil {
+		return err
 	}
-	o.Auth = &send.AuthOptions{Mech: mech, Creds: creds}
+	if !env.G.Quiet {
+		for _, w := range warnings {
+			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
+		}
+	}
+	o.Auth = a
 	return nil
-}
-
-func warnSecret(env *Env, s secret.Secret) {
-	if s.Warning != "" && !env.G.Quiet {
-		fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", s.Warning)
-	}
-}
-
-func secretErr(err error, how string) error {
-	if errors.Is(err, secret.ErrNone) {
-		return exitcode.Usagef("give it with "+how+" (or run on a terminal to be asked)", "no secret given for AUTH")
-	}
-	return exitcode.Usagef("check "+how, "%v", err)
 }
 
 // passwordPrompt asks on the controlling terminal without echo, or returns
