@@ -2,14 +2,13 @@ package cmd
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/smtpx/smtpx/internal/ehlo"
 	"github.com/smtpx/smtpx/internal/exitcode"
-	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -59,7 +58,7 @@ lists and what changed.`,
 }
 
 func runEhlo(env *Env, f *ehloFlags, tgt string) error {
-	if f.quitAfter != "" && !contains(ehlo.StopPoints, f.quitAfter) {
+	if f.quitAfter != "" && !slices.Contains(ehlo.StopPoints, f.quitAfter) {
 		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
 	}
 	if strings.ContainsAny(f.helo, "\r\n \t") {
@@ -85,70 +84,7 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 			return err
 		}
 	} else if !env.G.Quiet {
-		printExtensions(env, res)
+		res.WriteHuman(env.IO.Out)
 	}
 	return res.Err
-}
-
-func printExtensions(env *Env, res *ehlo.Result) {
-	if res.Banner == nil || (res.Ext == nil && res.ExtTLS == nil) {
-		return
-	}
-	w := env.IO.Out
-	list := func(title string, lines []string) {
-		fmt.Fprintf(w, "\n%s\n", title)
-		if len(lines) == 0 {
-			fmt.Fprintln(w, "  (none)")
-		}
-		for _, l := range lines {
-			fmt.Fprintf(w, "  %s\n", l)
-		}
-	}
-	if res.UsedHELO {
-		fmt.Fprintln(w, "\nThe server refused EHLO; HELO was used, so no extensions are known.")
-		return
-	}
-	title := "Extensions"
-	if res.ExtTLS != nil {
-		title = "Extensions before TLS"
-	}
-	list(title, describeAll(res.Ext))
-	if res.ExtTLS == nil {
-		return
-	}
-	list("Extensions after TLS", describeAll(res.ExtTLS))
-	added, removed := ehlo.Diff(res.Ext, res.ExtTLS)
-	var changes []string
-	for _, a := range added {
-		changes = append(changes, "+ "+transcript.Escape(a))
-	}
-	for _, r := range removed {
-		changes = append(changes, "- "+transcript.Escape(r))
-	}
-	if len(changes) == 0 {
-		changes = []string{"(no change)"}
-	}
-	list("Changed by TLS", changes)
-}
-
-// describeAll renders each extension with its meaning, escaped for a terminal.
-func describeAll(ext session.Extensions) []string {
-	out := make([]string, len(ext))
-	for i, x := range ext {
-		text := transcript.Escape(ehlo.Describe(x))
-		if m := ehlo.Meaning(x.Keyword); m != "" {
-			text = fmt.Sprintf("%-28s %s", text, m)
-		}
-		out[i] = text
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -239,7 +240,7 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	plan := &sendPlan{}
 	o := &plan.opts
-	if f.quitAfter != "" && !contains(send.StopPoints, f.quitAfter) {
+	if f.quitAfter != "" && !slices.Contains(send.StopPoints, f.quitAfter) {
 		return nil, exitcode.Usagef("use --quit-after "+strings.Join(send.StopPoints, ", "), "--quit-after %q is not a stop point", f.quitAfter)
 	}
 	for name, v := range map[string]string{"--pipeline": f.pipeline, "--chunking": f.chunking} {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -159,7 +160,7 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		return usage("smtpx verify ADDRESS, or --file FILE", "verify needs an ADDRESS or --file")
 	case f.csv && env.G.JSON:
 		return usage("use one of --json and --csv", "--json and --csv cannot be combined")
-	case !contains(verify.Methods, f.method):
+	case !slices.Contains(verify.Methods, f.method):
 		return usage("use --method rcpt, vrfy or expn", "--method %q is not a method", f.method)
 	case f.expect != "" && f.expect != "accept" && f.expect != "reject":
 		return usage("use --expect accept or --expect reject", "--expect %q is not accept or reject", f.expect)

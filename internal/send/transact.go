@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/auth"
@@ -133,7 +134,7 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 			if err != nil {
 				return end(&exitcode.Error{Code: exitcode.Check, Msg: err.Error(), Hint: "name a mechanism with --auth MECH"})
 			}
-		} else if !contains(offered, mech) {
+		} else if !slices.Contains(offered, mech) {
 			return end(&exitcode.Error{Code: exitcode.Check, Msg: fmt.Sprintf("the server does not offer AUTH %s (it offers %s)", mech, strings.Join(offered, " ")),
 				Hint: "use --auth without a mechanism to pick the strongest offered"})
 		}
@@ -153,15 +154,6 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 		return end(nil)
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // note keeps r as the latest reply of the dialogue.
