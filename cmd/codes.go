@@ -11,8 +11,6 @@ import (
 	"github.com/smtpx/smtpx/internal/replycode"
 )
 
-func init() { register("codes", newCodesCmd) }
-
 func newCodesCmd(env *Env) *cobra.Command {
 	o := &codes.Options{}
 	c := &cobra.Command{

@@ -11,8 +11,6 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 )
 
-func init() { register("config", newConfigCmd) }
-
 // configFlags select where send's settings come from.
 type configFlags struct {
 	file    string

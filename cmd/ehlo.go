@@ -12,8 +12,6 @@ import (
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
-func init() { register("ehlo", newEhloCmd) }
-
 type ehloFlags struct {
 	conn      connFlags
 	helo      string

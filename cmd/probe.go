@@ -15,8 +15,6 @@ import (
 	"github.com/smtpx/smtpx/internal/tlsconf"
 )
 
-func init() { register("probe", newProbeCmd) }
-
 type probeFlags struct {
 	conn          connFlags
 	ports         []int

@@ -56,12 +56,15 @@ type verb struct {
 	new  func(*Env) *cobra.Command
 }
 
-// verbs registers each verb's constructor; every verb file adds itself in
-// an init function so verbs can be added without touching this file.
-var verbs []verb
-
-func register(name string, f func(*Env) *cobra.Command) {
-	verbs = append(verbs, verb{name, f})
+// verbs are the subcommands. Each is built only when needed (see newRoot).
+var verbs = []verb{
+	{"codes", newCodesCmd},
+	{"config", newConfigCmd},
+	{"ehlo", newEhloCmd},
+	{"probe", newProbeCmd},
+	{"send", newSendCmd},
+	{"sink", newSinkCmd},
+	{"verify", newVerifyCmd},
 }
 
 // StdIO returns the process's streams.

@@ -22,8 +22,6 @@ import (
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
-func init() { register("send", newSendCmd) }
-
 // sendFlags are the send verb's flags, as given.
 type sendFlags struct {
 	conn       connFlags

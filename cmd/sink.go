@@ -18,8 +18,6 @@ import (
 	"github.com/smtpx/smtpx/internal/sink"
 )
 
-func init() { register("sink", newSinkCmd) }
-
 // SinkOptions are the sink verb's flags, as given.
 type SinkOptions struct {
 	Listen            []string

@@ -25,8 +25,6 @@ import (
 	"github.com/smtpx/smtpx/internal/verify"
 )
 
-func init() { register("verify", newVerifyCmd) }
-
 type verifyFlags struct {
 	conn         connFlags
 	file         string
