@@ -201,7 +201,7 @@ line, and exit status 2.`,
   smtpx send --profile work --print-config --to you@example.com
   smtpx send --msmtp-account gmail --to you@example.com
 `),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The send verb's flags (none given) supply the defaults.
 			send := newSendCmd(env)

@@ -35,7 +35,7 @@ lists and what changed.`,
   smtpx ehlo --json 127.0.0.1:2525 | jq .extensions
   smtpx ehlo --socket /var/run/smtp.sock --lmtp
 `),
-		Args: cobra.RangeArgs(0, 1),
+		Args: atMostArgs(1, "smtpx ehlo [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {

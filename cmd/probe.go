@@ -83,7 +83,7 @@ submission://, implicit TLS); 7 a protocol violation.`,
   smtpx probe --count 10 127.0.0.1:2525
   smtpx probe --check-relay --check-vrfy --check-injection mx.example.com:25
 `),
-		Args: cobra.RangeArgs(0, 1),
+		Args: atMostArgs(1, "smtpx probe [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {

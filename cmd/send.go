@@ -96,10 +96,11 @@ so that no one gets the message twice (the last example).`,
       jq -r '.recipients[] | select(.status == "retry") | .address'
 `),
 		Args: func(cmd *cobra.Command, args []string) error {
+			// swaks takes the mechanism as the next word: --auth PLAIN.
+			if len(args) > 0 && f.authMech == "auto" && cmd.Flags().Changed("auth") && auth.Supported(args[0]) {
+				f.authMech, args = strings.ToUpper(args[0]), args[1:]
+			}
 			if len(args) > 0 {
-				if auth.Supported(args[0]) {
-					return exitcode.Usagef("write the mechanism as --auth="+strings.ToUpper(args[0]), "unexpected argument %q", args[0])
-				}
 				return exitcode.Usagef("send takes only flags; see 'smtpx send --help'", "unexpected argument %q", args[0])
 			}
 			return nil
@@ -124,7 +125,7 @@ so that no one gets the message twice (the last example).`,
 	fs.BoolVar(&f.noTLS, "no-tls", false, "never use STARTTLS")
 	f.conn.register(c, true)
 
-	fs.StringVar(&f.authMech, "auth", "", "authenticate: --auth picks the strongest mechanism offered, --auth=MECH names one")
+	fs.StringVar(&f.authMech, "auth", "", "authenticate: --auth picks the strongest mechanism offered, --auth MECH (or --auth=MECH) names one")
 	fs.Lookup("auth").NoOptDefVal = "auto"
 	fs.StringVarP(&f.user, "user", "u", "", "AUTH user `NAME`")
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from the first line of `FILE`")
