@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fatih/color"
 
@@ -24,6 +25,10 @@ type Printer struct {
 	// Summaries prints a block per accepted message; off when the JSON
 	// records already say it.
 	Summaries bool
+	// RunFlag is the flag that set Options.Deadline (--run-for or
+	// --timeout) and Grace is Options.MessageGrace, for the stopping line.
+	RunFlag string
+	Grace   time.Duration
 
 	mu                                sync.Mutex
 	once                              sync.Once
@@ -256,12 +261,20 @@ func (p *Printer) Problem(conn int, msg string) {
 
 // Stopping says why the sink is shutting down.
 func (p *Printer) Stopping(reason string) {
+	within := ""
+	if p.Grace > 0 {
+		within = " (" + p.Grace.String() + " at most)"
+	}
 	switch reason {
 	case StopExitAfter:
-		p.human(p.infof("stopping: --exit-after reached, finishing open connections"))
+		p.human(p.infof("stopping: --exit-after reached, finishing open connections%s", within))
 	case StopDeadline:
-		p.human(p.infof("stopping: --timeout reached, finishing messages in flight"))
+		flag := p.RunFlag
+		if flag == "" {
+			flag = "--run-for"
+		}
+		p.human(p.infof("stopping: %s reached, finishing messages in flight%s", flag, within))
 	default:
-		p.human(p.infof("stopping: finishing messages in flight (interrupt again to quit at once)"))
+		p.human(p.infof("stopping: finishing messages in flight%s (interrupt again to quit at once)", within))
 	}
 }
