@@ -6,10 +6,11 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smtpx/smtpx/internal/secret"
 )
 
 // DefaultListen is where the sink listens when no address is given.
@@ -300,11 +301,11 @@ func LoadAccounts(path string, users map[string]string) (warning string, err err
 	if !fi.Mode().IsRegular() {
 		return "", optionErr("give a file with one USER:PASSWORD per line", "%s %s: not a regular file", flag, path)
 	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o022 != 0 {
+	if othersWrite, othersRead := secret.Exposure(fi); othersWrite {
 		return "", optionErr("chmod 600 "+path+" (only its owner should write or read it)",
-			"%s %s: others can write it (mode %04o)", flag, path, perm)
-	} else if runtime.GOOS != "windows" && perm&0o044 != 0 {
-		warning = fmt.Sprintf("%s %s: others can read it (mode %04o); chmod 600 it", flag, path, perm)
+			"%s %s: others can write it (mode %04o)", flag, path, fi.Mode().Perm())
+	} else if othersRead {
+		warning = fmt.Sprintf("%s %s: others can read it (mode %04o); chmod 600 it", flag, path, fi.Mode().Perm())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxAccountsFile+1))
 	if err != nil {
