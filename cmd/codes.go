@@ -11,7 +11,9 @@ import (
 	"github.com/smtpx/smtpx/internal/replycode"
 )
 
-func newCodesCmd(env *Env) *cobra.Command {
+// newCodesCmd builds the codes verb; runF, when set, gets the options
+// instead of running them.
+func newCodesCmd(env *Env, runF func(codes.Options) error) *cobra.Command {
 	o := &codes.Options{}
 	c := &cobra.Command{
 		Use:   "codes [CODE [ENHANCED] | REPLY | -]",
@@ -57,7 +59,7 @@ EXAMPLES
 		ValidArgsFunction: completeCodes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Args = args
-			return codesRun(env, o)
+			return codesRun(env, o, runF)
 		},
 	}
 	f := c.Flags()
@@ -91,12 +93,15 @@ func completeCodes(cmd *cobra.Command, args []string, toComplete string) ([]cobr
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-func codesRun(env *Env, o *codes.Options) error {
+func codesRun(env *Env, o *codes.Options, runF func(codes.Options) error) error {
 	if len(o.Args) == 1 && o.Args[0] == "-" || len(o.Args) == 0 && !o.List && o.Search == "" && !env.IO.InIsTTY {
 		o.Stdin = env.IO.In
 		if env.IO.InIsTTY && !env.G.Quiet {
 			fmt.Fprintln(env.IO.Err, "smtpx: reading replies from standard input; end with Ctrl-D")
 		}
+	}
+	if runF != nil {
+		return runF(*o)
 	}
 	res, err := codes.Run(*o)
 	if err != nil {

@@ -204,7 +204,7 @@ line, and exit status 2.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The send verb's flags (none given) supply the defaults.
-			send := newSendCmd(env)
+			send := newSendCmd(env, nil)
 			req := cf.request(env, cmd.Flags(), send.Flags())
 			res, err := resolveConfig(env, req)
 			if err != nil {

@@ -17,10 +17,13 @@ type ehloFlags struct {
 	helo      string
 	tls       bool
 	quitAfter string
+	runF      func(ehlo.Options) error
 }
 
-func newEhloCmd(env *Env) *cobra.Command {
-	f := &ehloFlags{}
+// newEhloCmd builds the ehlo verb; runF, when set, gets the options
+// instead of running them.
+func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
+	f := &ehloFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "ehlo [flags] TARGET",
 		Short: "Connect, say EHLO and list the server's extensions",
@@ -71,12 +74,16 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	}
 	rec := &transcript.Recorder{}
 	so.Observer = env.observer(rec, false)
-	res := ehlo.Run(context.Background(), ehlo.Options{
+	o := ehlo.Options{
 		Session:   so,
 		Helo:      f.helo,
 		StartTLS:  f.tls || (f.quitAfter == ehlo.StopTLS && !so.ImplicitTLS),
 		QuitAfter: f.quitAfter,
-	})
+	}
+	if f.runF != nil {
+		return f.runF(o)
+	}
+	res := ehlo.Run(context.Background(), o)
 	if env.G.JSON {
 		if err := env.printJSON(res.ToJSON(rec.Events, Hint(res.Err))); err != nil {
 			return err

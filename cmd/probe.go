@@ -16,6 +16,7 @@ import (
 )
 
 type probeFlags struct {
+	runF          func(probe.Options) error
 	conn          connFlags
 	ports         []int
 	dnsServer     string
@@ -42,8 +43,10 @@ type probeFlags struct {
 	mtaSTSPort    int
 }
 
-func newProbeCmd(env *Env) *cobra.Command {
-	f := &probeFlags{}
+// newProbeCmd builds the probe verb; runF, when set, gets the options
+// instead of running them.
+func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
+	f := &probeFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "probe [flags] DOMAIN | HOST:PORT",
 		Short: "Inspect a mail server or a mail domain in depth, as a CI gate",
@@ -211,6 +214,9 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	o, err := probeOptions(env, f, tgt)
 	if err != nil {
 		return err
+	}
+	if f.runF != nil {
+		return f.runF(o)
 	}
 	if ctx == nil {
 		ctx = context.Background()

@@ -78,11 +78,11 @@ type verb struct {
 
 // verbs are the subcommands. Each is built only when needed (see newRoot).
 var verbs = []verb{
-	{"codes", newCodesCmd},
+	{"codes", func(e *Env) *cobra.Command { return newCodesCmd(e, nil) }},
 	{"config", newConfigCmd},
-	{"ehlo", newEhloCmd},
-	{"probe", newProbeCmd},
-	{"send", newSendCmd},
+	{"ehlo", func(e *Env) *cobra.Command { return newEhloCmd(e, nil) }},
+	{"probe", func(e *Env) *cobra.Command { return newProbeCmd(e, nil) }},
+	{"send", func(e *Env) *cobra.Command { return newSendCmd(e, nil) }},
 	{"sink", newSinkCmd},
 	{"verify", newVerifyCmd},
 }

@@ -51,6 +51,7 @@ type sendFlags struct {
 	cfg             configFlags
 	passwordCommand string            // a profile's password_command
 	origin          map[string]string // flag -> where config took its value from
+	runF            func(*sendPlan) error
 
 	notify, ret, envid string
 	orcpt              bool
@@ -64,8 +65,10 @@ type sendFlags struct {
 	allowPartial bool
 }
 
-func newSendCmd(env *Env) *cobra.Command {
-	f := &sendFlags{}
+// newSendCmd builds the send verb. runF, when set, gets the plan instead
+// of running it (tests of argv -> options).
+func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
+	f := &sendFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "send [flags]",
 		Short: "Send a test message, or any message, and report each reply",
@@ -177,6 +180,9 @@ func runSend(env *Env, f *sendFlags) error {
 	plan, err := planSend(env, f)
 	if err != nil {
 		return err
+	}
+	if f.runF != nil {
+		return f.runF(plan)
 	}
 	src, err := f.msg.source(env, plan.env)
 	if src != nil {
