@@ -92,9 +92,9 @@ func (t *Tries) Answered() { t.sessions++ }
 func (t *Tries) Why() string {
 	switch {
 	case t.sessions >= t.lim.MaxSessions:
-		return fmt.Sprintf("%d servers answered without success, the most one destination gets (a limit like Postfix's smtp_mx_session_limit)", t.sessions)
+		return fmt.Sprintf("%d servers answered without success, the most one destination gets", t.sessions)
 	case t.addrs >= t.lim.MaxAddresses:
-		return fmt.Sprintf("%d addresses tried, the most one destination gets (a limit like Postfix's smtp_mx_address_limit)", t.addrs)
+		return fmt.Sprintf("%d addresses tried, the most one destination gets", t.addrs)
 	}
 	return ""
 }
