@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -104,45 +103,6 @@ func TestRouteFailoverNullMXAndDomains(t *testing.T) {
 	}
 }
 
-// silentServers starts n listeners on 127.0.0.1 that accept connections and
-// never say a word, like a hostile MX holding a client until its reply
-// timeout. It returns their addresses and a count of connections accepted.
-func silentServers(t *testing.T, n int) ([]string, *atomic.Int64) {
-	t.Helper()
-	var accepted atomic.Int64
-	addrs := make([]string, n)
-	for i := range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs[i] = ln.Addr().String()
-		var held []net.Conn
-		var mu sync.Mutex
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				accepted.Add(1)
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
-			}
-		}()
-		t.Cleanup(func() {
-			ln.Close()
-			mu.Lock()
-			for _, c := range held {
-				c.Close()
-			}
-			mu.Unlock()
-		})
-	}
-	return addrs, &accepted
-}
-
 // mapDial sends a connection to IP:PORT to to[IP], so that MX hosts with
 // addresses of their own in the zone reach servers that all listen on
 // 127.0.0.1; an address without a server is refused. It counts the
@@ -172,13 +132,27 @@ func limitsResolver(t *testing.T, zone string) *route.Resolver {
 // TestRouteThirtySilentMX: 30 MX hosts that accept and never answer used
 // to hold a send for 30 reply timeouts; now 5 addresses are tried.
 func TestRouteThirtySilentMX(t *testing.T) {
-	servers, accepted := silentServers(t, 30)
+	// Each MX host has its own loopback identity in the zone and its own
+	// server that accepts and never says a word.
 	var zone strings.Builder
 	to := map[string]string{}
+	var servers []*smtptest.Server
 	for i := range 30 {
+		srv, err := smtptest.Start("hang\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		servers = append(servers, srv)
 		ip := fmt.Sprintf("127.0.5.%d", i+1)
 		fmt.Fprintf(&zone, "silent.test. MX %d mx%02d.silent.test.\nmx%02d.silent.test. A %s\n", 10+i, i, i, ip)
-		to[ip] = servers[i]
+		to[ip] = srv.Addr()
+	}
+	accepted := func() (n int) {
+		for _, srv := range servers {
+			n += srv.Conns()
+		}
+		return n
 	}
 	r := limitsResolver(t, zone.String())
 	var dials atomic.Int64
@@ -191,12 +165,12 @@ func TestRouteThirtySilentMX(t *testing.T) {
 	dests := PlanRoutes(t.Context(), r, []Rcpt{{Mailbox: "a@silent.test", Domain: "silent.test"}}, 25)
 	txs := RunRoutes(t.Context(), o, dests)
 	elapsed := time.Since(start)
-	t.Logf("30 silent MX hosts, 1s timeout: %d connections, %s", accepted.Load(), elapsed.Round(time.Millisecond))
+	t.Logf("30 silent MX hosts, 1s timeout: %d connections, %s", accepted(), elapsed.Round(time.Millisecond))
 	if len(dests[0].Candidates) != 5 {
 		t.Errorf("%d candidates, want 5", len(dests[0].Candidates))
 	}
-	if dials.Load() != 5 || accepted.Load() != 5 {
-		t.Errorf("%d connection attempts, %d accepted; want 5", dials.Load(), accepted.Load())
+	if dials.Load() != 5 || accepted() != 5 {
+		t.Errorf("%d connection attempts, %d accepted; want 5", dials.Load(), accepted())
 	}
 	if code, _ := Exit(txs, false); code != exitcode.Network {
 		t.Errorf("exit %d, want %d", code, exitcode.Network)

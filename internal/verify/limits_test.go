@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,89 +14,57 @@ import (
 	"github.com/smtpx/smtpx/internal/verify/verifytest"
 )
 
-// silentServers starts n listeners on 127.0.0.1 that accept connections and
-// never say a word, like a hostile MX holding a client until its reply
-// timeout. It returns their addresses and a count of connections accepted.
-func silentServers(t *testing.T, n int) ([]string, *atomic.Int64) {
-	t.Helper()
-	var accepted atomic.Int64
-	addrs := make([]string, n)
-	for i := range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs[i] = ln.Addr().String()
-		var mu sync.Mutex
-		var held []net.Conn
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				accepted.Add(1)
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
-			}
-		}()
-		t.Cleanup(func() {
-			ln.Close()
-			mu.Lock()
-			for _, c := range held {
-				c.Close()
-			}
-			mu.Unlock()
-		})
-	}
-	return addrs, &accepted
-}
-
-// countingDial is dialMap that also counts the connection attempts, and
-// refuses addresses it has no server for.
-func countingDial(servers map[string]string, dials *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// counting counts the connection attempts made through dial.
+func counting(dial func(ctx context.Context, network, addr string) (net.Conn, error), n *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
-		host, _, _ := net.SplitHostPort(addr)
-		real, ok := servers[host]
-		if !ok {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, network, real)
+		n.Add(1)
+		return dial(ctx, network, addr)
 	}
 }
 
 // TestThirtySilentMX: 30 MX hosts that accept and never answer used to
 // hold one address for 30 reply timeouts; now 5 addresses are tried.
 func TestThirtySilentMX(t *testing.T) {
-	servers, accepted := silentServers(t, 30)
+	// Each MX host has its own loopback identity in the zone and its own
+	// server that accepts and never says a word.
 	var zone strings.Builder
 	to := map[string]string{}
+	var servers []*smtptest.Server
 	for i := range 30 {
+		srv, err := smtptest.Start("hang\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		servers = append(servers, srv)
 		ip := fmt.Sprintf("127.0.5.%d", i+1)
 		fmt.Fprintf(&zone, "silent.test. MX %d mx%02d.silent.test.\nmx%02d.silent.test. A %s\n", 10+i, i, i, ip)
-		to[ip] = servers[i]
+		to[ip] = srv.Addr()
+	}
+	accepted := func() (n int) {
+		for _, srv := range servers {
+			n += srv.Conns()
+		}
+		return n
 	}
 	var dials atomic.Int64
 	o := baseOptions()
 	o.Resolver = resolver(t, dnstest.Start(t, zone.String()))
 	o.Session.Timeout = time.Second
 	o.Session.ConnectTimeout = time.Second
-	o.Session.Dial = countingDial(to, &dials)
+	o.Session.Dial = counting(dialMap(to), &dials)
 	start := time.Now()
 	out, _ := run(t, o, "bob@silent.test", "alice@silent.test")
 	elapsed := time.Since(start)
-	t.Logf("30 silent MX hosts, 1s timeout: %d connections, %s", accepted.Load(), elapsed.Round(time.Millisecond))
+	t.Logf("30 silent MX hosts, 1s timeout: %d connections, %s", accepted(), elapsed.Round(time.Millisecond))
 	r := out[0]
 	if r.Verdict != Unknown || len(r.Tried) != 5 || !strings.Contains(r.Reason, "5 addresses tried") {
 		t.Errorf("%s after %d tries: %s", r.Verdict, len(r.Tried), r.Reason)
 	}
 	// The second address shares the session sought, and its answer.
-	if dials.Load() != 5 || accepted.Load() != 5 || out[1].Verdict != Unknown {
+	if dials.Load() != 5 || accepted() != 5 || out[1].Verdict != Unknown {
 		t.Errorf("%d connection attempts, %d accepted, second address %s; want 5, 5, unknown",
-			dials.Load(), accepted.Load(), out[1].Verdict)
+			dials.Load(), accepted(), out[1].Verdict)
 	}
 	if elapsed > 15*time.Second {
 		t.Errorf("took %s: five timeouts of 1s were expected", elapsed)
@@ -119,7 +85,7 @@ func Test508Addresses(t *testing.T) {
 		o := baseOptions()
 		o.Resolver = resolver(t, dns)
 		o.MX = mx
-		o.Session.Dial = countingDial(nil, &dials)
+		o.Session.Dial = counting(dialMap(nil), &dials)
 		out, _ := run(t, o, "bob@many.test")
 		t.Logf("508 A records (--mx %q): %d connection attempts", mx, dials.Load())
 		if dials.Load() != 5 || len(out[0].Tried) != 5 || out[0].Verdict != Unknown {
@@ -149,7 +115,7 @@ func TestSessionLimit(t *testing.T) {
 	var dials atomic.Int64
 	o := baseOptions()
 	o.Resolver = resolver(t, dnstest.Start(t, zone.String()))
-	o.Session.Dial = countingDial(to, &dials)
+	o.Session.Dial = counting(dialMap(to), &dials)
 	out, _ := run(t, o, "bob@busy.test")
 	r := out[0]
 	if dials.Load() != 2 || srv.Sessions() != 0 || r.Verdict != Tempfail || !strings.Contains(r.Reason, "2 servers answered") {
