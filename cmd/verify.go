@@ -62,7 +62,9 @@ MX that answers: EHLO with this host's real name, STARTTLS when offered,
 MAIL FROM:<> (or --from), RCPT TO:<ADDRESS>. When the address is accepted,
 a random address of the same domain is asked too, to detect a catch-all.
 RSET and QUIT always; DATA never. The next MX is tried only after a
-connection failure or a 4xx before RCPT, never after a 5xx.
+connection failure or a 4xx before RCPT, never after a 5xx, and, as Postfix
+does, at most 5 addresses over all the MX hosts, no more once 2 of them
+answered without serving.
 
 Accepted at RCPT does not prove delivery: a server may accept now and
 bounce later. Only a refusal is hard evidence.
@@ -83,18 +85,21 @@ Give several addresses, --file FILE, or "-" (or --file -) for standard
 input: one address per line; blank lines and lines starting with # are
 skipped. Addresses are grouped by MX: one session asks about up to
 --per-session addresses (RSET between), catch-all is probed once per
-domain, at most --per-mx sessions run to one MX at a time, --concurrency in
-all, and sessions to one MX start --delay apart. Every input line gets
-exactly one row, in input order (a line, a table row, JSON Lines with
---json, CSV with --csv), and a summary goes to standard error. The exit
-status is 0 when every address got a verdict, 1 when one is named by
---fail-on, 2 when the input cannot be read.
+domain, at most --per-mx sessions run to one MX server at a time,
+--concurrency in all, and sessions to one MX server start --delay apart. A
+server is an IP address: MX names that point at one address share it.
+Every input line gets exactly one row, in input order (a line, a table
+row, JSON Lines with --json, CSV with --csv), and a summary goes to
+standard error. The exit status is 0 when every address got a verdict, 1
+when one is named by --fail-on, 2 when the input cannot be read. In CSV,
+a cell that a spreadsheet would run as a formula (starting with =, +, -,
+@, tab or CR) is written behind a quote (').
 
 RESPONSIBLE DEFAULTS
-A real HELO name, the null sender, QUIT always, one session per MX at a
-time, 2s between sessions to one MX, no more addresses to a domain after
-421 or a 5.7.x refusal, VRFY and EXPN only when asked. Verify only
-addresses you have a reason to check.`,
+A real HELO name, the null sender, QUIT always, one session per MX server
+at a time, 2s between sessions to one server, no more addresses to a
+domain after 421 or a 5.7.x refusal, VRFY and EXPN only when asked.
+Verify only addresses you have a reason to check.`,
 			`  smtpx verify bob@example.com
   smtpx verify --json bob@example.com | jq .verdict
   smtpx verify --expect reject nosuchuser@mydomain.example
@@ -122,8 +127,8 @@ addresses you have a reason to check.`,
 	fs.DurationVar(&f.waitGreylist, "wait-greylist", 0, "when greylisted, wait up to `DURATION` and ask once more from the same sender")
 	fs.IntVar(&f.perSession, "per-session", verify.DefaultPerSession, "addresses asked per session (`N`)")
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "sessions at once, in all (`N`)")
-	fs.IntVar(&f.perMX, "per-mx", verify.DefaultPerMX, "sessions at once to one MX host (`N`)")
-	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX (`DURATION`; 0 for your own servers)")
+	fs.IntVar(&f.perMX, "per-mx", verify.DefaultPerMX, "sessions at once to one MX server, by IP address (`N`)")
+	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX server, by IP address (`DURATION`; 0 for your own servers)")
 	fs.StringSliceVar(&f.failOn, "fail-on", nil, "exit 1 when any address gets one of these `VERDICTS` (comma-separated)")
 	fs.BoolVar(&f.csv, "csv", false, "print CSV rows (bulk output) instead of a transcript or table")
 	f.conn.registerTLS(c, false)

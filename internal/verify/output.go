@@ -119,15 +119,18 @@ func (r *Result) Hint() string {
 // CSVHeader is the first row of --csv output.
 var CSVHeader = []string{"line", "input", "address", "verdict", "code", "enhanced", "text", "reason", "catch_all", "greylisted", "mx", "smtputf8", "exit"}
 
-// CSVRecord is one row of --csv output. Server text is escaped, so a row
-// printed to a terminal cannot carry control sequences.
+// CSVRecord is one row of --csv output, in the columns of CSVHeader. Every
+// cell goes through csvCell, whatever its column: most of them carry text
+// a peer chose (the input line, the address, the server's reply, the MX
+// name from DNS), and guarding all of them means a column added later
+// cannot be forgotten.
 func (r *Result) CSVRecord(exit int) []string {
 	code, enh, text := "", "", ""
 	if r.Reply != nil {
 		if r.Reply.Code != 0 {
 			code = strconv.Itoa(r.Reply.Code)
 		}
-		enh, text = r.Reply.Enhanced, transcript.Escape(strings.ReplaceAll(r.Reply.Text(), "\n", " "))
+		enh, text = r.Reply.Enhanced, strings.ReplaceAll(r.Reply.Text(), "\n", " ")
 	}
 	catch := ""
 	if r.CatchAll != nil {
@@ -141,17 +144,28 @@ func (r *Result) CSVRecord(exit int) []string {
 	if r.Line > 0 {
 		line = strconv.Itoa(r.Line)
 	}
-	return []string{line, cell(r.Input), addr, string(r.Verdict), code, enh, cell(text),
-		cell(r.Reason), catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+	rec := []string{line, r.Input, addr, string(r.Verdict), code, enh, text,
+		r.Reason, catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+	for i, v := range rec {
+		rec[i] = csvCell(v)
+	}
+	return rec
 }
 
-// cell escapes free text for a CSV cell: control characters as for a
-// terminal, and a leading =, +, - or @ (which spreadsheets run as a
-// formula) behind a quote, so server text or an input line cannot become a
-// formula in the user's spreadsheet.
-func cell(s string) string {
+// formulaLead holds the first characters that make a spreadsheet read a
+// cell as a formula (Excel, LibreOffice and Google Sheets; OWASP "CSV
+// Injection"): = + - @, and tab and CR, which some of them skip before
+// looking at the next character.
+const formulaLead = "=+-@\t\r"
+
+// csvCell makes one CSV cell safe to open: control characters escaped as
+// for a terminal, and a cell that a spreadsheet would run as a formula put
+// behind a quote, which spreadsheets take as "this is text". A valid
+// address such as =cmd|'/Ccalc'!A0@b.example and a DNS name such as
+// -2+3.g.example both start that way.
+func csvCell(s string) string {
 	s = transcript.Escape(s)
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+	if s != "" && strings.ContainsRune(formulaLead, rune(s[0])) {
 		return "'" + s
 	}
 	return s
