@@ -163,7 +163,7 @@ func TestRouteThirtySilentMX(t *testing.T) {
 	o.Session.Dial = mapDial(to, &dials)
 	start := time.Now()
 	dests := PlanRoutes(t.Context(), r, []Rcpt{{Mailbox: "a@silent.test", Domain: "silent.test"}}, 25)
-	txs := RunRoutes(t.Context(), o, dests)
+	txs := RunRoutes(t.Context(), o.Options, dests)
 	elapsed := time.Since(start)
 	t.Logf("30 silent MX hosts, 1s timeout: %d connections, %s", accepted(), elapsed.Round(time.Millisecond))
 	if len(dests[0].Candidates) != 5 {
@@ -196,7 +196,7 @@ func TestRoute508Addresses(t *testing.T) {
 	o.Session.Observer = nil
 	o.Session.Dial = mapDial(nil, &dials)
 	dests := PlanRoutes(t.Context(), r, []Rcpt{{Mailbox: "a@many.test", Domain: "many.test"}}, 25)
-	RunRoutes(t.Context(), o, dests)
+	RunRoutes(t.Context(), o.Options, dests)
 	t.Logf("one MX host with 508 A records: %d connection attempts", dials.Load())
 	if dials.Load() != 5 {
 		t.Errorf("%d connection attempts, want 5", dials.Load())
@@ -235,7 +235,7 @@ func TestRouteSessionLimit(t *testing.T) {
 	}
 	o.Session.Dial = mapDial(to, &dials)
 	dests := PlanRoutes(t.Context(), r, []Rcpt{{Mailbox: "a@busy.test", Domain: "busy.test"}}, 25)
-	txs := RunRoutes(t.Context(), o, dests)
+	txs := RunRoutes(t.Context(), o.Options, dests)
 	if busy.Conns() != 2 || dials.Load() != 2 {
 		t.Errorf("%d sessions, %d connection attempts; want 2", busy.Conns(), dials.Load())
 	}
