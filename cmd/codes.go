@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -172,7 +171,7 @@ func codesRun(env *Env, o *CodesOptions) error {
 // codesRenderer writes explanations for people or as JSON Lines.
 type codesRenderer struct {
 	w       io.Writer
-	json    *json.Encoder
+	json    bool
 	quiet   bool
 	verbose bool
 	// brief summarises 2xx and 3xx replies in one line, for transcripts
@@ -185,10 +184,7 @@ type codesRenderer struct {
 
 func newCodesRenderer(env *Env) *codesRenderer {
 	r := &codesRenderer{w: env.IO.Out, quiet: env.G.Quiet, verbose: env.G.Verbose, width: env.IO.Width()}
-	if env.G.JSON {
-		r.json = json.NewEncoder(env.IO.Out)
-		r.json.SetEscapeHTML(false)
-	}
+	r.json = env.G.JSON
 	r.class = [6]*color.Color{
 		2: color.New(color.FgGreen, color.Bold), 3: color.New(color.FgCyan, color.Bold),
 		4: color.New(color.FgYellow, color.Bold), 5: color.New(color.FgRed, color.Bold),
@@ -235,8 +231,8 @@ func retryWords(retry string) string {
 const labelWidth = 8
 
 func (r *codesRenderer) explanation(e *replycode.Explanation, sep bool) error {
-	if r.json != nil {
-		return r.json.Encode(e)
+	if r.json {
+		return transcript.WriteJSON(r.w, e)
 	}
 	if r.quiet {
 		return nil
@@ -379,10 +375,8 @@ func (r *codesRenderer) field(b *strings.Builder, label, text string) {
 
 func codesList(env *Env, entries []replycode.Entry) error {
 	if env.G.JSON {
-		enc := json.NewEncoder(env.IO.Out)
-		enc.SetEscapeHTML(false)
 		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
+			if err := transcript.WriteJSON(env.IO.Out, e); err != nil {
 				return err
 			}
 		}

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -162,7 +161,7 @@ func (p *Printer) Line(l Line) {
 // Message prints the JSON record and/or the summary block.
 func (p *Printer) Message(r *Record) {
 	if p.JSON != nil {
-		b, err := marshalRecord(r)
+		b, err := transcript.MarshalJSON(r)
 		if err == nil {
 			p.mu.Lock()
 			p.JSON.Write(b)
@@ -214,17 +213,6 @@ func (p *Printer) Message(r *Record) {
 		field("saved", e(r.Path))
 	}
 	p.human(lines...)
-}
-
-func marshalRecord(r *Record) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	// Addresses and subjects are data, not HTML: keep <, > and & readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
 }
 
 // Refused prints a reply the sink gave on purpose.

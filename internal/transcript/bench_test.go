@@ -1,6 +1,8 @@
 package transcript
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -30,5 +32,50 @@ func BenchmarkEscapeControls(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		Escape(line)
+	}
+}
+
+func benchEvents() []JSONEvent {
+	var evs []JSONEvent
+	for i := 0; i < 20; i++ {
+		evs = append(evs, JSONEvent{Dir: "received", TimeMS: 1.25, Line: "250 2.1.5 Recipient <bob@example.com> ok, für Jürgen", Code: 250})
+	}
+	return evs
+}
+
+// The escaping pass over the encoder's output, against the encoder alone.
+func BenchmarkMarshalJSON(b *testing.B) {
+	evs := benchEvents()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := MarshalJSON(evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodingJSON(b *testing.B) {
+	evs := benchEvents()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarshalJSONASCII(b *testing.B) {
+	evs := benchEvents()
+	for i := range evs {
+		evs[i].Line = "250 2.1.5 Recipient <bob@example.com> ok, for Juergen"
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := MarshalJSON(evs); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
