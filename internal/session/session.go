@@ -94,6 +94,9 @@ type Session struct {
 	// dw and buf carry message content; kept across transactions.
 	dw  *DotWriter
 	buf []byte
+	// red hides the credentials once AUTH has begun; it outlives the
+	// reply reader, which STARTTLS replaces.
+	red redactor
 }
 
 func (o *Options) withDefaults() {
@@ -157,7 +160,7 @@ func NewClient(conn net.Conn, opts Options) *Session {
 }
 
 func (s *Session) setStreams(c net.Conn) {
-	s.rr = &ReplyReader{R: bufio.NewReaderSize(c, 4096), MaxLineLen: s.opts.MaxLineLen, MaxLines: s.opts.MaxLines}
+	s.rr = &ReplyReader{R: bufio.NewReaderSize(c, 4096), MaxLineLen: s.opts.MaxLineLen, MaxLines: s.opts.MaxLines, red: &s.red}
 	s.bw = bufio.NewWriterSize(c, 32*1024)
 }
 
