@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -113,9 +112,7 @@ func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer
 
 // printJSON writes v as one line of JSON on stdout.
 func (e *Env) printJSON(v any) error {
-	enc := json.NewEncoder(e.IO.Out)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return transcript.WriteJSON(e.IO.Out, v)
 }
 
 // longHelp appends the EXIT STATUS and EXAMPLES sections every verb's help ends with.

@@ -1,7 +1,6 @@
 package codes
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -21,15 +20,13 @@ type View struct {
 
 // WriteJSON writes one JSON object per explanation or entry (JSON Lines).
 func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	for _, e := range r.Explanations {
-		if err := enc.Encode(e); err != nil {
+		if err := transcript.WriteJSON(w, e); err != nil {
 			return err
 		}
 	}
 	for _, e := range r.Entries {
-		if err := enc.Encode(e); err != nil {
+		if err := transcript.WriteJSON(w, e); err != nil {
 			return err
 		}
 	}

@@ -96,6 +96,9 @@ type Session struct {
 	buf []byte
 	// peek looks for early replies in the data phase (see earlyInput).
 	peek *connPeeker
+	// red hides the credentials once AUTH has begun; it outlives the
+	// reply reader, which STARTTLS replaces.
+	red redactor
 }
 
 // connPeeker is the peeker made for one connection (TLS replaces it).
@@ -171,7 +174,7 @@ func NewClient(conn net.Conn, opts Options) *Session {
 }
 
 func (s *Session) setStreams(c net.Conn) {
-	s.rr = &ReplyReader{R: bufio.NewReaderSize(c, 4096), MaxLineLen: s.opts.MaxLineLen, MaxLines: s.opts.MaxLines}
+	s.rr = &ReplyReader{R: bufio.NewReaderSize(c, 4096), MaxLineLen: s.opts.MaxLineLen, MaxLines: s.opts.MaxLines, red: &s.red}
 	s.bw = bufio.NewWriterSize(c, 32*1024)
 }
 

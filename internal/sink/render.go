@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -167,7 +166,7 @@ func (p *Printer) Line(l Line) {
 // Message prints the JSON record and/or the summary block.
 func (p *Printer) Message(r *Record) {
 	if p.JSON != nil {
-		b, err := marshalRecord(r)
+		b, err := transcript.MarshalJSON(r)
 		if err == nil {
 			p.mu.Lock()
 			p.JSON.Write(b)
@@ -219,17 +218,6 @@ func (p *Printer) Message(r *Record) {
 		field("saved", e(r.Path))
 	}
 	p.human(lines...)
-}
-
-func marshalRecord(r *Record) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	// Addresses and subjects are data, not HTML: keep <, > and & readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
 }
 
 // Refused prints a reply the sink gave on purpose.
