@@ -86,7 +86,7 @@ func TestRunDelivers(t *testing.T) {
 			t.Errorf("replies %v", res.Replies)
 		}
 		lat := res.Latency
-		n := res.Connections
+		n := uint64(res.Connections)
 		if lat[Connect].Count != n || lat[Banner].Count != n || lat[EHLO].Count != n || lat[Transaction].Count != 40 || lat[TLS].Count != 0 || lat[Auth].Count != 0 {
 			t.Errorf("latency counts %+v", lat)
 		}
