@@ -29,7 +29,7 @@ func reportError(env *Env, err error) int {
 		return code
 	}
 	hint := Hint(err)
-	msg := transcript.Escape(oneLine(err.Error()))
+	msg := transcript.EscapeMessage(oneLine(err.Error()))
 	if env.jsonWanted && !env.out.wrote {
 		// A script piping --json into jq gets an object even when the run
 		// stopped before its verb could write one.

@@ -147,7 +147,14 @@ func Redact(e session.Event, show bool) string {
 // zero-width characters, the BOM, tag characters) become \uXXXX or
 // \UXXXXXXXX, and overly long text is cut. It is the one escaper for
 // everything shown to people.
-func Escape(s string) string {
+func Escape(s string) string { return escape(s, false) }
+
+// EscapeMessage escapes an error message the way Escape does, except that
+// a backslash stays as it is: messages quote what the user typed with Go's
+// %q, whose backslash escapes must be shown once, not doubled.
+func EscapeMessage(s string) string { return escape(s, true) }
+
+func escape(s string, keepBackslash bool) string {
 	if len(s) <= maxShownLine && !needsEscape(s) {
 		return s
 	}
@@ -163,6 +170,8 @@ func Escape(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			writeHex(&b, `\x`, uint32(s[i]), 2)
+		case r == '\\' && keepBackslash:
+			b.WriteByte('\\')
 		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '\t':

@@ -133,3 +133,20 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// An error message quotes user input with %q; shown, it is escaped once:
+// the quoting's backslashes stay single, raw controls are still escaped.
+func TestEscapeMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		`invalid address "a\"b@x": bad`: `invalid address "a\"b@x": bad`,
+		"reply \x1b[2J from server":      `reply \x1b[2J from server`,
+		"bidi \u202e here":               `bidi \u202e here`,
+	} {
+		if got := EscapeMessage(in); got != want {
+			t.Errorf("EscapeMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Escape(`a\b`); got != `a\\b` {
+		t.Errorf("Escape keeps doubling backslashes in transcripts: %q", got)
+	}
+}
