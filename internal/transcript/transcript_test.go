@@ -139,8 +139,8 @@ func FuzzEscape(f *testing.F) {
 func TestEscapeMessage(t *testing.T) {
 	for in, want := range map[string]string{
 		`invalid address "a\"b@x": bad`: `invalid address "a\"b@x": bad`,
-		"reply \x1b[2J from server":      `reply \x1b[2J from server`,
-		"bidi \u202e here":               `bidi \u202e here`,
+		"reply \x1b[2J from server":     `reply \x1b[2J from server`,
+		"bidi \u202e here":              `bidi \u202e here`,
 	} {
 		if got := EscapeMessage(in); got != want {
 			t.Errorf("EscapeMessage(%q) = %q, want %q", in, got, want)
