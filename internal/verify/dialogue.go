@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
@@ -482,21 +484,18 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 }
 
 func (e *engine) mailFrom(utf8 bool) string {
-	from := "MAIL FROM:<>"
+	from := ""
 	if e.o.From != nil {
-		from = "MAIL FROM:<" + e.o.From.Mailbox() + ">"
+		from = e.o.From.Mailbox()
 	}
-	if utf8 {
-		from += " SMTPUTF8"
-	}
-	return from
+	return session.MailCmd(from, &smtp.MailOptions{UTF8: utf8})
 }
 
 // transaction says MAIL FROM, RCPT TO and RSET, in one write when the server
 // offers PIPELINING. It returns the MAIL and RCPT replies; rcpt is nil when
 // MAIL was refused. err is a session failure.
 func (e *engine) transaction(c *conn, to string, utf8 bool) (mail, rcpt *session.Reply, err error) {
-	mailCmd, rcptCmd := e.mailFrom(utf8), "RCPT TO:<"+to+">"
+	mailCmd, rcptCmd := e.mailFrom(utf8), session.RcptCmd(to, nil)
 	if c.Ext.Has("PIPELINING") {
 		rs, err := c.Pipeline(mailCmd, rcptCmd, "RSET")
 		for i, op := range []string{"MAIL", "RCPT", "RSET"} {
