@@ -12,10 +12,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/fatih/color"
-
 	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // Markers, as swaks users read them.
@@ -42,41 +41,13 @@ type Options struct {
 type Human struct {
 	W    io.Writer
 	Opts Options
-
-	info, fail, ok, inter, temp, perm *color.Color
+	// P is the palette (term.Palette, the one every renderer uses).
+	P *term.Palette
 }
 
 // NewHuman returns a renderer writing to w.
 func NewHuman(w io.Writer, o Options) *Human {
-	h := &Human{W: w, Opts: o,
-		info:  color.New(color.Faint),
-		fail:  color.New(color.FgRed, color.Bold),
-		ok:    color.New(color.FgGreen),
-		inter: color.New(color.FgCyan),
-		temp:  color.New(color.FgYellow),
-		perm:  color.New(color.FgRed),
-	}
-	for _, c := range []*color.Color{h.info, h.fail, h.ok, h.inter, h.temp, h.perm} {
-		if o.Color {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-	}
-	return h
-}
-
-// ClassColor returns the colour for a reply code's class.
-func (h *Human) ClassColor(code int) *color.Color {
-	switch code / 100 {
-	case 2:
-		return h.ok
-	case 3:
-		return h.inter
-	case 4:
-		return h.temp
-	}
-	return h.perm
+	return &Human{W: w, Opts: o, P: term.NewPalette(o.Color)}
 }
 
 // Event renders one event. The last line of a failing reply is followed
@@ -90,7 +61,7 @@ func (h *Human) Event(e session.Event) {
 		}
 		enh, text, _ := session.SplitEnhanced(rest)
 		if hint := replycode.Hint(e.Code, enh, text); hint != "" {
-			fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(hint)))
+			fmt.Fprintln(h.W, h.P.Faint.Sprint(MarkInfo+Escape(hint)))
 		}
 	}
 }
@@ -99,9 +70,9 @@ func (h *Human) Event(e session.Event) {
 func (h *Human) Line(e session.Event) string {
 	switch e.Dir {
 	case session.Info:
-		return h.info.Sprint(MarkInfo + Escape(e.Line))
+		return h.P.Faint.Sprint(MarkInfo + Escape(e.Line))
 	case session.Failure:
-		return h.fail.Sprint(MarkFailure + Escape(e.Line))
+		return h.P.Fail.Sprint(MarkFailure + Escape(e.Line))
 	case session.Sent:
 		m := MarkSent
 		if e.TLS {
@@ -119,12 +90,12 @@ func (h *Human) Line(e session.Event) string {
 			m = MarkFailTLS
 		}
 	}
-	return h.ClassColor(e.Code).Sprint(m + Escape(e.Line))
+	return h.P.Class(e.Code).Sprint(m + Escape(e.Line))
 }
 
 // Infof writes an info line.
 func (h *Human) Infof(format string, a ...any) {
-	fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(fmt.Sprintf(format, a...))))
+	fmt.Fprintln(h.W, h.P.Faint.Sprint(MarkInfo+Escape(fmt.Sprintf(format, a...))))
 }
 
 // Redact returns the line to show for e: secret payloads become ********,
