@@ -3,6 +3,7 @@ package cmd
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -108,6 +109,18 @@ func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer
 	}
 	h := e.human(showAuth)
 	return transcript.Tee(rec.Observe, h.Event)
+}
+
+// show writes a verb's result on stdout: as JSON with --json, else for a
+// person unless -q.
+func (e *Env) show(toJSON func() any, human func(w io.Writer) error) error {
+	switch {
+	case e.G.JSON:
+		return e.printJSON(toJSON())
+	case !e.G.Quiet:
+		return human(e.IO.Out)
+	}
+	return nil
 }
 
 // printJSON writes v as one line of JSON on stdout.

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"slices"
 	"strings"
 
@@ -84,12 +85,9 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 		return f.runF(o)
 	}
 	res := ehlo.Run(context.Background(), o)
-	if env.G.JSON {
-		if err := env.printJSON(res.ToJSON(rec.Events, Hint(res.Err))); err != nil {
-			return err
-		}
-	} else if !env.G.Quiet {
-		res.WriteHuman(env.IO.Out)
+	if err := env.show(func() any { return res.ToJSON(rec.Events, Hint(res.Err)) },
+		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
+		return err
 	}
 	return res.Err
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -226,13 +227,11 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 		return res.Err
 	}
 	res.FillHints(Hint)
-	switch {
-	case env.G.JSON:
-		if err := env.printJSON(res.ToJSON(Hint)); err != nil {
-			return err
-		}
-	case !env.G.Quiet:
-		res.WriteHuman(env.IO.Out, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose})
+	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
+		res.WriteHuman(w, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose})
+		return nil
+	}); err != nil {
+		return err
 	}
 	if res.Err == nil && res.Exit != 0 {
 		return exitcode.Silent(res.Exit)

@@ -229,12 +229,9 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 		txs = send.RunRoutes(ctx, &plan.opts, dests)
 	}
 	code, err := send.Exit(txs, f.allowPartial)
-	if env.G.JSON {
-		if jerr := env.printJSON(send.ToJSON(&plan.opts, txs, code, err, Hint(err), rec.Events, f.showAuth)); jerr != nil {
-			return jerr
-		}
-	} else if !env.G.Quiet {
-		send.WriteSummary(env.IO.Out, env.palette(), txs)
+	if jerr := env.show(func() any { return send.ToJSON(&plan.opts, txs, code, err, Hint(err), rec.Events, f.showAuth) },
+		func(w io.Writer) error { send.WriteSummary(w, env.palette(), txs); return nil }); jerr != nil {
+		return jerr
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -104,12 +105,9 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	res := r.Run(ctx)
 	status.Stop()
 	code, err := res.Exit()
-	if env.G.JSON {
-		if jerr := env.printJSON(res.ToJSON(code, err, Hint(err))); jerr != nil {
-			return jerr
-		}
-	} else if !env.G.Quiet {
-		res.WriteSummary(env.IO.Out)
+	if jerr := env.show(func() any { return res.ToJSON(code, err, Hint(err)) },
+		func(w io.Writer) error { res.WriteSummary(w); return nil }); jerr != nil {
+		return jerr
 	}
 	return err
 }
