@@ -145,7 +145,7 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	o := probe.Options{
 		Target: tgt, Socket: f.conn.socket, Ports: f.ports, NoMX: f.noMX, DNSServer: f.dnsServer,
 		ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp, Helo: f.helo,
-		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout,
+		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout, DNSTimeout: env.G.ConnectTimeout,
 		Require: f.require, RequireTLS: f.requireTLS, RequireMTASTS: f.requireMTASTS, RequireDANE: f.requireDANE,
 		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,

@@ -140,7 +140,7 @@ func newRoot(env *Env, only string) *cobra.Command {
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show more (full transcripts, message data)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
 	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for each reply")
-	pf.DurationVar(&g.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for a connection")
+	pf.DurationVar(&g.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for a connection, and for each DNS answer")
 	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.SetOut(env.IO.Out)
 	root.SetErr(env.IO.Err)

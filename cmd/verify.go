@@ -211,7 +211,7 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		return usage("check the TLS flags", "%v", err)
 	}
 	o.Session = session.Options{TLSConfig: cfg, ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout}
-	r, err := route.New(route.Options{Server: f.dnsServer})
+	r, err := route.New(route.Options{Server: f.dnsServer, Timeout: env.G.ConnectTimeout})
 	if err != nil {
 		return usage("give --dns-server as an address such as 127.0.0.1 or [::1]:53", "%v", err)
 	}
