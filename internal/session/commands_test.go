@@ -27,3 +27,17 @@ func TestMailAndRcptCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestParseEnhanced(t *testing.T) {
+	for in, want := range map[string]smtp.EnhancedCode{"5.1.1": {5, 1, 1}, "4.7.26": {4, 7, 26}, "2.0.0": {2, 0, 0}, "5.999.999": {5, 999, 999}} {
+		got, ok := ParseEnhanced(in)
+		if !ok || got != want || FormatEnhanced(got) != in {
+			t.Errorf("ParseEnhanced(%q) = %v %v", in, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "5.1", "6.1.1", "5.1.1000", "5..1", "x.1.1", "5.1.1 "} {
+		if _, ok := ParseEnhanced(bad); ok {
+			t.Errorf("ParseEnhanced(%q) accepted", bad)
+		}
+	}
+}

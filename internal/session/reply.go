@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/emersion/go-smtp"
 	"io"
 	"strconv"
 	"strings"
@@ -112,6 +113,29 @@ func IsEnhanced(s string) bool {
 	rest := s[2:]
 	i := strings.IndexByte(rest, '.')
 	return i >= 0 && digits1to3(rest[:i]) && digits1to3(rest[i+1:])
+}
+
+// ParseEnhanced reads an enhanced status code, "5.1.1", into go-smtp's
+// EnhancedCode: the one type every package uses for it. ok is false
+// unless IsEnhanced(s).
+func ParseEnhanced(s string) (code smtp.EnhancedCode, ok bool) {
+	if !IsEnhanced(s) {
+		return code, false
+	}
+	n, i := 0, 0
+	for j := 0; j <= len(s); j++ {
+		if j == len(s) || s[j] == '.' {
+			code[i], n, i = n, 0, i+1
+			continue
+		}
+		n = n*10 + int(s[j]-'0')
+	}
+	return code, true
+}
+
+// FormatEnhanced writes an EnhancedCode as "5.1.1".
+func FormatEnhanced(c smtp.EnhancedCode) string {
+	return strconv.Itoa(c[0]) + "." + strconv.Itoa(c[1]) + "." + strconv.Itoa(c[2])
 }
 
 func digits1to3(p string) bool {

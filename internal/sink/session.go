@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtpx/smtpx/internal/auth"
+	smtpsession "github.com/smtpx/smtpx/internal/session"
 )
 
 // Replies the sink gives on purpose. Each names the flag that caused it,
@@ -40,14 +41,11 @@ var (
 )
 
 func reply(code int, enhanced, text string) *smtp.SMTPError {
-	var ec smtp.EnhancedCode
-	fmt.Sscanf(enhanced, "%d.%d.%d", &ec[0], &ec[1], &ec[2])
+	ec, _ := smtpsession.ParseEnhanced(enhanced)
 	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: text}
 }
 
-func enhanced(e *smtp.SMTPError) string {
-	return fmt.Sprintf("%d.%d.%d", e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
-}
+func enhanced(e *smtp.SMTPError) string { return smtpsession.FormatEnhanced(e.EnhancedCode) }
 
 // matcher is a --reject-rcpt / --tempfail-rcpt pattern.
 type matcher struct{ re *regexp.Regexp }
