@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/policy"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 )
@@ -116,6 +117,24 @@ func (pr *prober) ptrCheck(ctx context.Context, ep *Endpoint, c *conv, cl *check
 	ch.Details = det
 }
 
+// DANE is what the TLSA records of one endpoint say (RFC 6698, RFC 7672).
+type DANE struct {
+	Name    string   `json:"name"`    // "_25._tcp.mx.example.com"
+	Records []string `json:"records"` // presentation form, "3 1 1 <hex>"
+	// AD is the AD bit of the TLSA answer: a validating resolver vouched
+	// for it.
+	AD bool `json:"ad"`
+	// HostAD is set when the lookups that led to the host (the MX answer in
+	// a domain probe, and the host's addresses) were validated too; RFC
+	// 7672 §2.2 uses TLSA records only then.
+	HostAD bool `json:"host_ad"`
+	// Usable is set when at least one DANE-TA(2) or DANE-EE(3) record can
+	// be used: validated answers all the way.
+	Usable  bool     `json:"usable"`
+	Matched []string `json:"matched"`
+	Error   string   `json:"error,omitempty"`
+}
+
 // daneChecks looks up TLSA records for the endpoint's host and matches
 // them against the presented chain.
 func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *checkList) {
@@ -168,7 +187,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	}
 	usable := 0
 	for _, r := range tr.Records {
-		if r.Usage == 2 || r.Usage == 3 {
+		if policy.DANEUsable(r) {
 			usable++
 		}
 	}
@@ -197,7 +216,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	}
 	var det []string
 	for _, r := range tr.Records {
-		ok, why := matchTLSA(r, c.tls.PeerCertificates, names, pr.now)
+		ok, why := policy.MatchTLSA(r, c.tls.PeerCertificates, names, pr.now)
 		det = append(det, r.String()+": "+why)
 		if ok {
 			d.Matched = append(d.Matched, r.String())

@@ -238,7 +238,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 	switch {
 	case c.banner == nil && c.err != nil:
 		ch := cl.failErr("banner", c.err, nil)
-		if strings.Contains(c.err.Error(), "no reply within") {
+		if errors.Is(c.err, session.ErrTimeout) {
 			ch.Hint = "the server sent no greeting; raise --timeout if it is just slow"
 		}
 		return
@@ -296,7 +296,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 			ch := cl.fail("tls.starttls", code, "STARTTLS is advertised but failed: "+errText(c.err), replyEv(c.stReply))
 			ch.Err = c.err
 			ch.Hint = "the server advertises STARTTLS but cannot start it; check its TLS certificate and key configuration"
-			if strings.Contains(c.err.Error(), "plaintext bytes") {
+			if errors.Is(c.err, session.ErrInjection) {
 				ch.Hint = "the server or something in the path is injecting commands; do not trust this connection"
 			}
 			return

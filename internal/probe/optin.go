@@ -270,12 +270,11 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 	ts := session.NewClient(tc, session.Options{Timeout: pr.o.InjectionWait, Observer: tlsObs, LMTP: pr.p.lmtp})
 	defer ts.Close()
 	r, err = ts.ReadReply("RSET")
-	var se *session.Error
 	switch {
 	case err == nil:
 		ch := cl.fail(id, pr.tlsExit(ep), "vulnerable: a command sent in clear text before the handshake was answered inside TLS: "+replyLine(r), ev("tested", true, "vulnerable", true, "reply", replyLine(r)))
 		ch.Hint = "the server keeps plaintext input across STARTTLS (CVE-2011-0411); update it"
-	case errors.As(err, &se) && se.Kind == session.KindNetwork && strings.Contains(se.Msg, "no reply within"):
+	case errors.Is(err, session.ErrTimeout):
 		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", session.FormatDuration(pr.o.InjectionWait))
 		ts.Quit()
 	default:
