@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -109,6 +110,15 @@ func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer
 	}
 	h := e.human(showAuth)
 	return transcript.Tee(rec.Observe, h.Event)
+}
+
+// checkHelo refuses an EHLO name that would not be one word on the wire:
+// the one check of --helo for every client verb.
+func checkHelo(name string) error {
+	if strings.ContainsAny(name, "\r\n \t") {
+		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	return nil
 }
 
 // show writes a verb's result on stdout: as JSON with --json, else for a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,8 +62,8 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	if f.quitAfter != "" && !slices.Contains(ehlo.StopPoints, f.quitAfter) {
 		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return err
 	}
 	so, _, err := f.conn.sessionOptions(env, tgt, 25)
 	if err != nil {

@@ -256,8 +256,8 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	if f.tls && f.noTLS {
 		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return nil, exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return nil, err
 	}
 	o.Helo = f.helo
 

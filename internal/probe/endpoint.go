@@ -582,18 +582,11 @@ func replyLine(r *session.Reply) string {
 	if r == nil {
 		return ""
 	}
-	s := fmt.Sprintf("%d", r.Code)
-	if r.Enhanced != "" {
-		s += " " + r.Enhanced
+	// The first line is enough for a check's summary; the evidence has all.
+	if t, _, _ := strings.Cut(r.Text(), "\n"); t != "" {
+		return r.Codes() + " " + t
 	}
-	if len(r.Lines) > 0 {
-		t, _, ok := strings.Cut(r.Text(), "\n")
-		_ = ok
-		if t != "" {
-			s += " " + t
-		}
-	}
-	return s
+	return r.Codes()
 }
 
 func replyEv(r *session.Reply) map[string]any {
@@ -604,11 +597,7 @@ func replyEv(r *session.Reply) map[string]any {
 }
 
 func bannerHint(r *session.Reply) string {
-	h := fmt.Sprintf("see 'smtpx codes %d", r.Code)
-	if r.Enhanced != "" {
-		h += " " + r.Enhanced
-	}
-	h += "'"
+	h := "see 'smtpx codes " + r.Codes() + "'"
 	if r.Class() == 4 {
 		h = "the server is refusing connections for now: retry later; " + h
 	}
