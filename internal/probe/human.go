@@ -68,7 +68,7 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 	}
 	c := r.Counts()
 	fmt.Fprintf(w, "\n%s %d %s: %d pass, %d warn, %d fail, %d info; exit %d\n",
-		pal.Bold.Sprint("result:"), len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"),
+		pal.Bold.Sprint("result:"), len(r.Endpoints), transcript.Plural(len(r.Endpoints), "endpoint", "endpoints"),
 		c[Pass], c[Warn], c[Fail], c[Info], r.Exit)
 }
 
@@ -78,7 +78,7 @@ func (r *Result) headline() string {
 	switch {
 	case r.Domain != nil:
 		n := len(r.Domain.Route.Hosts)
-		s += fmt.Sprintf(": mail domain, %d MX %s", n, plural(n, "host", "hosts"))
+		s += fmt.Sprintf(": mail domain, %d MX %s", n, transcript.Plural(n, "host", "hosts"))
 		if r.Domain.Route.Implicit {
 			s = "probe " + r.Target + ": mail domain, implicit MX"
 		}
@@ -87,7 +87,7 @@ func (r *Result) headline() string {
 	default:
 		s += ": host"
 	}
-	s += fmt.Sprintf(", %d %s", len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"))
+	s += fmt.Sprintf(", %d %s", len(r.Endpoints), transcript.Plural(len(r.Endpoints), "endpoint", "endpoints"))
 	if r.DNS > 0 {
 		s += ", dns " + session.FormatDuration(r.DNS)
 	}

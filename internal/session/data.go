@@ -230,7 +230,7 @@ func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
 }
 
 func (s *Session) wireErr(err error) error {
-	if isTimeout(err) {
+	if IsTimeout(err) {
 		return &Error{Kind: KindNetwork, Op: "DATA", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
 	return &Error{Kind: KindNetwork, Op: "DATA", Msg: "connection lost while sending the message", Err: err, Cause: ErrClosed}

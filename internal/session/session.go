@@ -143,7 +143,7 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		msg, cause := "connection failed", ErrClosed
 		var dnsErr *net.DNSError
 		switch {
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		case errors.Is(err, context.DeadlineExceeded) || IsTimeout(err):
 			msg, cause = fmt.Sprintf("no connection within %s", opts.ConnectTimeout), ErrConnTimeout
 		case errors.As(err, &dnsErr):
 			msg, cause = "cannot resolve the server's name", ErrNoHost
@@ -246,7 +246,7 @@ func (s *Session) readErr(op string, err error) error {
 	if errors.As(err, &pe) {
 		return &Error{Kind: KindProtocol, Op: op, Msg: pe.Error(), Cause: ErrMalformed}
 	}
-	if isTimeout(err) {
+	if IsTimeout(err) {
 		return &Error{Kind: KindNetwork, Op: op, Msg: fmt.Sprintf("no reply within %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -309,7 +309,7 @@ func (s *Session) writeSecret(line string) error {
 func (s *Session) flush() error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
 	if err := s.bw.Flush(); err != nil {
-		if isTimeout(err) {
+		if IsTimeout(err) {
 			return &Error{Kind: KindNetwork, Op: "write", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 		}
 		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err, Cause: ErrClosed}
@@ -445,7 +445,7 @@ func (s *Session) handshake() error {
 	s.Timings.Handshake = time.Since(t0)
 	if err != nil {
 		cause, msg := CertCause(err)
-		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		if IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			cause, msg = ErrTimeout, fmt.Sprintf("TLS handshake did not finish within %s", s.opts.Timeout)
 		}
 		s.emit(Event{Dir: Failure, Line: msg + ": " + err.Error()})
@@ -563,7 +563,12 @@ func (s *Session) HeloName() string {
 	return "[127.0.0.1]"
 }
 
-func isTimeout(err error) bool {
+// IsTimeout reports a deadline that passed (a net.Error's Timeout, or
+// os.ErrDeadlineExceeded): the one test of it every package uses.
+func IsTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
