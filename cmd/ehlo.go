@@ -46,7 +46,7 @@ lists and what changed.`,
 			} else if f.conn.socket == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
-			return runEhlo(env, f, tgt)
+			return runEhlo(cmd.Context(), env, f, tgt)
 		},
 	}
 	fs := c.Flags()
@@ -58,7 +58,7 @@ lists and what changed.`,
 	return c
 }
 
-func runEhlo(env *Env, f *ehloFlags, tgt string) error {
+func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 	if f.quitAfter != "" && !slices.Contains(ehlo.StopPoints, f.quitAfter) {
 		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
 	}
@@ -83,7 +83,7 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	if f.runF != nil {
 		return f.runF(o)
 	}
-	res := ehlo.Run(context.Background(), o)
+	res := ehlo.Run(ctx, o)
 	if err := env.show(func() any { return res.ToJSON(rec.Events, Hint(res.Err)) },
 		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
 		return err

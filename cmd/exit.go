@@ -58,6 +58,8 @@ func Hint(err error) string {
 		return ""
 	}
 	switch {
+	case errors.Is(err, session.ErrInterrupted):
+		return "stopped by Ctrl-C or SIGTERM before it finished; run it again to complete it"
 	case errors.Is(err, session.ErrNoHost):
 		return "the server's name did not resolve: check its spelling and your DNS"
 	case errors.Is(err, session.ErrRefused), errors.Is(err, session.ErrConnTimeout):

@@ -112,7 +112,7 @@ so that no one gets the message twice (the last example).`,
 			if err := applySendConfig(env, cmd, f); err != nil {
 				return err
 			}
-			return runSend(env, f)
+			return runSend(cmd.Context(), env, f)
 		},
 	}
 	fs := c.Flags()
@@ -176,7 +176,7 @@ type sendPlan struct {
 	env  *send.Envelope
 }
 
-func runSend(env *Env, f *sendFlags) error {
+func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 	plan, err := planSend(env, f)
 	if err != nil {
 		return err
@@ -196,9 +196,9 @@ func runSend(env *Env, f *sendFlags) error {
 	}
 	plan.opts.Source = src
 	if f.load.active() {
-		return runLoad(env, f, plan)
+		return runLoad(ctx, env, f, plan)
 	}
-	return deliver(env, f, plan)
+	return deliver(ctx, env, f, plan)
 }
 
 func dumpMail(env *Env, src message.Source) error {
@@ -213,8 +213,7 @@ func dumpMail(env *Env, src message.Source) error {
 	return nil
 }
 
-func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
-	ctx := context.Background()
+func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	rec := &transcript.Recorder{}
 	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
 	var txs []*send.Transaction

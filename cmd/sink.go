@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
@@ -382,14 +380,8 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// After the first signal, restore the default handling so a
-		// second one ends the process at once.
-		<-ctx.Done()
-		stop()
-	}()
+	// The run's context (see Main) ends at the first Ctrl-C or SIGTERM;
+	// a second one ends the process at once.
 	res := s.Serve(ctx)
 	if o.ExitAfter > 0 && res.Messages < o.ExitAfter {
 		why := "interrupted"

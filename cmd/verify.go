@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -323,8 +322,6 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	if p.bulk {
 		return runVerifyBulk(ctx, env, f, p)
 	}

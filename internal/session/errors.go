@@ -44,6 +44,7 @@ var (
 	ErrInsecureAuth = &Cause{"AUTH without TLS"}                      // credentials would cross the network in clear
 	ErrOutOfSeq     = &Cause{"reply out of sequence"}                 // a reply where none, or another, was due
 	ErrMalformed    = &Cause{"malformed reply"}                       // a reply over a limit or not in the grammar
+	ErrInterrupted  = &Cause{"interrupted"}                           // the run's context ended (Ctrl-C, SIGTERM)
 )
 
 // Error is a session failure. Reply is set for KindReply.
