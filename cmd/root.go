@@ -4,13 +4,13 @@
 package cmd
 
 import (
-	"syscall"
-	"os/signal"
-	"os"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
