@@ -31,9 +31,16 @@ type Server struct {
 	// Enable LMTP mode, as defined in RFC 2033.
 	LMTP bool
 
-	Domain            string
-	MaxRecipients     int
-	MaxMessageBytes   int64
+	Domain          string
+	MaxRecipients   int
+	MaxMessageBytes int64
+	// SizeExceeded, when set, gives the reply to a command that goes over
+	// MaxMessageBytes before any message data is read: MAIL whose SIZE
+	// parameter is larger (from is its reverse-path), or a BDAT chunk that
+	// would take the message past it (from is empty; size counts the
+	// chunk). A nil reply keeps 552 5.3.4 "Max message size exceeded".
+	// (smtpx: see PATCHES.md.)
+	SizeExceeded      func(cmd, from string, size int64) *SMTPError
 	MaxLineLength     int
 	AllowInsecureAuth bool
 	Debug             io.Writer
