@@ -32,12 +32,7 @@ func TestLoginAnyPrompt(t *testing.T) {
 				"C: AUTH LOGIN\nS: 334 " + b64(tt.user) + "\nC: " + b64("bob@example.test") + "\n" +
 				"S: 334 " + b64(tt.pass) + "\nC: " + b64("pw with spaces") + "\nS: 235 2.7.0 ok\n" +
 				"C: QUIT\nS: 221 bye\n"
-			srv, err := smtptest.Start(script)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			s := open(t, srv.Addr())
+			srv, s := open(t, script)
 			c, err := auth.Client("LOGIN", auth.Credentials{User: "bob@example.test", Password: "pw with spaces"})
 			if err != nil {
 				t.Fatal(err)
@@ -62,14 +57,9 @@ func TestLoginThirdChallengeRefused(t *testing.T) {
 		"C: AUTH LOGIN\nS: 334 " + b64("Username:") + "\nC: " + b64("bob") + "\n" +
 		"S: 334 " + b64("Password:") + "\nC: " + b64("pw") + "\n" +
 		"S: 334 " + b64("And your PIN:") + "\nC: *\nS: 501 5.7.0 cancelled\n"
-	srv, err := smtptest.Start(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	s := open(t, srv.Addr())
+	srv, s := open(t, script)
 	c, _ := auth.Client("LOGIN", auth.Credentials{User: "bob", Password: "pw"})
-	_, err = s.Auth(c)
+	_, err := s.Auth(c)
 	var se *session.Error
 	if !errors.As(err, &se) || se.Kind != session.KindProtocol || !strings.Contains(err.Error(), "third challenge") {
 		t.Fatalf("got %v, want a protocol error about a third challenge", err)
@@ -81,9 +71,16 @@ func TestLoginThirdChallengeRefused(t *testing.T) {
 	}
 }
 
-func open(t *testing.T, addr string) *session.Session {
+// open starts a server playing script and returns it with a session that
+// has read the banner and said EHLO.
+func open(t *testing.T, script string) (*smtptest.Server, *session.Session) {
 	t.Helper()
-	s, err := session.Dial(context.Background(), session.Options{Address: addr, Timeout: 5 * time.Second})
+	srv, err := smtptest.Start(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	s, err := session.Dial(context.Background(), session.Options{Address: srv.Addr(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,5 +90,5 @@ func open(t *testing.T, addr string) *session.Session {
 	if _, err := s.Hello("c"); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return srv, s
 }

@@ -151,20 +151,7 @@ func StartPostfix(t testing.TB) *Postfix {
 	// daemons go with it; stopped by its process id.
 	cmd := exec.Command(master, "-c", filepath.Join(dir, "conf"), "-d")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	run(t, cmd)
 	smtptest.WaitListening(t, p.Full)
 	smtptest.WaitListening(t, p.Plain)
 	return p
@@ -196,16 +183,7 @@ func (p *Postfix) Mailbox(t testing.TB, mailbox string) [][]byte {
 	if sub == "" {
 		t.Fatalf("%s has no mailbox", mailbox)
 	}
-	files, _ := filepath.Glob(filepath.Join(p.dir, "mail", sub, "new", "*"))
-	var out [][]byte
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
+	return readAll(t, filepath.Join(p.dir, "mail", sub, "new", "*"))
 }
 
 // Delivered waits until mailbox holds the message with the Message-ID

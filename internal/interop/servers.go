@@ -49,21 +49,8 @@ func startScript(t testing.TB, name, dir string, env []string, argv ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-	})
+	t.Cleanup(func() { logf.Close() })
+	run(t, cmd)
 	port := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')
@@ -83,6 +70,26 @@ func startScript(t testing.TB, name, dir string, env []string, argv ...string) *
 	return s
 }
 
+// run starts cmd and stops it by its process id when the test ends:
+// SIGTERM, and SIGKILL if it is still there 10 seconds later.
+func run(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
 // Log is what the server logged.
 func (s *Server) Log() string {
 	var b strings.Builder
@@ -96,7 +103,13 @@ func (s *Server) Log() string {
 // Messages returns the messages the server stored, oldest first.
 func (s *Server) Messages(t testing.TB) [][]byte {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(s.dir, "*.eml"))
+	return readAll(t, filepath.Join(s.dir, "*.eml"))
+}
+
+// readAll reads the files that match pattern, in the order of their names.
+func readAll(t testing.TB, pattern string) [][]byte {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
 	sort.Strings(files)
 	var out [][]byte
 	for _, f := range files {
