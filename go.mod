@@ -31,3 +31,5 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/tools v0.48.0 // indirect
 )
+
+replace github.com/emersion/go-smtp => ./internal/third_party/go-smtp

@@ -90,6 +90,12 @@ func Hint(err error) string {
 	case session.KindReply:
 		if se.Reply != nil {
 			see := "see 'smtpx codes " + se.Reply.Codes() + "'"
+			// A 4xx with a policy code (X.7.x) is the reply greylisting
+			// gives: the code tables' words for X.7.x ("not authorised,
+			// message refused") fit a 5xx, not a wait-and-retry.
+			if ec, ok := session.ParseEnhanced(se.Reply.Enhanced); ok && se.Reply.Class() == 4 && ec[1] == 7 {
+				return "a temporary refusal by policy, such as greylisting: send the same message again in a few minutes (" + see + ")"
+			}
 			h := replycode.Hint(se.Reply.Code, se.Reply.Enhanced, se.Reply.Text())
 			if h == "" && se.Reply.Class() == 4 {
 				h = "a transient failure: retry later"

@@ -35,3 +35,23 @@ func TestHintFromCause(t *testing.T) {
 		}
 	}
 }
+
+// A 4xx reply with a policy code is greylisting's answer: the hint says to
+// send again later, not "not authorised" (issue 17). Chosen from the codes:
+// the text here says nothing.
+func TestHintTemporaryPolicy(t *testing.T) {
+	for _, r := range []*session.Reply{
+		{Code: 450, Enhanced: "4.7.1", Lines: []string{"4.7.1 words that carry no meaning"}},
+		{Code: 451, Enhanced: "4.7.0", Lines: []string{"4.7.0 words that carry no meaning"}},
+	} {
+		got := Hint(session.ReplyError("RCPT", r))
+		if !strings.Contains(got, "greylisting") || !strings.Contains(got, "again") || strings.Contains(got, "not authorised") {
+			t.Errorf("%s: hint %q", r.Codes(), got)
+		}
+	}
+	// The same code in a 5xx keeps the code tables' words.
+	r := &session.Reply{Code: 550, Enhanced: "5.7.1", Lines: []string{"5.7.1 no"}}
+	if got := Hint(session.ReplyError("RCPT", r)); strings.Contains(got, "greylisting") {
+		t.Errorf("550 5.7.1: hint %q", got)
+	}
+}

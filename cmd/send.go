@@ -63,6 +63,7 @@ type sendFlags struct {
 	pipeline     string
 	chunking     string
 	allowPartial bool
+	force8Bit    bool
 }
 
 // newSendCmd builds the send verb. runF, when set, gets the plan instead
@@ -156,6 +157,7 @@ so that no one gets the message twice (the last example).`,
 	fs.StringVar(&f.pipeline, "pipeline", "auto", "PIPELINING: auto (when offered) or never")
 	fs.StringVar(&f.chunking, "chunking", "auto", "CHUNKING/BDAT: auto (when offered) or never")
 	fs.BoolVar(&f.allowPartial, "allow-partial", false, "exit 0 when at least one recipient got the message")
+	fs.BoolVar(&f.force8Bit, "force-8bit", false, "send 8-bit content to a server that does not offer 8BITMIME (for testing servers; default: exit 5 before MAIL)")
 
 	_ = c.RegisterFlagCompletionFunc("quit-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(auth.Mechanisms, cobra.ShellCompDirectiveNoFileComp))
@@ -252,6 +254,7 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	o.Pipeline, o.Chunking = f.pipeline == "auto", f.chunking == "auto"
 	o.QuitAfter = f.quitAfter
 	o.AllowPartial = f.allowPartial
+	o.Force8Bit = f.force8Bit
 	if f.tls && f.noTLS {
 		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
 	}

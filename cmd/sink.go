@@ -22,6 +22,7 @@ type SinkOptions struct {
 	Hostname          string
 	Dir               string
 	Maildir           string
+	Received          bool
 	TLS               bool
 	TLSOnConnect      bool
 	Cert              string
@@ -70,7 +71,9 @@ func newSinkCmd(env *Env) *cobra.Command {
 127.0.0.1:2525 (--listen, repeatable; unix:/path or /path for a unix socket),
 prints a line per connection and a summary per message, and stores each
 message byte-exact: as DIR/<time>-<seq>.eml with --dir, or in a Maildir with
---maildir. Files are written under a temporary name and renamed into place.
+--maildir (--received puts the Received: trace header field a mail server
+adds, RFC 5321 §4.4, on top of each). Files are written under a temporary
+name and renamed into place.
 With --json each accepted message is one JSON Lines record on stdout
 (envelope, headers, size, sha256, path; see the README), and the connection
 lines go to stderr. -v shows each dialogue from the sink's side: "<-" marks
@@ -172,6 +175,7 @@ EXAMPLES
 	f.StringVar(&o.Hostname, "hostname", "localhost", "server `NAME` in the banner and EHLO reply")
 	f.StringVar(&o.Dir, "dir", "", "store each message as `DIR`/<time>-<seq>.eml")
 	f.StringVar(&o.Maildir, "maildir", "", "deliver each message into the Maildir `DIR`")
+	f.BoolVar(&o.Received, "received", false, "add a Received: trace header field to each message (default: stored byte-exact)")
 	f.BoolVar(&o.TLS, "tls", false, "offer STARTTLS")
 	f.BoolVar(&o.TLSOnConnect, "tls-on-connect", false, "speak TLS from the first byte (implicit TLS, as on port 465)")
 	f.StringVar(&o.Cert, "cert", "", "PEM certificate chain `FILE` (default: a self-signed certificate)")
@@ -217,6 +221,7 @@ func sinkOptions(o *SinkOptions, getenv func(string) string) (so sink.Options, w
 		Hostname:          o.Hostname,
 		Dir:               o.Dir,
 		Maildir:           o.Maildir,
+		Received:          o.Received,
 		TLS:               o.TLS,
 		TLSOnConnect:      o.TLSOnConnect,
 		CertFile:          o.Cert,

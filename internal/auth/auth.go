@@ -3,7 +3,8 @@
 //
 //   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802) via github.com/xdg-go/scram
 //   - CRAM-MD5 (RFC 2195)
-//   - PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login) via github.com/emersion/go-sasl
+//   - PLAIN (RFC 4616) via github.com/emersion/go-sasl
+//   - LOGIN (draft-murchison-sasl-login), prompts answered in order whatever their wording
 //   - OAUTHBEARER (RFC 7628) via go-sasl, and Google/Microsoft XOAUTH2
 //   - EXTERNAL (RFC 4422 Appendix A) with a TLS client certificate
 package auth
@@ -86,7 +87,7 @@ func client(mech string, c Credentials) (sasl.Client, error) {
 	case "PLAIN":
 		return sasl.NewPlainClient("", c.User, c.Password), nil
 	case "LOGIN":
-		return sasl.NewLoginClient(c.User, c.Password), nil
+		return newLoginClient(c.User, c.Password), nil
 	case "CRAM-MD5":
 		return &cramMD5{user: c.User, pass: c.Password}, nil
 	case "SCRAM-SHA-256":

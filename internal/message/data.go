@@ -19,6 +19,7 @@ type Data struct {
 	eightBit    bool
 	utf8Headers bool
 	longest     int
+	long        int
 }
 
 // ReadData resolves a --data argument: "@FILE" names a file, "-" (or
@@ -75,7 +76,7 @@ func newData(b *blob) (*Data, error) {
 		b.close()
 		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 	}
-	return &Data{b: b, size: sc.size, eightBit: sc.eightBit, utf8Headers: sc.utf8Headers, longest: sc.longest}, nil
+	return &Data{b: b, size: sc.size, eightBit: sc.eightBit, utf8Headers: sc.utf8Headers, longest: sc.longest, long: sc.long}, nil
 }
 
 // scan reads all of b once. Reading to b's end through the exact reader
@@ -108,16 +109,17 @@ func scan(b *blob) (dataScan, error) {
 // (every line end, CRLF, bare LF or bare CR, becomes CRLF; a CRLF is added
 // when the content does not end with a line end), reading the raw input
 // one buffer at a time: its size, whether it has 8-bit bytes and whether
-// any is in the header section (before the first empty line), and the
-// longest line (CR and LF not counted). It works from the raw bytes, a
-// line at a time with vectorised searches, and checks the body for 8-bit
+// any is in the header section (before the first empty line), the
+// longest line and how many lines are over 998 octets (CR and LF not
+// counted). It works from the raw bytes, a line at a time with
+// vectorised searches, and checks the body for 8-bit
 // bytes a buffer at a time: a 256 MiB --data message is scanned before it
 // is sent, so this pass is on the clock.
 type dataScan struct {
 	size                  int64
 	eightBit, utf8Headers bool
 	body                  bool // past the first empty line
-	line, longest         int
+	line, longest, long   int
 	cr                    bool // the last buffer ended with CR: an LF first in the next one is part of that line end
 	any                   bool // some input was seen
 	last                  byte // the last input byte
@@ -160,8 +162,7 @@ func (s *dataScan) add(b []byte) {
 		if s.line == 0 {
 			s.body = true
 		}
-		s.longest = max(s.longest, s.line)
-		s.line = 0
+		s.endLine()
 		off = i + 1
 		if b[i] == '\r' {
 			if off == len(b) {
@@ -179,7 +180,17 @@ func (s *dataScan) finish() {
 	if s.any && s.last != '\r' && s.last != '\n' {
 		s.size += 2
 	}
+	if s.line > 0 {
+		s.endLine()
+	}
+}
+
+// endLine accounts for the line just read.
+func (s *dataScan) endLine() {
 	s.longest = max(s.longest, s.line)
+	if s.line > hardLimit {
+		s.long++
+	}
 	s.line = 0
 }
 
@@ -229,6 +240,10 @@ func (d *Data) UTF8Headers() bool { return d.utf8Headers }
 // LongestLine is the length of the longest line without its line end.
 // RFC 5321 §4.5.3.1.6 allows 998; servers may refuse longer lines.
 func (d *Data) LongestLine() int { return d.longest }
+
+// LongLines is how many lines are over the 998 octets RFC 5321
+// §4.5.3.1.6 allows (line end not counted). They are sent as given.
+func (d *Data) LongLines() int { return d.long }
 
 // Open returns a fresh reader of the message with CRLF line ends, not
 // dot-stuffed. A file is read again each time; reading fails with

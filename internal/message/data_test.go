@@ -283,3 +283,32 @@ func TestLargeStreamed(t *testing.T) {
 		t.Errorf("peak HeapInuse grew by %d bytes streaming an attachment, budget %d", w.peak-base, budget)
 	}
 }
+
+// Lines over 998 octets are counted (issue 17), whatever the line ends
+// and wherever the read buffers split them.
+func TestDataLongLines(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for _, tc := range []struct {
+		in   string
+		long int
+	}{
+		{"Subject: x\r\n\r\n" + a(998) + "\r\n", 0},
+		{"Subject: x\r\n\r\n" + a(999) + "\r\n", 1},
+		{"X: " + a(1500) + "\n\n" + a(2000) + "\r" + a(10) + "\r\n" + a(5000), 3},
+		{"Subject: x\n\n" + a(998) + "\n" + a(999), 1},
+	} {
+		if got := NewDataString(tc.in).LongLines(); got != tc.long {
+			t.Errorf("%.40q: LongLines=%d, want %d", tc.in, got, tc.long)
+		}
+		for _, chunk := range []int{1, 7, 999, 1000} {
+			var sc dataScan
+			for b := []byte(tc.in); len(b) > 0; b = b[min(chunk, len(b)):] {
+				sc.add(b[:min(chunk, len(b))])
+			}
+			sc.finish()
+			if sc.long != tc.long {
+				t.Errorf("%.40q in chunks of %d: %d long lines, want %d", tc.in, chunk, sc.long, tc.long)
+			}
+		}
+	}
+}

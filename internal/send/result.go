@@ -41,6 +41,8 @@ type JSON struct {
 	Recipients   []RcptJSON `json:"recipients"`
 	Transactions []TxJSON   `json:"transactions"`
 	QueueID      string     `json:"queue_id"`
+	// LongLines counts the message's lines over 998 octets, sent as given.
+	LongLines int `json:"long_lines"`
 	transcript.Final
 	Events []transcript.JSONEvent `json:"events"`
 }
@@ -49,6 +51,9 @@ type JSON struct {
 // the caller's hint table.
 func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, events []session.Event, showAuth bool) JSON {
 	j := JSON{From: o.From, Recipients: []RcptJSON{}, Transactions: []TxJSON{}, Events: transcript.ToJSON(events, showAuth)}
+	if o.Source != nil {
+		j.LongLines = LongLines(o.Source)
+	}
 	var last *session.Reply
 	for _, tx := range txs {
 		tj := TxJSON{

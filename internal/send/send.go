@@ -9,7 +9,6 @@
 package send
 
 import (
-	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtpx/smtpx/internal/auth"
+	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
 )
@@ -73,6 +73,9 @@ type Options struct {
 	Chunking   bool // use CHUNKING when offered
 	// AllowPartial makes a send that reached at least one recipient succeed.
 	AllowPartial bool
+	// Force8Bit sends 8-bit content to a server that does not offer
+	// 8BITMIME, instead of stopping before MAIL (for testing servers).
+	Force8Bit bool
 }
 
 // RcptResult is one recipient's fate.
@@ -131,28 +134,42 @@ func QueueID(text string) string {
 func (o *Options) stoppedAt(p string) bool { return o.QuitAfter == p }
 
 // mailCommand builds MAIL FROM with the parameters the server supports,
-// for a transaction to rcpts.
+// for a transaction to rcpts. It refuses, before anything is sent, what
+// the server cannot take: a UTF-8 envelope without SMTPUTF8, 8-bit content
+// without 8BITMIME.
 func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, notes *[]string) (string, error) {
 	ext := s.Ext
 	mo := &smtp.MailOptions{RequireTLS: o.RequireTLS}
 	if _, ok := ext.Size(); ok {
 		mo.Size = size
 	}
-	if o.Source != nil && o.Source.EightBit() {
-		if ext.Has("8BITMIME") {
-			mo.Body = smtp.Body8BitMIME
-		} else {
-			*notes = append(*notes, "the message has 8-bit content but the server does not offer 8BITMIME")
-		}
-	}
 	// RFC 6531 §3.4: an envelope address with a UTF-8 local part can only
 	// go to a server that offers SMTPUTF8; UTF-8 in the headers alone is
 	// declared when the server offers it, and sent as it is otherwise.
 	switch needs := o.needsUTF8(rcpts); {
 	case needs && !ext.Has("SMTPUTF8"):
-		return "", fmt.Errorf("an address has a non-ASCII local part but the server does not offer SMTPUTF8")
+		return "", &exitcode.Error{Code: exitcode.Permanent,
+			Msg:  "an address has a non-ASCII local part but the server does not offer SMTPUTF8 (553 5.6.7)",
+			Hint: "use an ASCII local part, or a server that offers SMTPUTF8"}
 	case needs, o.Source != nil && o.Source.UTF8Headers() && ext.Has("SMTPUTF8"):
 		mo.UTF8 = true
+	}
+	// RFC 6152 §3: 8-bit content goes only to a server that offers
+	// 8BITMIME, or SMTPUTF8, whose servers must take 8-bit content too
+	// (RFC 6531 §3.1). A message smtpx builds is 7-bit (quoted-printable
+	// or base64) but for raw UTF-8 in its headers; --data goes as given.
+	if o.Source != nil && o.Source.EightBit() {
+		switch {
+		case ext.Has("8BITMIME"):
+			mo.Body = smtp.Body8BitMIME
+		case mo.UTF8:
+		case o.Force8Bit:
+			*notes = append(*notes, "the message has 8-bit content and the server does not offer 8BITMIME: sent anyway (--force-8bit)")
+		default:
+			return "", &exitcode.Error{Code: exitcode.Permanent,
+				Msg:  "the message has 8-bit content but the server does not offer 8BITMIME (RFC 6152)",
+				Hint: "encode the body as quoted-printable or base64 (messages built from --body are), or add --force-8bit to send it anyway"}
+		}
 	}
 	if ext.Has("DSN") {
 		mo.Return, mo.EnvelopeID = smtp.DSNReturn(o.DSN.Ret), o.DSN.EnvID

@@ -234,9 +234,11 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 	var notes []string
 	mail, err := o.mailCommand(s, size, rcpts, &notes)
 	if err != nil {
-		tx.fail(&exitcode.Error{Code: exitcode.Permanent, Msg: err.Error() + " (553 5.6.7)",
-			Hint: "use an ASCII local part, or a server that offers SMTPUTF8"})
+		tx.fail(err)
 		return
+	}
+	if n := LongLines(src); n > 0 {
+		notes = append(notes, fmt.Sprintf("the message has %d %s over 998 octets (RFC 5321 §4.5.3.1.6), sent as given: many servers refuse them", n, plural(n, "line", "lines")))
 	}
 	for _, n := range notes {
 		o.info(n)
@@ -258,6 +260,22 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 		// Without PIPELINING, QUIT may not ride with the end of data.
 		o.sequential(s, tx, mail, cmds, chunk, st)
 	}
+}
+
+// LongLines is how many lines of src are over 998 octets; only a message
+// given as it is (--data) can have any.
+func LongLines(src Source) int {
+	if l, ok := src.(interface{ LongLines() int }); ok {
+		return l.LongLines()
+	}
+	return 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (o *Options) info(msg string) {

@@ -61,6 +61,11 @@ type conn struct {
 	tlsConn *tls.Conn // the TLS layer, once its handshake is complete
 
 	authFailures int // failed AUTH attempts, across STARTTLS
+
+	// cur is the session go-smtp runs now (sessions start at EHLO and
+	// again after STARTTLS). Only go-smtp's goroutine for the connection
+	// sets and reads it.
+	cur *session
 }
 
 // errShutdown is what reads and writes return once the connection has

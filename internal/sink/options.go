@@ -25,6 +25,9 @@ type Options struct {
 
 	Dir     string // store each message as DIR/<time>-<seq>.eml
 	Maildir string // or deliver into this Maildir (tmp/ then new/)
+	// Received adds a Received: trace header field (RFC 5321 §4.4) at the
+	// top of each message; without it messages are kept byte-exact.
+	Received bool
 
 	TLS          bool   // offer STARTTLS
 	TLSOnConnect bool   // TLS from the first byte (implicit TLS)

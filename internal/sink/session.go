@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,15 @@ var (
 	replyLongRcpt     = reply(501, "5.1.3", "Path too long: the limit is 512 bytes, RFC 5321 allows 256")
 	replyShuttingDown = reply(421, "4.3.2", "Connection closing")
 )
+
+// replyTooBig answers a message over --max-size; size is what the client
+// declared (SIZE=) or sent so far, 0 when not known.
+func replyTooBig(size, limit int64) *smtp.SMTPError {
+	if size > 0 {
+		return reply(552, "5.3.4", fmt.Sprintf("Message too big: %d bytes, the limit is %d (smtpx sink --max-size)", size, limit))
+	}
+	return reply(552, "5.3.4", fmt.Sprintf("Message too big: the limit is %d bytes (smtpx sink --max-size)", limit))
+}
 
 func reply(code int, enhanced, text string) *smtp.SMTPError {
 	ec, _ := smtpsession.ParseEnhanced(enhanced)
@@ -100,7 +111,25 @@ type session struct {
 func (c *conn) newSession(sc *smtp.Conn) (smtp.Session, error) {
 	c.s.delay("ehlo")
 	c.sessionConn(sc.Conn())
-	return &session{c: c, sc: sc}, nil
+	c.cur = &session{c: c, sc: sc}
+	return c.cur, nil
+}
+
+// sizeExceeded answers what go-smtp refuses before the session sees it:
+// MAIL with a SIZE over --max-size, a BDAT chunk that goes past it.
+// Logged and worded like the sink's other scripted failures.
+func (c *conn) sizeExceeded(cmd, from string, size int64) *smtp.SMTPError {
+	e := replyTooBig(size, c.s.o.MaxSize)
+	stage := "MAIL"
+	if cmd != "MAIL" {
+		stage = "DATA"
+		if c.cur != nil {
+			from = c.cur.from
+		}
+	}
+	c.s.obs.Refused(Refusal{Conn: c.info.ID, Stage: stage, Arg: clip(from),
+		Code: e.Code, Enhanced: enhanced(e), Text: e.Message, Reason: "--max-size"})
+	return e
 }
 
 func (s *session) refuse(stage, arg, reason string, e *smtp.SMTPError) error {
@@ -293,7 +322,19 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}()
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(errWriter{f}, h), r)
+	w := io.MultiWriter(errWriter{f}, h)
+	var trace int
+	if sk.o.Received {
+		// Written before the content arrives, as a mail server does: the
+		// time is when the message began.
+		if trace, err = io.WriteString(w, s.received(time.Now())); err != nil {
+			sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
+			io.Copy(io.Discard, r)
+			return replyNoSpace
+		}
+	}
+	size, err := io.Copy(w, r)
+	size += int64(trace)
 	if err != nil {
 		var we writeErr
 		if errors.As(err, &we) {
@@ -301,13 +342,13 @@ func (s *session) Data(r io.Reader) error {
 			io.Copy(io.Discard, r)
 			return replyNoSpace
 		}
-		var se *smtp.SMTPError
-		if errors.As(err, &se) && se.Code == 552 {
-			s.refuse("DATA", s.from, "--max-size", se)
-		}
 		if s.c.dead.Load() {
 			sk.obs.Problem(s.c.info.ID, "message cut off by the shutdown deadline, not stored")
 			return err
+		}
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			// go-smtp reads the rest of the message before replying.
+			return s.refuse("DATA", s.from, "--max-size", replyTooBig(0, sk.o.MaxSize))
 		}
 		if errors.Is(err, smtp.ErrTooLongLine) {
 			// go-smtp closes the connection after this reply.
@@ -365,26 +406,75 @@ func (s *session) record() *Record {
 	if v, _ := c.dataCmd.Load().(string); v == "BDAT" {
 		rec.Chunking = true
 	}
-	// RFC 3848: SMTP for HELO, ESMTP for EHLO, LMTP; then S for TLS and
-	// A for authenticated.
-	proto := "ESMTP"
-	switch g, _ := c.greeting.Load().(string); {
-	case c.s.o.LMTP:
-		proto = "LMTP"
-	case g == "HELO":
-		proto = "SMTP"
-	}
 	if st, ok := s.sc.TLSConnectionState(); ok {
 		rec.TLS = true
 		rec.TLSVersion = tls.VersionName(st.Version)
 		rec.TLSCipher = tls.CipherSuiteName(st.CipherSuite)
-		if proto != "SMTP" {
-			proto += "S"
-		}
 	}
-	if s.user != "" && proto != "SMTP" {
+	rec.Protocol = s.protocol()
+	return rec
+}
+
+// protocol names how the message came, as RFC 3848 does: SMTP for HELO,
+// ESMTP for EHLO, LMTP; then S for TLS and A for authenticated.
+func (s *session) protocol() string {
+	proto := "ESMTP"
+	switch g, _ := s.c.greeting.Load().(string); {
+	case s.c.s.o.LMTP:
+		proto = "LMTP"
+	case g == "HELO":
+		return "SMTP"
+	}
+	if _, ok := s.sc.TLSConnectionState(); ok {
+		proto += "S"
+	}
+	if s.user != "" {
 		proto += "A"
 	}
-	rec.Protocol = proto
-	return rec
+	return proto
+}
+
+// received is the trace header field RFC 5321 §4.4 has a server add at
+// the top of a message it takes: the client's EHLO name and address, the
+// sink's name, the protocol, the recipient (only when there is one, so
+// that the others of a Bcc do not learn each other) and the time.
+func (s *session) received(now time.Time) string {
+	c := s.c
+	from := traceWord(s.sc.Hostname())
+	if ip, err := netip.ParseAddr(c.remoteIP()); err == nil {
+		lit := ip.Unmap().String()
+		if ip.Unmap().Is6() {
+			lit = "IPv6:" + lit
+		}
+		from += " ([" + lit + "])"
+	}
+	h := "Received: from " + from + "\r\n\tby " + traceWord(c.s.o.Hostname) + " (smtpx sink) with " + s.protocol()
+	if len(s.rcpts) == 1 {
+		h += "\r\n\tfor <" + traceWord(s.rcpts[0]) + ">"
+	}
+	return h + "; " + now.UTC().Format(time.RFC1123Z) + "\r\n"
+}
+
+// traceWord makes a name a client chose fit for a trace field: one word
+// of printable characters (UTF-8 kept), at most 255 bytes. What would
+// end the word, the clause or the field (white space, parentheses,
+// semicolons, control characters) becomes "?".
+func traceWord(v string) string {
+	v = strings.ToValidUTF8(v, "?")
+	var b strings.Builder
+	for _, r := range v {
+		if b.Len() >= 255 {
+			break
+		}
+		switch {
+		case r <= ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 || strings.ContainsRune("();", r):
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
 }

@@ -569,6 +569,7 @@ func (s *Sink) server(c *conn) *smtp.Server {
 	srv.Domain = s.o.Hostname
 	srv.LMTP = s.o.LMTP
 	srv.MaxMessageBytes = s.o.MaxSize
+	srv.SizeExceeded = c.sizeExceeded
 	srv.MaxRecipients = s.o.MaxRcpts
 	srv.MaxLineLength = MaxLineLength
 	srv.AllowInsecureAuth = s.o.AllowInsecureAuth

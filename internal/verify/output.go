@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smtpx/smtpx/internal/replycode"
+	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -108,6 +109,15 @@ func (r *Result) Hint() string {
 		return "the domain accepts any address at RCPT; only a delivered message and a reply would prove this one exists"
 	case r.Verdict == BadSyntax:
 		return "write the address as local@domain, e.g. bob@example.com"
+	case r.Source == "dns":
+		switch route.KindOf(r.Err) {
+		case route.KindNXDomain:
+			return "the domain does not exist: check its spelling (after the @)"
+		case route.KindNoData:
+			return "the domain exists but has no MX and no address records, so it cannot receive mail: check its spelling, or ask its owner to publish an MX"
+		case route.KindNullMX:
+			return "the domain publishes a null MX (RFC 7505): it receives no mail at any address; use another address"
+		}
 	}
 	if r.Reply != nil && r.Reply.Code >= 400 {
 		return replycode.Hint(r.Reply.Code, r.Reply.Enhanced, r.Reply.Text())

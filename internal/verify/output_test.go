@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/smtpx/smtpx/internal/address"
+	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 )
 
@@ -87,6 +88,27 @@ func TestCSVEveryColumnGuarded(t *testing.T) {
 			if !strings.Contains(rec[i], "cmd|") && !strings.Contains(rec[i], "2+3.g.example") {
 				t.Errorf("lead %q: column %s lost its text: %q", lead, col, rec[i])
 			}
+		}
+	}
+}
+
+// Every verdict DNS alone decides has a hint that fits it (issue 17: an
+// NXDOMAIN domain had none, in the human output and in JSON).
+func TestDNSVerdictHints(t *testing.T) {
+	for kind, want := range map[route.Kind]string{
+		route.KindNXDomain: "does not exist: check its spelling",
+		route.KindNoData:   "no MX and no address records",
+		route.KindNullMX:   "null MX",
+	} {
+		r := dnsResult(&route.Error{Kind: kind, Name: "nowhere.test", Type: "MX", Msg: "words that carry no meaning"})
+		if r.Exit == 0 {
+			t.Fatalf("%v: exit 0", kind)
+		}
+		if got := r.Hint(); !strings.Contains(got, want) {
+			t.Errorf("%v: hint %q, want it to mention %q", kind, got, want)
+		}
+		if got := r.ToJSON(r.Exit, nil).Hint; !strings.Contains(got, want) {
+			t.Errorf("%v: JSON hint %q", kind, got)
 		}
 	}
 }
