@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Commands for the sink scripts (testdata/script/sink_*.txtar):

@@ -8,10 +8,9 @@ import (
 	"math"
 	"strings"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 

@@ -14,12 +14,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Stop points for --quit-after, in dialogue order.

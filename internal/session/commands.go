@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emersion/go-smtp"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // MailCmd is the one place a MAIL FROM command is built. from is the

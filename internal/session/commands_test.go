@@ -3,7 +3,7 @@ package session
 import (
 	"testing"
 
-	"github.com/emersion/go-smtp"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 func TestMailAndRcptCommands(t *testing.T) {

@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/emersion/go-smtp"
 	"io"
 	"strconv"
 	"strings"
+
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Limits that keep a hostile server from exhausting memory. RFC 5321 §4.5.3.1.5

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/emersion/go-smtp"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Commands out of sequence are answered 503 (RFC 5321 §3.3, §4.3.2), not

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/smtpx/smtpx/internal/auth"
 	smtpsession "github.com/smtpx/smtpx/internal/session"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Replies the sink gives on purpose. Each names the flag that caused it,

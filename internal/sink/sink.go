@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // ConnInfo identifies one client connection.

@@ -21,7 +21,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
+
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // recorder is an Observer that keeps everything for assertions.

@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/smtpx/smtpx/internal/auth"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Message is one message a Peer accepted.

@@ -12,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // conn is one open, greeted session to an MX, ready for transactions.

@@ -30,7 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 // Action is what the server does for one recipient.
