@@ -10,15 +10,13 @@ import (
 	"os"
 
 	_ "github.com/emersion/go-sasl"
-	_ "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 	_ "github.com/fatih/color"
 	_ "github.com/mattn/go-isatty"
 	_ "github.com/miekg/dns"
+	_ "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 	_ "github.com/spf13/cobra"
 	_ "github.com/spf13/pflag"
 	_ "github.com/xdg-go/scram"
-
-	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
 )
 
 func main() { os.Stdout.WriteString("deps\n") }
