@@ -2,6 +2,7 @@ package exitcode
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -34,5 +35,28 @@ func TestHelpSection(t *testing.T) {
 		"  3  network: it cannot listen\n"
 	if got != want {
 		t.Errorf("HelpSection with cases:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The README shows the exit-status table whole; this keeps it equal to
+// Table, the one source of every verb's EXIT STATUS section.
+func TestReadmeExitTable(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- BEGIN exit table -->\n", "<!-- END exit table -->"
+	readme := string(raw)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q markers", begin, end)
+	}
+	var b strings.Builder
+	b.WriteString("| status | name | meaning |\n|---|---|---|\n")
+	for _, r := range Table {
+		fmt.Fprintf(&b, "| %d | %s | %s |\n", r.Code, r.Name, r.Meaning)
+	}
+	if got := readme[i+len(begin) : j]; got != b.String() {
+		t.Errorf("the README's exit-status table differs from exitcode.Table; it should read:\n%s", b.String())
 	}
 }
