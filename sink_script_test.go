@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -8,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +30,11 @@ import (
 //	                        print each step's reply: "RCPT <x> 550 5.1.1"
 //	cmpstored DIR FILE      DIR holds exactly one file, N.eml, equal to FILE
 //	                        with any bare LF line ends sent as CRLF
+//	trickle EVERY ADDR      start a message, then send one byte of it EVERY
+//	                        duration until the sink hangs up; print the
+//	                        replies after the 354
+//	smtpconns N ADDR        open N connections at once and print each
+//	                        banner's reply code, in order of connection
 //
 // and for the README's quick start (quickstart.txtar), which binds no fixed
 // port, so it neither collides with nor depends on anything else running:
@@ -44,6 +52,78 @@ func init() {
 	scriptCmds["readaddr"] = cmdReadAddr
 	scriptCmds["smtpsend"] = cmdSMTPSend
 	scriptCmds["cmpstored"] = cmdCmpStored
+	scriptCmds["trickle"] = cmdTrickle
+	scriptCmds["smtpconns"] = cmdSMTPConns
+}
+
+func cmdTrickle(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: trickle EVERY ADDR|ADDRFILE")
+	}
+	every, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	addr := args[1]
+	if _, err := os.Stat(ts.MkAbs(addr)); err == nil {
+		addr = firstLine(ts, addr)
+	}
+	nc, err := net.Dial("tcp", addr)
+	ts.Check(err)
+	defer nc.Close()
+	r := textproto.NewReader(bufio.NewReader(nc))
+	_, err = io.WriteString(nc, "EHLO trickle.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: slow\r\n\r\n")
+	ts.Check(err)
+	for _, want := range []int{220, 250, 250, 250, 354} {
+		if code, msg, err := r.ReadResponse(0); code != want {
+			ts.Fatalf("reply %d %q %v, want %d", code, msg, err, want)
+		}
+	}
+	began := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			line, err := r.ReadLine()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(ts.Stdout(), line)
+		}
+	}()
+	// Bounded, so a sink that never hangs up fails the script.
+	for end := time.Now().Add(5 * time.Minute); time.Now().Before(end); {
+		select {
+		case <-done:
+			ts.Logf("trickle: the sink hung up %s after the message began", time.Since(began).Round(10*time.Millisecond))
+			return
+		case <-time.After(every):
+		}
+		nc.Write([]byte("x"))
+	}
+	ts.Fatalf("the sink still reads after five minutes of trickling")
+}
+
+func cmdSMTPConns(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: smtpconns N ADDR|ADDRFILE")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	addr := args[1]
+	if _, err := os.Stat(ts.MkAbs(addr)); err == nil {
+		addr = firstLine(ts, addr)
+	}
+	for i := 0; i < n; i++ {
+		nc, err := net.Dial("tcp", addr)
+		ts.Check(err)
+		defer nc.Close()
+		// Read each banner before the next connection, so the order is
+		// the sink's order of acceptance.
+		code, msg, err := textproto.NewReader(bufio.NewReader(nc)).ReadResponse(0)
+		if code == 0 {
+			ts.Fatalf("connection %d: %v", i+1, err)
+		}
+		fmt.Fprintf(ts.Stdout(), "%d %s\n", code, strings.Fields(msg)[0])
+	}
 }
 
 func cmdCmpStored(ts *testscript.TestScript, neg bool, args []string) {

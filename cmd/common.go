@@ -2,8 +2,9 @@ package cmd
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"errors"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -111,11 +112,30 @@ func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer
 	return transcript.Tee(rec.Observe, h.Event)
 }
 
+// checkHelo refuses an EHLO name that would not be one word on the wire:
+// the one check of --helo for every client verb.
+func checkHelo(name string) error {
+	if strings.ContainsAny(name, "\r\n \t") {
+		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	return nil
+}
+
+// show writes a verb's result on stdout: as JSON with --json, else for a
+// person unless -q.
+func (e *Env) show(toJSON func() any, human func(w io.Writer) error) error {
+	switch {
+	case e.G.JSON:
+		return e.printJSON(toJSON())
+	case !e.G.Quiet:
+		return human(e.IO.Out)
+	}
+	return nil
+}
+
 // printJSON writes v as one line of JSON on stdout.
 func (e *Env) printJSON(v any) error {
-	enc := json.NewEncoder(e.IO.Out)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return transcript.WriteJSON(e.IO.Out, v)
 }
 
 // longHelp appends the EXIT STATUS and EXAMPLES sections every verb's help

@@ -163,10 +163,10 @@ smtpx-config(1) and in docs/json.md.`,
 `,
 			exitcode.Case{Code: exitcode.OK, When: "the settings were printed"},
 			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a config or msmtp file that cannot be read, parsed or trusted (the error names its file and line)"}),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The send verb's flags (none given) supply the defaults.
-			send := newSendCmd(env)
+			send := newSendCmd(env, nil)
 			req := cf.request(env, cmd.Flags(), send.Flags())
 			res, err := resolveConfig(env, req)
 			if err != nil {

@@ -2,8 +2,8 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +17,13 @@ type ehloFlags struct {
 	helo      string
 	tls       bool
 	quitAfter string
+	runF      func(ehlo.Options) error
 }
 
-func newEhloCmd(env *Env) *cobra.Command {
-	f := &ehloFlags{}
+// newEhloCmd builds the ehlo verb; runF, when set, gets the options
+// instead of running them.
+func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
+	f := &ehloFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "ehlo [flags] TARGET",
 		Short: "Connect, say EHLO and list the server's extensions",
@@ -51,8 +54,9 @@ smtpx-ehlo(1) and in docs/json.md.`,
 			exitcode.Case{Code: exitcode.Transient, When: "a 4xx banner, EHLO/HELO or STARTTLS reply"},
 			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx banner or EHLO/HELO reply"},
 			exitcode.Case{Code: exitcode.TLS, When: "with --tls, STARTTLS not offered or refused; the handshake or certificate verification failed"},
-			exitcode.Case{Code: exitcode.Protocol}),
-		Args: cobra.RangeArgs(0, 1),
+			exitcode.Case{Code: exitcode.Protocol},
+			exitcode.Case{Code: exitcode.Interrupted}),
+		Args: atMostArgs(1, "smtpx ehlo [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {
@@ -60,7 +64,7 @@ smtpx-ehlo(1) and in docs/json.md.`,
 			} else if f.conn.socket == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
-			return runEhlo(env, f, tgt)
+			return runEhlo(cmd.Context(), env, f, tgt)
 		},
 	}
 	fs := c.Flags()
@@ -72,12 +76,12 @@ smtpx-ehlo(1) and in docs/json.md.`,
 	return c
 }
 
-func runEhlo(env *Env, f *ehloFlags, tgt string) error {
+func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 	if f.quitAfter != "" && !slices.Contains(ehlo.StopPoints, f.quitAfter) {
 		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return err
 	}
 	so, _, err := f.conn.sessionOptions(env, tgt, 25)
 	if err != nil {
@@ -88,18 +92,19 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	}
 	rec := &transcript.Recorder{}
 	so.Observer = env.observer(rec, false)
-	res := ehlo.Run(context.Background(), ehlo.Options{
+	o := ehlo.Options{
 		Session:   so,
 		Helo:      f.helo,
 		StartTLS:  f.tls || (f.quitAfter == ehlo.StopTLS && !so.ImplicitTLS),
 		QuitAfter: f.quitAfter,
-	})
-	if env.G.JSON {
-		if err := env.printJSON(res.ToJSON(rec.Events, Hint(res.Err))); err != nil {
-			return err
-		}
-	} else if !env.G.Quiet {
-		res.WriteHuman(env.IO.Out)
+	}
+	if f.runF != nil {
+		return f.runF(o)
+	}
+	res := ehlo.Run(ctx, o)
+	if err := env.show(func() any { return res.ToJSON(rec.Events, Hint(res.Err)) },
+		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
+		return err
 	}
 	return res.Err
 }

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/fatih/color"
-
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -30,24 +29,22 @@ func reportError(env *Env, err error) int {
 		return code
 	}
 	hint := Hint(err)
-	w := env.IO.Err
-	red := color.New(color.FgRed, color.Bold)
-	yellow := color.New(color.FgYellow)
-	red.EnableColor()
-	yellow.EnableColor()
-	if !env.ColorErr() {
-		red.DisableColor()
-		yellow.DisableColor()
+	msg := transcript.EscapeMessage(transcript.OneLine(err.Error()))
+	if env.jsonWanted && !env.out.wrote {
+		// A script piping --json into jq gets an object even when the run
+		// stopped before its verb could write one.
+		_ = env.printJSON(struct {
+			Exit  int    `json:"exit"`
+			Error string `json:"error"`
+			Hint  string `json:"hint,omitempty"`
+		}{code, transcript.OneLine(err.Error()), hint})
 	}
-	fmt.Fprintf(w, "%s %s\n", red.Sprint("smtpx: error:"), transcript.Escape(oneLine(err.Error())))
+	p := term.NewPalette(env.ColorErr())
+	fmt.Fprintf(env.IO.Err, "%s %s\n", p.Fail.Sprint("smtpx: error:"), msg)
 	if hint != "" {
-		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("smtpx: hint:"), hint)
+		fmt.Fprintf(env.IO.Err, "%s %s\n", p.Temp.Sprint("smtpx: hint:"), hint)
 	}
 	return code
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // Hint suggests how to fix err.
@@ -61,6 +58,8 @@ func Hint(err error) string {
 		return ""
 	}
 	switch {
+	case errors.Is(err, session.ErrInterrupted):
+		return "stopped by Ctrl-C or SIGTERM before it finished; run it again to complete it"
 	case errors.Is(err, session.ErrNoHost):
 		return "the server's name did not resolve: check its spelling and your DNS"
 	case errors.Is(err, session.ErrRefused), errors.Is(err, session.ErrConnTimeout):

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.uber.org/goleak"
@@ -110,6 +111,9 @@ func hostileScenarios() []hostile {
 	group := "C~ MAIL FROM:\nC~ RCPT TO:\nC: DATA\n"
 	ehloChunk := "C~ EHLO\nS: 250-mx.test\nS: 250-PIPELINING\nS: 250 CHUNKING\n"
 	escText := "\x1b[2J\x1b]0;pwned\x07 \x00nul \xff\xfe bad-utf8 \x9b31m c1 \x1b]8;;http://evil.test\x1b\\link\x1b]8;;\x1b\\"
+	// Characters that are valid UTF-8 but invisible or reorder text (issue
+	// 14): DEL, C1 as runes, bidi controls, zero-width, BOM, tags.
+	escText += " \x7f \u0085\u009b \u202eevil\u202c \u2066\u061c\u200f \u200b\ufeff\u00ad \U000e0041\U000e007f"
 	esc := fmt.Sprintf("%q", escText)
 	esc = esc[1 : len(esc)-1]
 	endless334 := ehloAuth + "C: AUTH CRAM-MD5\n" + strings.Repeat("S: 334 PDEyMzQ1QG14LnRlc3Q+\nC*\n", 12) + "S: 501 5.7.0 enough\n"
@@ -359,6 +363,10 @@ func hostileRun(t *testing.T, sc *hostile, verb string, want int, dns string, c 
 		if i := strings.IndexAny(s, "\x1b\x07\x00\x9b"); i >= 0 {
 			t.Errorf("%s has a raw control byte %q at %d%s", name, s[i], i, show())
 		}
+		if i := strings.IndexFunc(s, invisible); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			t.Errorf("%s has a raw %U at %d%s", name, r, i, show())
+		}
 		if !utf8.ValidString(s) {
 			t.Errorf("%s is not valid UTF-8%s", name, show())
 		}
@@ -392,6 +400,12 @@ func checkHostileJSON(t *testing.T, verb, stdout string, code int, show func() s
 			t.Errorf("--json says exit %v, the process %d%s", e, code, show())
 		}
 	}
+}
+
+// invisible reports what no output may carry raw, human or JSON: DEL, C1
+// controls and format characters (bidi controls, zero-width, BOM, tags).
+func invisible(r rune) bool {
+	return r == 0x7f || r >= 0x80 && r <= 0x9f || unicode.Is(unicode.Cf, r)
 }
 
 func clipOut(s string) string {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 )
 
 type probeFlags struct {
+	runF          func(probe.Options) error
 	conn          connFlags
 	ports         []int
 	dnsServer     string
@@ -42,8 +44,10 @@ type probeFlags struct {
 	mtaSTSPort    int
 }
 
-func newProbeCmd(env *Env) *cobra.Command {
-	f := &probeFlags{}
+// newProbeCmd builds the probe verb; runF, when set, gets the options
+// instead of running them.
+func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
+	f := &probeFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "probe [flags] DOMAIN | HOST:PORT",
 		Short: "Inspect a mail server or a mail domain in depth, as a CI gate",
@@ -227,8 +231,9 @@ smtpx-probe(1) and in docs/json.md.`,
 			exitcode.Case{Code: exitcode.Transient, When: "a 4xx greeting or EHLO"},
 			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx greeting or EHLO, a null MX, or a domain that does not exist"},
 			exitcode.Case{Code: exitcode.TLS, When: "TLS was required (--require-tls, submission://, implicit TLS on 465 or --tls-on-connect) and STARTTLS was missing or refused, the handshake failed, the certificate did not verify, or DANE did not match"},
-			exitcode.Case{Code: exitcode.Protocol, When: "the server broke the protocol (a malformed reply)"}),
-		Args: cobra.RangeArgs(0, 1),
+			exitcode.Case{Code: exitcode.Protocol, When: "the server broke the protocol (a malformed reply)"},
+			exitcode.Case{Code: exitcode.Interrupted}),
+		Args: atMostArgs(1, "smtpx probe [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {
@@ -286,11 +291,14 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	o := probe.Options{
 		Target: tgt, Socket: f.conn.socket, Ports: f.ports, NoMX: f.noMX, DNSServer: f.dnsServer,
 		ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp, Helo: f.helo,
-		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout,
+		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout, DNSTimeout: env.G.ConnectTimeout,
 		Require: f.require, RequireTLS: f.requireTLS, RequireMTASTS: f.requireMTASTS, RequireDANE: f.requireDANE,
 		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
 		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
+	}
+	if err := checkHelo(f.helo); err != nil {
+		return o, err
 	}
 	if tgt == "" && f.conn.socket == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
@@ -357,6 +365,9 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	if err != nil {
 		return err
 	}
+	if f.runF != nil {
+		return f.runF(o)
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -365,13 +376,11 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 		return res.Err
 	}
 	res.FillHints(Hint)
-	switch {
-	case env.G.JSON:
-		if err := env.printJSON(res.ToJSON(Hint)); err != nil {
-			return err
-		}
-	case !env.G.Quiet:
-		res.WriteHuman(env.IO.Out, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose})
+	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
+		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose})
+		return nil
+	}); err != nil {
+		return err
 	}
 	if res.Err == nil && res.Exit != 0 {
 		return exitcode.Silent(res.Exit)

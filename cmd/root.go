@@ -4,7 +4,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +39,25 @@ type Env struct {
 	IO    *term.IO
 	G     *Globals
 	Build BuildInfo
+	// out counts what reached stdout; jsonWanted is --json as given on
+	// the command line, known even when flag parsing failed.
+	out        *countingWriter
+	jsonWanted bool
 }
+
+// countingWriter notes whether anything was written through it.
+type countingWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.wrote = c.wrote || len(p) > 0
+	return c.w.Write(p)
+}
+
+// Unwrap is the stream behind, for terminal queries (its width).
+func (c *countingWriter) Unwrap() io.Writer { return c.w }
 
 // ColorOut reports whether stdout should be coloured.
 func (e *Env) ColorOut() bool {
@@ -58,11 +82,11 @@ type verb struct {
 
 // verbs are the subcommands. Each is built only when needed (see newRoot).
 var verbs = []verb{
-	{"codes", newCodesCmd},
+	{"codes", func(e *Env) *cobra.Command { return newCodesCmd(e, nil) }},
 	{"config", newConfigCmd},
-	{"ehlo", newEhloCmd},
-	{"probe", newProbeCmd},
-	{"send", newSendCmd},
+	{"ehlo", func(e *Env) *cobra.Command { return newEhloCmd(e, nil) }},
+	{"probe", func(e *Env) *cobra.Command { return newProbeCmd(e, nil) }},
+	{"send", func(e *Env) *cobra.Command { return newSendCmd(e, nil) }},
 	{"sink", newSinkCmd},
 	{"verify", newVerifyCmd},
 }
@@ -132,14 +156,12 @@ func newRoot(env *Env, only string) *cobra.Command {
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show more (full transcripts, message data)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
 	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for each reply")
-	pf.DurationVar(&g.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for a connection")
+	pf.DurationVar(&g.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for a connection, and for each DNS answer")
 	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.SetOut(env.IO.Out)
 	root.SetErr(env.IO.Err)
 	root.SetIn(env.IO.In)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitcode.Usagef(fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()), "%v", err)
-	})
+	root.SetFlagErrorFunc(flagError)
 	for _, v := range verbs {
 		if only == "" || v.name == only {
 			root.AddCommand(v.new(env))
@@ -147,6 +169,23 @@ func newRoot(env *Env, only string) *cobra.Command {
 	}
 	return root
 }
+
+// jsonFlag reports whether args ask for --json, before the "--" that ends
+// the flags.
+func jsonFlag(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// builtin are the commands cobra adds itself.
+var builtin = map[string]bool{"help": true, "completion": true, cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true}
 
 // invokedVerb returns args[0] when it names a registered verb, else "".
 func invokedVerb(args []string) string {
@@ -162,10 +201,23 @@ func invokedVerb(args []string) string {
 }
 
 // Main runs smtpx with args and returns the exit status.
-func Main(args []string, io *term.IO, build BuildInfo) int {
-	env := &Env{IO: io, G: &Globals{}, Build: build}
-	root := newRoot(env, invokedVerb(args))
+func Main(args []string, std *term.IO, build BuildInfo) int {
+	cw := &countingWriter{w: std.Out}
+	streams := *std
+	streams.Out = cw
+	env := &Env{IO: &streams, G: &Globals{}, Build: build, out: cw, jsonWanted: jsonFlag(args)}
+	verb := invokedVerb(args)
+	root := newRoot(env, verb)
+	if verb == "" && len(args) > 0 && !strings.HasPrefix(args[0], "-") && !builtin[args[0]] {
+		return reportError(env, unknownVerb(root, args[0]))
+	}
+	// One context for the whole run: the first Ctrl-C or SIGTERM ends it
+	// (each verb stops as cleanly as it can), and restores the default
+	// handling so that a second one ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	return reportError(env, err)
 }

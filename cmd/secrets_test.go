@@ -215,3 +215,69 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	})
 }
+
+// Issue 14: a server that echoes the credentials back in its replies
+// (decoded, as the PLAIN payload it received, as LOGIN's base64 answer, or
+// inside another base64 string) never gets them shown: not in the
+// transcript, -v, --json nor the error line, on failure and on success.
+func TestEchoedSecretsNeverShown(t *testing.T) {
+	plain := "\x00" + secretUser + "\x00" + secretPass
+	echo := func(code string) string {
+		return "S: " + code + "-5.7.8 you sent " + b64([]byte(plain)) + "\n" +
+			fmt.Sprintf("R: %q\n", code+"-5.7.8 which is ("+plain+")\r\n") +
+			"S: " + code + "-5.7.8 so the password is " + secretPass + "\n" +
+			"S: " + code + "-5.7.8 or " + b64([]byte(secretPass)) + " or " + b64([]byte("x"+secretPass)) + "\n" +
+			"S: " + code + " 5.7.8 for " + secretUser + "\n"
+	}
+	head := "S: 220 mx.test ESMTP\nC~ EHLO\nS: 250-mx.test\nS: 250 AUTH PLAIN LOGIN\n"
+	login := "C~ AUTH LOGIN\nS: 334 UGFzc3dvcmQ6\nC*\n"
+	ok := strings.ReplaceAll(echo("235"), "5.7.8", "2.7.0") +
+		"C~ MAIL\nS: 250 2.1.0 sender ok, password " + secretPass + "\nC~ RCPT\nS: 250 2.1.5 ok " + b64([]byte(secretPass)) +
+		"\nC: DATA\nS: 354 go\ndata\nS: 250 2.0.0 queued as " + secretPass + "\n"
+	forms := append(secretForms(), b64([]byte("x" + secretPass))[3:18], strings.TrimRight(b64([]byte(plain)), "="))
+	base := []string{"--from", "a@client.test", "--to", "b@example.com", "--timeout", "10s", "--user", secretUser, "--password-env", "MY_PW"}
+	env := map[string]string{"MY_PW": secretPass}
+	for _, tt := range []struct {
+		name, mech, script string
+		exit               int
+	}{
+		{"PLAIN 535", "PLAIN", head + "C~ AUTH PLAIN\n" + echo("535"), 5},
+		{"LOGIN 535", "LOGIN", head + login + echo("535"), 5},
+		{"LOGIN 454", "LOGIN", head + login + strings.ReplaceAll(echo("454"), "5.7.8", "4.7.0"), 4},
+		{"PLAIN 235", "PLAIN", head + "C~ AUTH PLAIN\n" + ok, 0},
+		{"LOGIN 235", "LOGIN", head + login + ok, 0},
+	} {
+		for _, mode := range [][]string{nil, {"-v"}, {"--json"}, {"--json", "-v"}} {
+			t.Run(tt.name+"/"+strings.Join(mode, ""), func(t *testing.T) {
+				srv, err := smtptest.Start(tt.script + "C: QUIT\nS: 221 bye\nclose\n")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer srv.Close()
+				argv := append(append([]string{"send", "--server", srv.Addr(), "--auth=" + tt.mech}, base...), mode...)
+				stdout, stderr, code := run(t, "", env, argv...)
+				if code != tt.exit {
+					t.Fatalf("exit %d, want %d\n%s%s\nserver: %q", code, tt.exit, stdout, stderr, srv.Errors())
+				}
+				for _, s := range forms {
+					if strings.Contains(stdout+stderr, s) {
+						t.Errorf("the output shows the secret %q:\n%s%s", s, stdout, stderr)
+					}
+				}
+				// The echo was there and is shown hidden; the reply still
+				// has its codes and the user name stays readable.
+				if !strings.Contains(stdout+stderr, "********") {
+					t.Errorf("no redaction marker:\n%s%s", stdout, stderr)
+				}
+				if tt.exit != 0 {
+					if !strings.Contains(stdout+stderr, "5.7.8") && !strings.Contains(stdout+stderr, "4.7.0") {
+						t.Errorf("the enhanced code is lost:\n%s%s", stdout, stderr)
+					}
+					if !strings.Contains(stdout+stderr, "for "+secretUser) {
+						t.Errorf("the user name was hidden:\n%s%s", stdout, stderr)
+					}
+				}
+			})
+		}
+	}
+}

@@ -51,6 +51,7 @@ type sendFlags struct {
 	cfg             configFlags
 	passwordCommand string            // a profile's password_command
 	origin          map[string]string // flag -> where config took its value from
+	runF            func(*sendPlan) error
 
 	notify, ret, envid string
 	orcpt              bool
@@ -64,8 +65,10 @@ type sendFlags struct {
 	allowPartial bool
 }
 
-func newSendCmd(env *Env) *cobra.Command {
-	f := &sendFlags{}
+// newSendCmd builds the send verb. runF, when set, gets the plan instead
+// of running it (tests of argv -> options).
+func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
+	f := &sendFlags{runF: runF}
 	c := &cobra.Command{
 		Use:   "send [flags]",
 		Short: "Send a test message, or any message, and report each reply",
@@ -79,8 +82,9 @@ WHERE TO
   does (RFC 5321 §5.1): MX hosts by preference, the next one after a
   connection failure or a 4xx before any recipient was accepted, the
   implicit MX when there is no MX, a null MX (MX 0 .) refused as a
-  permanent failure, one transaction per destination. --dns-server asks a
-  given resolver; --port is the port of the servers found (25).
+  permanent failure, one transaction per destination, and, as Postfix
+  does, at most 5 addresses and 2 sessions per destination. --dns-server
+  asks a given resolver; --port is the port of the servers found (25).
 
 TLS AND AUTH
   STARTTLS is used whenever offered, and its certificate verified: one that
@@ -90,12 +94,12 @@ TLS AND AUTH
   clear text to a non-loopback server unless --allow-insecure-auth.
   --auth picks the strongest mechanism the server offers that the
   credentials fit (SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, OAUTHBEARER,
-  XOAUTH2, EXTERNAL, PLAIN, LOGIN); --auth=MECH names one; --user alone
-  turns AUTH on. The password comes from --password-file, --password-env,
-  $SMTPX_PASSWORD, a profile's password_command, or a prompt without echo
-  on a terminal; --password works but warns that argv is visible to other
-  users. OAuth tokens: --oauth-token-file, --oauth-token-env,
-  $SMTPX_OAUTH_TOKEN. AUTH payloads show as ******** unless --show-auth.
+  XOAUTH2, EXTERNAL, PLAIN, LOGIN); --auth=MECH (or --auth MECH, as swaks
+  writes it) names one; --user alone turns AUTH on. The password comes
+  from --password-file, --password-env, $SMTPX_PASSWORD, a profile's
+  password_command, or a prompt without echo on a terminal; --password
+  works but warns that argv is visible to other users. OAuth tokens:
+  --oauth-token-file, --oauth-token-env, $SMTPX_OAUTH_TOKEN. AUTH payloads show as ******** unless --show-auth.
   Credentials go only to the server named by --server, $SMTPX_SERVER or the
   profile that holds them: a send routed by DNS never authenticates (--user
   or --auth without --server is a usage error; the environment's and a
@@ -107,7 +111,8 @@ THE MESSAGE
   DATE", Message-ID, MIME-Version, User-Agent and the body "This is a test
   message sent by smtpx." --header "Name: value" replaces a header of it or
   adds one ("Name:" removes it); --add-header always appends. --body and
-  --html (a multipart/alternative) take TEXT, @FILE or - for stdin.
+  --html (a multipart/alternative) take TEXT, @FILE or - for stdin (not
+  both).
   --attach @FILE (repeatable) detects the media type; --attach-type and
   --attach-name set it and the file name for the attachment in the same
   position; --attach-inline @logo.png adds an image the HTML shows as
@@ -192,12 +197,14 @@ JSON OUTPUT section of smtpx-send(1) and in docs/json.md.`,
 			exitcode.Case{Code: exitcode.Transient, When: "the worst failure was a 4xx: retry later, to the recipients marked retry"},
 			exitcode.Case{Code: exitcode.Permanent, When: "the worst failure was a 5xx, or a recipient's domain does not exist or has a null MX, or the message is over the server's SIZE"},
 			exitcode.Case{Code: exitcode.TLS, When: "STARTTLS failed or its certificate did not verify, --tls and STARTTLS not offered, --requiretls not possible, or AUTH refused in clear text"},
-			exitcode.Case{Code: exitcode.Protocol}),
+			exitcode.Case{Code: exitcode.Protocol},
+			exitcode.Case{Code: exitcode.Interrupted, When: "Ctrl-C or SIGTERM ended the send before it finished (load mode: 3)"}),
 		Args: func(cmd *cobra.Command, args []string) error {
+			// swaks takes the mechanism as the next word: --auth PLAIN.
+			if len(args) > 0 && f.authMech == "auto" && cmd.Flags().Changed("auth") && auth.Supported(args[0]) {
+				f.authMech, args = strings.ToUpper(args[0]), args[1:]
+			}
 			if len(args) > 0 {
-				if auth.Supported(args[0]) {
-					return exitcode.Usagef("write the mechanism as --auth="+strings.ToUpper(args[0]), "unexpected argument %q", args[0])
-				}
 				return exitcode.Usagef("send takes only flags; see 'smtpx send --help'", "unexpected argument %q", args[0])
 			}
 			return nil
@@ -206,7 +213,7 @@ JSON OUTPUT section of smtpx-send(1) and in docs/json.md.`,
 			if err := applySendConfig(env, cmd, f); err != nil {
 				return err
 			}
-			return runSend(env, f)
+			return runSend(cmd.Context(), env, f)
 		},
 	}
 	fs := c.Flags()
@@ -222,7 +229,7 @@ JSON OUTPUT section of smtpx-send(1) and in docs/json.md.`,
 	fs.BoolVar(&f.noTLS, "no-tls", false, "never use STARTTLS")
 	f.conn.register(c, true)
 
-	fs.StringVar(&f.authMech, "auth", "", "authenticate: --auth picks the strongest mechanism offered, --auth=MECH names one")
+	fs.StringVar(&f.authMech, "auth", "", "authenticate: --auth picks the strongest mechanism offered, --auth MECH (or --auth=MECH) names one")
 	fs.Lookup("auth").NoOptDefVal = "auto"
 	fs.StringVarP(&f.user, "user", "u", "", "AUTH user `NAME`")
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from the first line of `FILE`")
@@ -270,10 +277,13 @@ type sendPlan struct {
 	env  *send.Envelope
 }
 
-func runSend(env *Env, f *sendFlags) error {
+func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 	plan, err := planSend(env, f)
 	if err != nil {
 		return err
+	}
+	if f.runF != nil {
+		return f.runF(plan)
 	}
 	src, err := f.msg.source(env, plan.env)
 	if src != nil {
@@ -287,9 +297,9 @@ func runSend(env *Env, f *sendFlags) error {
 	}
 	plan.opts.Source = src
 	if f.load.active() {
-		return runLoad(env, f, plan)
+		return runLoad(ctx, env, f, plan)
 	}
-	return deliver(env, f, plan)
+	return deliver(ctx, env, f, plan)
 }
 
 func dumpMail(env *Env, src message.Source) error {
@@ -304,8 +314,7 @@ func dumpMail(env *Env, src message.Source) error {
 	return nil
 }
 
-func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
-	ctx := context.Background()
+func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	rec := &transcript.Recorder{}
 	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
 	var txs []*send.Transaction
@@ -320,12 +329,9 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 		txs = send.RunRoutes(ctx, &plan.opts, dests)
 	}
 	code, err := send.Exit(txs, f.allowPartial)
-	if env.G.JSON {
-		if jerr := env.printJSON(send.ToJSON(&plan.opts, txs, code, err, Hint(err), rec.Events, f.showAuth)); jerr != nil {
-			return jerr
-		}
-	} else if !env.G.Quiet {
-		send.WriteSummary(env.IO.Out, env.palette(), txs)
+	if jerr := env.show(func() any { return send.ToJSON(&plan.opts, txs, code, err, Hint(err), rec.Events, f.showAuth) },
+		func(w io.Writer) error { send.WriteSummary(w, env.palette(), txs); return nil }); jerr != nil {
+		return jerr
 	}
 	if err != nil {
 		return err
@@ -350,8 +356,8 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	if f.tls && f.noTLS {
 		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return nil, exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return nil, err
 	}
 	o.Helo = f.helo
 

@@ -3,9 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,7 +73,7 @@ func (l *loadFlags) check(f *sendFlags, plan *sendPlan) error {
 	return nil
 }
 
-func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
+func runLoad(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	l := &f.load
 	if err := l.check(f, plan); err != nil {
 		return err
@@ -88,14 +86,8 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	r := load.New(load.Options{Send: &o, Rcpts: plan.env.Rcpts, Count: l.count, Duration: l.duration,
 		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate})
 
-	// The first interrupt stops new messages and lets those in flight
-	// finish; a second one kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// The first interrupt (the run's context, see Main) stops new messages
+	// and lets those in flight finish; a second one kills the process.
 
 	var status *term.Status
 	if env.IO.ErrIsTTY && !env.G.Quiet {
@@ -104,12 +96,9 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	res := r.Run(ctx)
 	status.Stop()
 	code, err := res.Exit()
-	if env.G.JSON {
-		if jerr := env.printJSON(res.ToJSON(code, err, Hint(err))); jerr != nil {
-			return jerr
-		}
-	} else if !env.G.Quiet {
-		res.WriteSummary(env.IO.Out)
+	if jerr := env.show(func() any { return res.ToJSON(code, err, Hint(err)) },
+		func(w io.Writer) error { res.WriteSummary(w); return nil }); jerr != nil {
+		return jerr
 	}
 	return err
 }

@@ -62,6 +62,9 @@ func (m *messageFlags) source(env *Env, h *send.Envelope) (message.Source, error
 		}
 		return d, nil
 	}
+	if m.body == "-" && m.html == "-" {
+		return nil, exitcode.Usagef("read one of them from a file: --html @FILE", "--body - and --html - cannot both read standard input")
+	}
 	if len(m.attachType) > len(m.attach) || len(m.attachName) > len(m.attach) {
 		return nil, exitcode.Usagef("give one --attach before each --attach-type/--attach-name", "more --attach-type or --attach-name than --attach")
 	}
@@ -137,6 +140,11 @@ func inputErr(err error, flag string) error {
 	if errors.As(err, &ie) {
 		if f, ok := fieldFlags[ie.Field]; ok {
 			flag = f
+		}
+		if flag != "" && ie.Value != "" {
+			return exitcode.Usagef("check "+flag, "%s %s", flag, ie.Detail())
+		} else if flag != "" {
+			return exitcode.Usagef("check "+flag, "%s: %s", flag, ie.Detail())
 		}
 	}
 	if flag == "" {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
@@ -30,6 +28,7 @@ type SinkOptions struct {
 	Key               string
 	SaveCert          string
 	Auth              []string
+	AuthFile          string
 	AuthAny           bool
 	AllowInsecureAuth bool
 	LMTP              bool
@@ -39,11 +38,19 @@ type SinkOptions struct {
 	TempfailData      bool
 	Greylist          bool
 	MaxSize           string
+	MaxRcpts          int
+	MaxConns          int
 	Delay             []string
 	ExitAfter         int
 	ReadyFile         string
-	// Deadline is the global --timeout when it was given explicitly.
-	Deadline time.Duration
+	RunFor            time.Duration
+	Grace             time.Duration
+	IdleTimeout       time.Duration
+	// Timeout is the global --timeout when it was given explicitly: for
+	// the sink, the older spelling of --run-for.
+	Timeout time.Duration
+	// runFlag is the flag that set the run time, for messages.
+	runFlag string
 }
 
 func sinkDelayHelp() string {
@@ -95,9 +102,7 @@ OUTPUT AND STORAGE
   into place, so a reader never sees half a message and two sinks sharing
   a directory never overwrite each other; files are mode 0600. Without
   --dir or --maildir nothing is kept, but the summary and the JSON record
-  are still made. DATA lines may be up to 64 KiB (RFC 5321 allows 1000;
-  longer gets 554 5.6.0 and the connection is closed); BDAT chunks may hold
-  any bytes.
+  are still made. BDAT chunks may hold any bytes.
 
 TLS AND AUTH
   --tls offers STARTTLS, --tls-on-connect speaks TLS from the first byte.
@@ -105,12 +110,16 @@ TLS AND AUTH
   for localhost, 127.0.0.1, ::1, the host name and the --listen host; its
   fingerprint is printed, and --save-cert FILE writes it (PEM) so a client
   can trust it: smtpx send --ca-file FILE, swaks --tls-verify --tls-ca-path
-  FILE. --auth USER:PASS (repeatable) or --auth-any (any user and password)
-  offers AUTH PLAIN and LOGIN, and then requires it before MAIL (530
-  5.7.0); a wrong password gets 535 5.7.8. AUTH is offered only inside TLS
-  (523 5.7.10 to an AUTH before STARTTLS) unless --allow-insecure-auth;
-  asking for AUTH without --tls, --tls-on-connect or --allow-insecure-auth
-  is a usage error, since it could never be offered.
+  FILE. Accounts (USER:PASSWORD) come from --auth-file FILE, one per line
+  (# starts a comment; refused if others can write the file, warned about
+  if they can read it), from $SMTPX_SINK_AUTH in the same form, or from
+  --auth USER:PASS (repeatable; visible to other users in the process
+  list). With accounts, or --auth-any (any user and password), the sink
+  offers AUTH PLAIN and LOGIN and requires it before MAIL (530 5.7.0); a
+  wrong password gets 535 5.7.8. AUTH is offered only inside TLS (523
+  5.7.10 to an AUTH before STARTTLS) unless --allow-insecure-auth; asking
+  for AUTH without --tls, --tls-on-connect or --allow-insecure-auth is a
+  usage error, since it could never be offered.
 
 SCRIPTED FAILURES
   Each refusal names the flag that caused it ("550 5.1.1 <addr>: Recipient
@@ -125,38 +134,58 @@ SCRIPTED FAILURES
                           is to test that a client retries, not to wait)
   --reject-data           every message, once received: 554 5.7.1
   --tempfail-data         every message, once received: 451 4.3.0
-  --max-size SIZE         advertise SIZE (10M, 512K, 1000000); a larger
-                          MAIL SIZE= or message gets 552 5.3.4
   --delay CMD:DURATION    hold back a reply (repeatable); CMD is one of
 `+sinkDelayHelp()+`  Regular expressions are Go syntax, matched against the address without
   angle brackets; use ^ and $ to match all of it.
 
+LIMITS
+  Whatever a client sends, the sink holds bounded memory and time:
+  --max-size SIZE         largest message (default 64M; 10M, 512K or
+                          1000000; 0: no limit), advertised as SIZE; a
+                          larger MAIL SIZE= or message gets 552 5.3.4
+  --max-rcpts N           recipients per message (default 1000); more:
+                          452 4.5.3
+  --max-conns N           connections at once (default 100); more are told
+                          421 4.4.5 and closed (with --tls-on-connect,
+                          closed without a word)
+  --idle-timeout DURATION how long a client may stay silent (default 5m);
+                          then 421 4.4.2
+  Lines (commands and message lines) may be 64 KiB (RFC 5321 allows 1000;
+  a longer DATA line gets 554 5.6.0 and the connection is closed),
+  addresses 512 bytes (501 5.1.3 or 5.1.7 beyond). The summary reads the
+  first 256 KiB of a message's header section; the message is stored
+  whole. AUTH fails slowly: the first wrong password is answered after 1s,
+  the second after 2s, and the third gets 421 4.7.0 after 4s and the
+  connection is closed.
+
 STOPPING
-  --exit-after N stops after N accepted messages; the global --timeout,
-  when given, is the longest the sink runs. They, Ctrl-C and SIGTERM all
-  shut down the same way: no new connections, every message in flight
-  (MAIL accepted, message not yet answered) finishes and is stored, the
-  other connections get 5 seconds to say QUIT and are then told 421 4.3.2
-  and closed. A second Ctrl-C quits at once.`,
+  --exit-after N stops after N accepted messages, --run-for DURATION after
+  that long (the global --timeout, given to sink, means the same). Ctrl-C
+  or SIGTERM stops it too. Then no new connections are taken, idle clients
+  get up to 5s to say QUIT and messages in flight (MAIL accepted, message
+  not yet answered) --grace (default 10s) to finish and be stored; every
+  connection left is then told 421 4.3.2 and closed, and a message cut off
+  is not stored. So the sink exits at most --grace and a few seconds after
+  the stop, whatever clients do. A second Ctrl-C quits at once.`,
 			`  # Catch one message in ./out, then exit 0
   smtpx sink --exit-after 1 --dir out
 
   # In CI: start the sink on a free port, wait until it listens, run the app
   rm -f ready
-  smtpx sink --listen 127.0.0.1:0 --exit-after 1 --timeout 60s --dir out --ready-file ready &
+  smtpx sink --listen 127.0.0.1:0 --exit-after 1 --run-for 60s --dir out --ready-file ready &
   until [ -s ready ] || ! kill -0 $! 2>/dev/null; do sleep 0.1; done
   ./app-under-test --smtp "$(cat ready)"
   wait $!
 
   # STARTTLS with AUTH, certificate saved for the client to trust
-  smtpx sink --tls --save-cert sink.pem --auth alice:secret -v
+  SMTPX_SINK_AUTH=alice:secret smtpx sink --tls --save-cert sink.pem -v
 
   # Test a client's error handling
   smtpx sink --reject-rcpt '^bounce@' --greylist --delay data:5s
 `,
-			exitcode.Case{Code: exitcode.OK, When: "it stopped as asked: --exit-after N reached, or --timeout, Ctrl-C or SIGTERM without --exit-after"},
-			exitcode.Case{Code: exitcode.Check, When: "--exit-after N was not reached when --timeout passed or a signal came"},
-			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a --ready-file that cannot be written"},
+			exitcode.Case{Code: exitcode.OK, When: "it stopped as asked: --exit-after N reached, or --run-for, Ctrl-C or SIGTERM without --exit-after"},
+			exitcode.Case{Code: exitcode.Check, When: "--exit-after N was not reached when --run-for passed or a signal came"},
+			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, an --auth-file others can write, or a --ready-file that cannot be written"},
 			exitcode.Case{Code: exitcode.Network, When: "it cannot listen (the port is in use, the address is not local)"}),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -166,7 +195,7 @@ STOPPING
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("timeout") {
-				o.Deadline = env.G.Timeout
+				o.Timeout = env.G.Timeout
 			}
 			return sinkRun(cmd.Context(), env, o)
 		},
@@ -181,7 +210,8 @@ STOPPING
 	f.StringVar(&o.Cert, "cert", "", "PEM certificate chain `FILE` (default: a self-signed certificate)")
 	f.StringVar(&o.Key, "key", "", "PEM private key `FILE` for --cert")
 	f.StringVar(&o.SaveCert, "save-cert", "", "write the self-signed certificate (PEM) to `FILE` for clients' --ca-file")
-	stringListVar(f, &o.Auth, "auth", "", nil, "accept AUTH as `USER:PASS` (repeatable)")
+	stringListVar(f, &o.Auth, "auth", "", nil, "accept AUTH as `USER:PASS` (repeatable; prefer --auth-file or $SMTPX_SINK_AUTH)")
+	f.StringVar(&o.AuthFile, "auth-file", "", "accept AUTH with the accounts in `FILE`, one USER:PASSWORD per line")
 	f.BoolVar(&o.AuthAny, "auth-any", false, "accept AUTH with any user and password")
 	f.BoolVar(&o.AllowInsecureAuth, "allow-insecure-auth", false, "offer AUTH on connections without TLS")
 	f.BoolVar(&o.LMTP, "lmtp", false, "speak LMTP instead of SMTP")
@@ -190,11 +220,16 @@ STOPPING
 	f.BoolVar(&o.RejectData, "reject-data", false, "answer 554 5.7.1 to every message")
 	f.BoolVar(&o.TempfailData, "tempfail-data", false, "answer 451 4.3.0 to every message")
 	f.BoolVar(&o.Greylist, "greylist", false, "answer 450 4.7.1 to the first try of each sender/recipient/IP")
-	f.StringVar(&o.MaxSize, "max-size", "", "largest message accepted in bytes, `SIZE` such as 10M (default: no limit)")
+	f.StringVar(&o.MaxSize, "max-size", "64M", "largest message accepted in bytes, `SIZE` such as 10M; 0: no limit")
+	f.IntVar(&o.MaxRcpts, "max-rcpts", sink.DefaultMaxRcpts, "most recipients per message, `N`")
+	f.IntVar(&o.MaxConns, "max-conns", sink.DefaultMaxConns, "most connections at once, `N`; more are told 421")
+	f.DurationVar(&o.IdleTimeout, "idle-timeout", sink.DefaultIdleTimeout, "close a connection silent for `DURATION`")
 	stringListVar(f, &o.Delay, "delay", "", nil, "hold back a reply, `CMD:DURATION` such as rcpt:2s (repeatable)")
 	f.IntVar(&o.ExitAfter, "exit-after", 0, "exit after `N` accepted messages")
+	f.DurationVar(&o.RunFor, "run-for", 0, "exit after `DURATION` (0: run until stopped)")
+	f.DurationVar(&o.Grace, "grace", sink.DefaultMessageGrace, "once stopping, how long a message in flight may still take, `DURATION`")
 	f.StringVar(&o.ReadyFile, "ready-file", "", "write the listening addresses to `FILE` once ready")
-	for _, n := range []string{"dir", "maildir", "cert", "key", "save-cert", "ready-file"} {
+	for _, n := range []string{"dir", "maildir", "cert", "key", "save-cert", "ready-file", "auth-file"} {
 		_ = c.MarkFlagFilename(n)
 	}
 	_ = c.RegisterFlagCompletionFunc("delay", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -208,9 +243,10 @@ STOPPING
 }
 
 // sinkOptions turns the flags into sink.Options; every error is a usage
-// error with a hint.
-func sinkOptions(o *SinkOptions) (sink.Options, error) {
-	so := sink.Options{
+// error with a hint. getenv reads $SMTPX_SINK_AUTH; warnings are about
+// how the accounts are kept.
+func sinkOptions(o *SinkOptions, getenv func(string) string) (so sink.Options, warnings []string, err error) {
+	so = sink.Options{
 		Hostname:          o.Hostname,
 		Dir:               o.Dir,
 		Maildir:           o.Maildir,
@@ -226,25 +262,39 @@ func sinkOptions(o *SinkOptions) (sink.Options, error) {
 		TempfailData:      o.TempfailData,
 		Greylist:          o.Greylist,
 		ExitAfter:         o.ExitAfter,
-		Deadline:          o.Deadline,
 		ReadyFile:         o.ReadyFile,
 	}
 	for _, l := range o.Listen {
 		a, err := sink.ParseListen(l)
 		if err != nil {
-			return so, exitcode.Usagef("use HOST:PORT such as 127.0.0.1:2525, or unix:/path/to/socket", "%v", err)
+			return so, nil, exitcode.Usagef("use HOST:PORT such as 127.0.0.1:2525, or unix:/path/to/socket", "%v", err)
 		}
 		so.Listen = append(so.Listen, a)
 	}
-	if len(o.Auth) > 0 {
-		so.Users = map[string]string{}
-	}
+	users := map[string]string{}
 	for _, a := range o.Auth {
 		u, p, err := sink.ParseAuth(a)
 		if err != nil {
-			return so, exitcode.Usagef("give an account as --auth alice:secret", "%v", err)
+			return so, nil, exitcode.Usagef("give an account as --auth alice:secret", "%v", err)
 		}
-		so.Users[u] = p
+		users[u] = p
+	}
+	if o.AuthFile != "" {
+		w, err := sink.LoadAccounts(o.AuthFile, users)
+		if err != nil {
+			return so, nil, optionUsage(err)
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	if v := getenv(sink.EnvAuth); v != "" {
+		if err := sink.ParseAccounts(v, "$"+sink.EnvAuth, users); err != nil {
+			return so, nil, exitcode.Usagef("set it to USER:PASSWORD, one account per line", "%v", err)
+		}
+	}
+	if len(users) > 0 {
+		so.Users = users
 	}
 	for _, l := range []struct {
 		flag string
@@ -254,22 +304,33 @@ func sinkOptions(o *SinkOptions) (sink.Options, error) {
 		for _, s := range l.in {
 			re, err := regexp.Compile(s)
 			if err != nil {
-				return so, exitcode.Usagef("use a Go regular expression such as '^bounce@' or 'example\\.net$'", "%s %q: %v", l.flag, s, err)
+				return so, nil, exitcode.Usagef("use a Go regular expression such as '^bounce@' or 'example\\.net$'", "%s %q: %v", l.flag, s, err)
 			}
 			*l.out = append(*l.out, re)
 		}
 	}
-	if o.MaxSize != "" {
-		n, err := sink.ParseSize(o.MaxSize)
-		if err != nil {
-			return so, exitcode.Usagef("give bytes, optionally with K, M or G: --max-size 10M", "--max-size: %v", err)
+	n, err := sink.ParseSize(o.MaxSize)
+	if err != nil {
+		return so, nil, exitcode.Usagef("give bytes, optionally with K, M or G: --max-size 10M (0: no limit)", "--max-size: %v", err)
+	}
+	so.MaxSize = n
+	if n == 0 {
+		so.MaxSize = -1 // the sink's "no limit"
+	}
+	for _, l := range []struct {
+		flag string
+		n    int
+		out  *int
+	}{{"--max-rcpts", o.MaxRcpts, &so.MaxRcpts}, {"--max-conns", o.MaxConns, &so.MaxConns}} {
+		if l.n < 1 {
+			return so, nil, exitcode.Usagef("give a count of at least 1, such as "+l.flag+" 10", "%s must be at least 1", l.flag)
 		}
-		so.MaxSize = n
+		*l.out = l.n
 	}
 	for _, d := range o.Delay {
 		name, dur, err := sink.ParseDelay(d)
 		if err != nil {
-			return so, exitcode.Usagef("e.g. --delay rcpt:2s or --delay data:500ms", "%v", err)
+			return so, nil, exitcode.Usagef("e.g. --delay rcpt:2s or --delay data:500ms", "%v", err)
 		}
 		if so.Delays == nil {
 			so.Delays = map[string]time.Duration{}
@@ -277,33 +338,51 @@ func sinkOptions(o *SinkOptions) (sink.Options, error) {
 		so.Delays[name] = dur
 	}
 	if o.ExitAfter < 0 {
-		return so, exitcode.Usagef("give a count such as --exit-after 1", "--exit-after must not be negative")
+		return so, nil, exitcode.Usagef("give a count such as --exit-after 1", "--exit-after must not be negative")
 	}
-	return so, nil
+	o.runFlag = "--run-for"
+	switch {
+	case o.RunFor < 0:
+		return so, nil, exitcode.Usagef("give a duration such as --run-for 60s (0: run until stopped)", "--run-for must not be negative")
+	case o.Timeout > 0 && o.RunFor > 0:
+		return so, nil, exitcode.Usagef("give the run time once, with --run-for", "--run-for and --timeout cannot be combined (for sink, --timeout is the older spelling of --run-for)")
+	case o.Timeout > 0:
+		so.Deadline, o.runFlag = o.Timeout, "--timeout"
+	default:
+		so.Deadline = o.RunFor
+	}
+	if o.Grace <= 0 {
+		return so, nil, exitcode.Usagef("give a positive duration such as --grace 10s", "--grace must be positive")
+	}
+	so.MessageGrace = o.Grace
+	so.Grace = min(sink.DefaultGrace, o.Grace)
+	if o.IdleTimeout <= 0 {
+		return so, nil, exitcode.Usagef("give a positive duration such as --idle-timeout 5m", "--idle-timeout must be positive")
+	}
+	so.IdleTimeout = o.IdleTimeout
+	return so, warnings, nil
 }
 
-// sinkHint explains how to fix an option combination sink.New refused.
-func sinkHint(msg string) string {
-	switch {
-	case strings.Contains(msg, "--auth without TLS"):
-		return "add --tls or --tls-on-connect, or --allow-insecure-auth to offer AUTH in plaintext"
-	case strings.Contains(msg, "--cert/--key"):
-		return "give a PEM certificate and its matching private key, or leave both out for a self-signed one"
-	case strings.Contains(msg, "--cert needs") || strings.Contains(msg, "--save-cert needs"):
-		return "add --tls (STARTTLS) or --tls-on-connect"
-	case strings.Contains(msg, "--dir") || strings.Contains(msg, "--maildir") || strings.Contains(msg, "--save-cert:"):
-		return "check that the path can be created and written"
+// optionUsage turns a *sink.OptionError into a usage error with its hint.
+func optionUsage(err error) error {
+	hint := "run 'smtpx sink --help' for the flags"
+	var oe *sink.OptionError
+	if errors.As(err, &oe) && oe.Hint != "" {
+		hint = oe.Hint
 	}
-	return "run 'smtpx sink --help' for the flags"
+	return &exitcode.Error{Code: exitcode.Usage, Msg: err.Error(), Hint: hint, Err: err}
 }
 
 func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
-	so, err := sinkOptions(o)
+	so, warnings, err := sinkOptions(o, env.IO.Env)
 	if err != nil {
 		return err
 	}
+	for _, w := range warnings {
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
+	}
 	g := env.G
-	pr := &sink.Printer{Verbose: g.Verbose, Summaries: !g.JSON}
+	pr := &sink.Printer{Verbose: g.Verbose, Summaries: !g.JSON, RunFlag: o.runFlag, Grace: so.MessageGrace}
 	var human io.Writer = env.IO.Out
 	pr.Color = env.ColorOut()
 	if g.JSON {
@@ -318,33 +397,29 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	so.Transcript = g.Verbose && !g.Quiet
 	s, err := sink.New(so)
 	if err != nil {
-		return exitcode.Usagef(sinkHint(err.Error()), "%v", err)
+		return optionUsage(err)
 	}
 	if err := s.Listen(); err != nil {
+		var oe *sink.OptionError
+		if errors.As(err, &oe) {
+			return optionUsage(err)
+		}
 		hint := "pick another address with --listen, e.g. --listen 127.0.0.1:2526"
 		if errors.Is(err, syscall.EADDRINUSE) {
 			hint = "another server uses that port: stop it or pick another with --listen 127.0.0.1:2526"
-		} else if strings.Contains(err.Error(), "--ready-file") {
-			return exitcode.Usagef("check that the --ready-file directory exists and is writable", "%v", err)
 		}
 		return &exitcode.Error{Code: exitcode.Network, Msg: err.Error(), Hint: hint, Err: err}
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// After the first signal, restore the default handling so a
-		// second one ends the process at once.
-		<-ctx.Done()
-		stop()
-	}()
+	// The run's context (see Main) ends at the first Ctrl-C or SIGTERM;
+	// a second one ends the process at once.
 	res := s.Serve(ctx)
 	if o.ExitAfter > 0 && res.Messages < o.ExitAfter {
 		why := "interrupted"
 		if res.Reason == sink.StopDeadline {
-			why = fmt.Sprintf("--timeout %s passed", o.Deadline)
+			why = fmt.Sprintf("%s %s passed", o.runFlag, so.Deadline)
 		}
 		return &exitcode.Error{
 			Code: exitcode.Check,

@@ -153,7 +153,9 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 		{send("--envid", strings.Repeat("x", 101)), "--envid", ""},
 		{send("--auth=GSSAPI", "--user", "u", "--password-env", "PW"), "--auth", ""},
 		{send("--auth", "--user", "u"), "--password", ""},
-		{send("--auth", "PLAIN"), "--auth=PLAIN", ""},
+		{send("--auth", "PLAIN"), "--user", ""}, // swaks' form: the mechanism is taken, the user is missing
+		{send("--body", "-", "--html", "-"), "--body - and --html -", "hi\n"},
+		{send("--timeout", "5"), "5s", ""},
 		{send("--user", "u", "--password-env", "UNSET_VAR"), "--password-env", ""},
 		{send("--auth=EXTERNAL"), "--cert", ""},
 		{send("--lmtp", "--socket", "/tmp/x.sock"), "--socket", ""},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -68,8 +67,10 @@ when offered, MAIL FROM:<> (or --from), RCPT TO:<ADDRESS> and, only when
 that was accepted, RCPT TO a random local part of the same domain, to
 detect a catch-all (--catch-all=false skips it). RSET between addresses,
 QUIT always, DATA never. The next MX is tried only after a connection
-failure or a 4xx before RCPT, never after a 5xx. --method vrfy or expn
-asks with VRFY or EXPN instead of RCPT.
+failure or a 4xx before RCPT, never after a 5xx, and, as Postfix does, at
+most 5 addresses over all the MX hosts, no more once 2 of them answered
+without serving. --method vrfy or expn asks with VRFY or EXPN instead of
+RCPT.
 
 Accepted at RCPT does not prove delivery: a server may accept now and
 bounce later. Only a refusal is hard evidence.
@@ -130,16 +131,17 @@ BULK
   is asked once. Rows print as a table, CSV (--csv) or JSON Lines (--json);
   a summary (counts by verdict, sessions opened, elapsed, rate) goes to
   stderr, and a progress line to stderr when it is a terminal and stdout
-  is not.
+  is not. --per-mx and --delay count per MX server, and a server is an IP
+  address: MX names that point at one address share it.
 
 RESPONSIBLE DEFAULTS
   A real HELO name (this host's FQDN, else its address literal; never a
   forged or random one); the null sender <> (--from only with an address in
   a domain you control); QUIT at the end of every session, RSET between
-  addresses, never DATA; one session per MX host at a time (--per-mx 1), 10
-  sessions in all (--concurrency), 2s between sessions to one MX (--delay;
-  0 is for your own servers); after a 421 or a 5.7.x refusal, no more
-  addresses to that MX (they get the same verdict, marked skipped); VRFY
+  addresses, never DATA; one session per MX server at a time (--per-mx 1),
+  10 sessions in all (--concurrency), 2s between sessions to one server
+  (--delay; 0 is for your own servers); after a 421 or a 5.7.x refusal, no
+  more addresses to that MX (they get the same verdict, marked skipped); VRFY
   and EXPN only with --method; no proxy, sender or HELO rotation: if a
   server refuses you, the honest verdict is blocked. Verify only addresses
   you have a reason to check.
@@ -159,7 +161,7 @@ smtpx-verify(1) and in docs/json.md.`,
 			exitcode.Case{Code: exitcode.OK, When: "deliverable or unprovable; in bulk, every address got a verdict, whatever it is"},
 			exitcode.Case{Code: exitcode.Check, When: "--expect got the other answer, --strict and unprovable, or (bulk) a verdict named by --fail-on"},
 			exitcode.Case{Code: exitcode.Usage, When: "not an address, or a bad flag or input file; nothing was sent"},
-			exitcode.Case{Code: exitcode.Network, When: "unknown: DNS failure, no connection, the session broke twice; in bulk, interrupted"},
+			exitcode.Case{Code: exitcode.Network, When: "unknown: DNS failure, no connection, the session broke twice, or Ctrl-C or SIGTERM ended the run"},
 			exitcode.Case{Code: exitcode.Transient, When: "tempfail, or full with a 4xx"},
 			exitcode.Case{Code: exitcode.Permanent, When: "undeliverable, blocked, or full with a 5xx"},
 			exitcode.Case{Code: exitcode.Protocol, When: "unknown after a malformed or out-of-sequence reply"}),
@@ -182,8 +184,8 @@ smtpx-verify(1) and in docs/json.md.`,
 	fs.DurationVar(&f.waitGreylist, "wait-greylist", 0, "when greylisted, wait up to `DURATION` and ask once more from the same sender")
 	fs.IntVar(&f.perSession, "per-session", verify.DefaultPerSession, "addresses asked per session (`N`)")
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "sessions at once, in all (`N`)")
-	fs.IntVar(&f.perMX, "per-mx", verify.DefaultPerMX, "sessions at once to one MX host (`N`)")
-	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX (`DURATION`; 0 for your own servers)")
+	fs.IntVar(&f.perMX, "per-mx", verify.DefaultPerMX, "sessions at once to one MX server, by IP address (`N`)")
+	fs.DurationVar(&f.delay, "delay", verify.DefaultDelay, "pause between sessions to one MX server, by IP address (`DURATION`; 0 for your own servers)")
 	fs.StringSliceVar(&f.failOn, "fail-on", nil, "exit 1 when any address gets one of these `VERDICTS` (comma-separated)")
 	fs.BoolVar(&f.csv, "csv", false, "print CSV rows (bulk output) instead of a transcript or table")
 	f.conn.registerTLS(c, false)
@@ -228,8 +230,9 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		return usage("give a duration such as 2s, or 0", "--delay and --wait-greylist cannot be negative")
 	case f.port < 1 || f.port > 65535:
 		return usage("give a port between 1 and 65535", "--port %d is out of range", f.port)
-	case strings.ContainsAny(f.helo, "\r\n \t"):
-		return usage("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	if err := checkHelo(f.helo); err != nil {
+		return nil, err
 	}
 	for _, s := range f.failOn {
 		v, ok := verify.ParseVerdict(s)
@@ -266,7 +269,7 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		return usage("check the TLS flags", "%v", err)
 	}
 	o.Session = session.Options{TLSConfig: cfg, ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout}
-	r, err := route.New(route.Options{Server: f.dnsServer})
+	r, err := route.New(route.Options{Server: f.dnsServer, Timeout: env.G.ConnectTimeout})
 	if err != nil {
 		return usage("give --dns-server as an address such as 127.0.0.1 or [::1]:53", "%v", err)
 	}
@@ -377,8 +380,6 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	if p.bulk {
 		return runVerifyBulk(ctx, env, f, p)
 	}

@@ -71,8 +71,17 @@ func Choose(offered []string, c Credentials) (string, error) {
 	return "", fmt.Errorf("none of the offered mechanisms (%s) fits the credentials given", strings.Join(offered, " "))
 }
 
-// Client returns a SASL client for mech.
+// Client returns a SASL client for mech. It also names the credentials
+// (session.SecretHolder), so that a server's echo of them is hidden.
 func Client(mech string, c Credentials) (sasl.Client, error) {
+	cl, err := client(mech, c)
+	if err != nil {
+		return nil, err
+	}
+	return &withSecrets{Client: cl, user: c.User, secrets: []string{c.Password, c.Token}}, nil
+}
+
+func client(mech string, c Credentials) (sasl.Client, error) {
 	switch strings.ToUpper(mech) {
 	case "PLAIN":
 		return sasl.NewPlainClient("", c.User, c.Password), nil
@@ -93,6 +102,19 @@ func Client(mech string, c Credentials) (sasl.Client, error) {
 	}
 	return nil, fmt.Errorf("unsupported mechanism %q (smtpx speaks %s)", mech, strings.Join(Mechanisms, ", "))
 }
+
+// withSecrets is a SASL client that can say what is secret about it.
+type withSecrets struct {
+	sasl.Client
+	user    string
+	secrets []string
+}
+
+// Secrets returns the password and the token (empty when not given).
+func (w *withSecrets) Secrets() []string { return w.secrets }
+
+// User returns the user name.
+func (w *withSecrets) User() string { return w.user }
 
 // cramMD5 answers the server's challenge with HMAC-MD5 of the password.
 type cramMD5 struct{ user, pass string }

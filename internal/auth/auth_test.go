@@ -7,7 +7,29 @@ import (
 	"testing"
 
 	"github.com/xdg-go/scram"
+
+	"github.com/smtpx/smtpx/internal/session"
 )
+
+// Every client names its credentials, so that session.Auth can hide a
+// server's echo of them.
+func TestClientsNameTheirSecrets(t *testing.T) {
+	creds := Credentials{User: "u@example.test", Password: "pw-1", Token: "tok-2"}
+	for _, mech := range Mechanisms {
+		c, err := Client(mech, creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := c.(session.SecretHolder)
+		if !ok {
+			t.Errorf("%s: not a session.SecretHolder", mech)
+			continue
+		}
+		if got := h.Secrets(); len(got) != 2 || got[0] != "pw-1" || got[1] != "tok-2" || h.User() != "u@example.test" {
+			t.Errorf("%s: secrets %q, user %q", mech, got, h.User())
+		}
+	}
+}
 
 func TestChoose(t *testing.T) {
 	pw := Credentials{User: "u", Password: "p"}

@@ -8,16 +8,19 @@
 package config
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/target"
@@ -65,16 +68,40 @@ type Profile struct {
 	KeyFile       string
 	TLSSNI        string
 
-	// lines maps each key to the line it was set on, for errors.
+	// lines maps each key to the line it was set on, for the errors of an
+	// msmtp account (a TOML profile's lines are found when one is needed).
 	lines map[string]int
 }
 
-// Line returns the line key was set on, or 0.
-func (p *Profile) Line(key string) int { return p.lines[key] }
-
-// Keys are the keys a profile may hold, in the order they are documented.
+// Keys are the keys a profile may hold, in the order they are documented:
+// the toml tags of table's fields.
 var Keys = []string{"server", "port", "tls", "auth", "user", "password_command", "password_file",
 	"from", "helo", "headers", "ca_file", "insecure", "cert_file", "key_file", "tls_sni"}
+
+// document is the shape of a config file: profiles, and nothing else.
+type document struct {
+	Profile map[string]table `toml:"profile"`
+}
+
+// table is one [profile.NAME] table as written. Port is a pointer so that
+// "port = 0" is refused rather than taken for no port.
+type table struct {
+	Server          string   `toml:"server"`
+	Port            *int64   `toml:"port"`
+	TLS             string   `toml:"tls"`
+	Auth            string   `toml:"auth"`
+	User            string   `toml:"user"`
+	PasswordCommand string   `toml:"password_command"`
+	PasswordFile    string   `toml:"password_file"`
+	From            string   `toml:"from"`
+	Helo            string   `toml:"helo"`
+	Headers         []string `toml:"headers"`
+	CAFile          string   `toml:"ca_file"`
+	Insecure        bool     `toml:"insecure"`
+	CertFile        string   `toml:"cert_file"`
+	KeyFile         string   `toml:"key_file"`
+	TLSSNI          string   `toml:"tls_sni"`
+}
 
 // File is a parsed config file.
 type File struct {
@@ -151,49 +178,24 @@ func plainErr(err error) string {
 
 // Parse checks a config file's contents. home expands a leading ~/ in paths.
 func Parse(path string, data []byte, home string) (*File, error) {
-	var raw map[string]any
-	if err := toml.Unmarshal(data, &raw); err != nil {
-		e := &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			e.Line, _ = de.Position()
-		}
-		e.Msg = "invalid TOML: " + e.Msg
-		return nil, e
+	var doc document
+	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&doc); err != nil {
+		return nil, decodeError(path, data, err)
 	}
-	lines := keyLines(data)
-	errAt := func(key []string, format string, a ...any) error {
-		return &Error{File: path, Line: lineOf(lines, key), Msg: fmt.Sprintf(format, a...)}
-	}
-	f := &File{Path: path, Profiles: map[string]*Profile{}}
-	for _, k := range sortedKeys(raw) {
-		if k != "profile" {
-			return nil, errAt([]string{k}, "unknown key %q: settings go in a [profile.NAME] table", k)
-		}
-	}
-	profs, ok := raw["profile"]
-	if !ok {
-		return f, nil
-	}
-	pm, ok := profs.(map[string]any)
-	if !ok {
-		return nil, errAt([]string{"profile"}, "profile must be a table of profiles: [profile.NAME]")
-	}
-	for _, name := range sortedKeys(pm) {
-		tbl, ok := pm[name].(map[string]any)
-		if !ok {
-			return nil, errAt([]string{"profile", name}, "profile.%s must be a table: [profile.%s]", name, name)
-		}
-		p := &Profile{Name: name, Origin: fmt.Sprintf("profile %q", name), File: path, lines: map[string]int{}}
-		for _, key := range sortedKeys(tbl) {
-			p.lines[key] = lineOf(lines, []string{"profile", name, key})
-		}
-		if err := p.fill(tbl, home); err != nil {
+	f := &File{Path: path, Profiles: make(map[string]*Profile, len(doc.Profile))}
+	for _, name := range slices.Sorted(maps.Keys(doc.Profile)) {
+		t := doc.Profile[name]
+		p, err := t.profile(name, path, home)
+		if err != nil {
+			e := &Error{File: path, Msg: fmt.Sprintf("profile %q: %v", name, err)}
+			key := []string{"profile", name}
 			var ke *keyError
 			if errors.As(err, &ke) {
-				return nil, errAt([]string{"profile", name, ke.key}, "profile %q: %s", name, ke.msg)
+				e.Msg = fmt.Sprintf("profile %q: %s", name, ke.msg)
+				key = append(key, ke.key)
 			}
-			return nil, &Error{File: path, Line: lineOf(lines, []string{"profile", name}), Msg: fmt.Sprintf("profile %q: %v", name, err)}
+			e.Line = findSpot(data, key).line
+			return nil, e
 		}
 		f.Profiles[name] = p
 	}
@@ -208,87 +210,32 @@ func keyErrf(key, format string, a ...any) error {
 	return &keyError{key: key, msg: key + ": " + fmt.Sprintf(format, a...)}
 }
 
-// fill reads a profile's table.
-func (p *Profile) fill(tbl map[string]any, home string) error {
-	str := func(key string, dst *string) error {
-		v, ok := tbl[key]
-		if !ok {
-			return nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return keyErrf(key, "want a string, got %s", tomlType(v))
-		}
+// profile checks a decoded table and makes it a Profile.
+func (t *table) profile(name, path, home string) (*Profile, error) {
+	p := &Profile{Name: name, Origin: fmt.Sprintf("profile %q", name), File: path,
+		Server: t.Server, TLS: t.TLS, Auth: t.Auth, User: t.User,
+		PasswordCommand: t.PasswordCommand, PasswordFile: t.PasswordFile,
+		From: t.From, Helo: t.Helo, Headers: t.Headers, CAFile: t.CAFile,
+		Insecure: t.Insecure, CertFile: t.CertFile, KeyFile: t.KeyFile, TLSSNI: t.TLSSNI}
+	for _, f := range []struct{ key, value string }{
+		{"server", p.Server}, {"tls", p.TLS}, {"auth", p.Auth}, {"user", p.User},
+		{"password_command", p.PasswordCommand}, {"password_file", p.PasswordFile},
+		{"from", p.From}, {"helo", p.Helo}, {"ca_file", p.CAFile},
+		{"cert_file", p.CertFile}, {"key_file", p.KeyFile}, {"tls_sni", p.TLSSNI},
+	} {
 		// A password_command is a shell script and may span lines.
-		if strings.ContainsAny(s, "\r\n\x00") && (key != "password_command" || strings.Contains(s, "\x00")) {
-			return keyErrf(key, "must not contain a line break or NUL")
+		if strings.ContainsAny(f.value, "\r\n\x00") && (f.key != "password_command" || strings.Contains(f.value, "\x00")) {
+			return nil, keyErrf(f.key, "must not contain a line break or NUL")
 		}
-		*dst = s
-		return nil
 	}
-	for _, key := range sortedKeys(tbl) {
-		var err error
-		switch key {
-		case "server":
-			err = str(key, &p.Server)
-		case "tls":
-			err = str(key, &p.TLS)
-		case "auth":
-			err = str(key, &p.Auth)
-		case "user":
-			err = str(key, &p.User)
-		case "password_command":
-			err = str(key, &p.PasswordCommand)
-		case "password_file":
-			err = str(key, &p.PasswordFile)
-		case "from":
-			err = str(key, &p.From)
-		case "helo":
-			err = str(key, &p.Helo)
-		case "ca_file":
-			err = str(key, &p.CAFile)
-		case "cert_file":
-			err = str(key, &p.CertFile)
-		case "key_file":
-			err = str(key, &p.KeyFile)
-		case "tls_sni":
-			err = str(key, &p.TLSSNI)
-		case "port":
-			n, ok := tbl[key].(int64)
-			if !ok {
-				return keyErrf(key, "want a number, got %s", tomlType(tbl[key]))
-			}
-			if n < 1 || n > 65535 {
-				return keyErrf(key, "%d is not a port from 1 to 65535", n)
-			}
-			p.Port = int(n)
-		case "insecure":
-			b, ok := tbl[key].(bool)
-			if !ok {
-				return keyErrf(key, "want true or false, got %s", tomlType(tbl[key]))
-			}
-			p.Insecure = b
-		case "headers":
-			list, ok := tbl[key].([]any)
-			if !ok {
-				return keyErrf(key, `want a list of strings such as ["X-Tag: ci"], got %s`, tomlType(tbl[key]))
-			}
-			for _, v := range list {
-				s, ok := v.(string)
-				if !ok {
-					return keyErrf(key, "want strings, got %s", tomlType(v))
-				}
-				p.Headers = append(p.Headers, s)
-			}
-		default:
-			return keyErrf(key, "unknown key (a profile may set %s)", strings.Join(Keys, ", "))
+	if t.Port != nil {
+		if n := *t.Port; n < 1 || n > 65535 {
+			return nil, keyErrf("port", "%d is not a port from 1 to 65535", n)
 		}
-		if err != nil {
-			return err
-		}
+		p.Port = int(*t.Port)
 	}
 	p.expand(home)
-	return p.Check()
+	return p, p.Check()
 }
 
 // expand turns a leading ~/ in the profile's paths into home.
@@ -323,7 +270,7 @@ func (p *Profile) Check() error {
 			return keyErrf("port", "the server is a unix socket")
 		}
 	}
-	if p.TLS != "" && !contains(TLSModes, p.TLS) {
+	if p.TLS != "" && !slices.Contains(TLSModes, p.TLS) {
 		return keyErrf("tls", "%q is not one of %s", p.TLS, strings.Join(TLSModes, ", "))
 	}
 	if p.Auth != "" && !strings.EqualFold(p.Auth, "auto") && !auth.Supported(strings.ToUpper(p.Auth)) {
@@ -365,132 +312,182 @@ func HeaderName(h string) string {
 	return strings.ToLower(strings.TrimSpace(name))
 }
 
-func tomlType(v any) string {
-	switch v.(type) {
-	case string:
+// decodeError explains why data did not decode into a document, at the
+// line the decoder names.
+func decodeError(path string, data []byte, err error) error {
+	// Whether the text is TOML at all is what a decoder without a shape
+	// says; only when it is does the error concern the shape.
+	var anyDoc map[string]any
+	notTOML := toml.Unmarshal(data, &anyDoc)
+	if notTOML != nil {
+		err = notTOML
+	}
+	e := &Error{File: path, Msg: "invalid TOML: " + strings.TrimPrefix(err.Error(), "toml: ")}
+	var de *toml.DecodeError
+	if !errors.As(err, &de) {
+		return e
+	}
+	line, col := de.Position()
+	e.Line = line
+	if notTOML == nil {
+		var unknown *toml.StrictMissingError
+		e.Msg = spotAt(data, line, col).problem(errors.As(err, &unknown))
+	}
+	return e
+}
+
+// A spot is a key set in the document: its full path, where it is written,
+// and what kind of value it holds.
+type spot struct {
+	path      []string
+	line, col int
+	kind      unstable.Kind // Table for a [table] header
+	elem      unstable.Kind // an array's first element that is not a string
+}
+
+// problem says what is wrong with the value at s, in terms of the config
+// file's shape: a key that does not exist (unknown), or a value of the
+// wrong type.
+func (s spot) problem(unknown bool) string {
+	switch {
+	case len(s.path) == 0:
+		return "not a config file: settings go in [profile.NAME] tables"
+	case s.path[0] != "profile":
+		return fmt.Sprintf("unknown key %q: settings go in a [profile.NAME] table", s.path[0])
+	case len(s.path) == 1:
+		return "profile must be a table of profiles: [profile.NAME]"
+	case len(s.path) == 2:
+		return fmt.Sprintf("profile.%s must be a table: [profile.%s]", s.path[1], s.path[1])
+	}
+	name, key := s.path[1], s.path[2]
+	if unknown {
+		return fmt.Sprintf("profile %q: %s: unknown key (a profile may set %s)", name, key, strings.Join(Keys, ", "))
+	}
+	got := kindName(s.kind)
+	if len(s.path) > 3 {
+		// A dotted key under the key made it a table.
+		got = kindName(unstable.Table)
+	}
+	want := "a string"
+	switch key {
+	case "port":
+		want = "a number"
+	case "insecure":
+		want = "true or false"
+	case "headers":
+		want = `a list of strings such as ["X-Tag: ci"]`
+		if s.kind == unstable.Array && len(s.path) == 3 {
+			want, got = "strings", kindName(s.elem)
+		}
+	}
+	return fmt.Sprintf("profile %q: %s: want %s, got %s", name, key, want, got)
+}
+
+// kindName names a kind of TOML value the way a person writes it.
+func kindName(k unstable.Kind) string {
+	switch k {
+	case unstable.String:
 		return "a string"
-	case int64:
+	case unstable.Integer:
 		return "a number"
-	case float64:
+	case unstable.Float:
 		return "a decimal number"
-	case bool:
+	case unstable.Bool:
 		return "true or false"
-	case []any, []map[string]any:
+	case unstable.Array, unstable.ArrayTable:
 		return "a list"
-	case map[string]any:
+	case unstable.Table, unstable.InlineTable:
 		return "a table"
 	}
 	return "a date"
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
+// spotAt returns the spot the decoder's position line:col belongs to: the
+// last key written at or before it (a value, or an element of a
+// multi-line array, follows its key).
+func spotAt(data []byte, line, col int) spot {
+	var at spot
+	walkSpots(data, func(s spot) bool {
+		if s.line > line || s.line == line && s.col > col {
+			return false
+		}
+		at = s
+		return true
+	})
+	return at
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// findSpot returns the spot where key is set, or the nearest enclosing
+// table's when key itself is not written (line 0 if neither is).
+func findSpot(data []byte, key []string) spot {
+	var best spot
+	walkSpots(data, func(s spot) bool {
+		if len(s.path) <= len(key) && len(s.path) > len(best.path) && slices.Equal(s.path, key[:len(s.path)]) {
+			best = s
 		}
-	}
-	return false
+		return true
+	})
+	return best
 }
 
-// keyLines finds the line each key is set on: "a.b.c" -> line, where a
-// [table] header counts for the table's own key. TOML's decoder does not
-// export positions, so this is a light scan; it returns no entry for forms
-// it does not follow (multi-line values are skipped as well as can be).
-func keyLines(data []byte) map[string]int {
-	out := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	var table []string
-	n := 0
-	inMulti := ""
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if inMulti != "" {
-			if strings.Contains(line, inMulti) {
-				inMulti = ""
+// walkSpots calls f for each key the document sets, in order, until f
+// returns false. It reads positions from go-toml's parser, which the
+// decoder gives only for the errors it finds itself; it runs only when an
+// error needs a line.
+func walkSpots(data []byte, f func(spot) bool) {
+	var p unstable.Parser
+	p.Reset(data)
+	var tbl []string
+	var kv func(prefix []string, n *unstable.Node) bool
+	mark := func(path []string, key unstable.Iterator, kind unstable.Kind) spot {
+		first := true
+		s := spot{path: path, kind: kind}
+		for key.Next() {
+			k := key.Node()
+			if first {
+				pos := p.Shape(k.Raw).Start
+				s.line, s.col, first = pos.Line, pos.Column, false
 			}
-			continue
+			s.path = append(s.path, string(k.Data))
 		}
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && !strings.HasPrefix(line, "[[") {
-			end := strings.LastIndexByte(line, ']')
-			if end < 0 {
-				continue
-			}
-			table = splitKey(line[1:end])
-			for i := 1; i <= len(table); i++ {
-				k := strings.Join(table[:i], ".")
-				if _, ok := out[k]; !ok {
-					out[k] = n
+		return s
+	}
+	kv = func(prefix []string, n *unstable.Node) bool {
+		v := n.Value()
+		s := mark(slices.Clip(prefix), n.Key(), v.Kind)
+		if v.Kind == unstable.Array {
+			for it := v.Children(); it.Next(); {
+				if k := it.Node().Kind; k != unstable.String {
+					s.elem = k
+					break
 				}
 			}
-			continue
 		}
-		eq := strings.IndexByte(line, '=')
-		if eq <= 0 {
-			continue
+		if !f(s) {
+			return false
 		}
-		key := append(append([]string{}, table...), splitKey(line[:eq])...)
-		for i := 1; i <= len(key); i++ {
-			k := strings.Join(key[:i], ".")
-			if _, ok := out[k]; !ok {
-				out[k] = n
+		if v.Kind == unstable.InlineTable {
+			for it := v.Children(); it.Next(); {
+				if !kv(s.path, it.Node()) {
+					return false
+				}
 			}
 		}
-		rest := strings.TrimSpace(line[eq+1:])
-		for _, q := range []string{`"""`, `'''`} {
-			if strings.HasPrefix(rest, q) && !strings.Contains(rest[3:], q) {
-				inMulti = q
+		return true
+	}
+	for p.NextExpression() {
+		n := p.Expression()
+		switch n.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			s := mark(nil, n.Key(), n.Kind)
+			tbl = s.path
+			if !f(s) {
+				return
+			}
+		case unstable.KeyValue:
+			if !kv(tbl, n) {
+				return
 			}
 		}
 	}
-	return out
-}
-
-// splitKey splits a dotted TOML key, honouring simple quotes.
-func splitKey(s string) []string {
-	var parts []string
-	var cur strings.Builder
-	quote := byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '.':
-			parts = append(parts, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(parts, strings.TrimSpace(cur.String()))
-}
-
-// lineOf returns the line of key, or of its nearest enclosing table.
-func lineOf(lines map[string]int, key []string) int {
-	for i := len(key); i > 0; i-- {
-		if n, ok := lines[strings.Join(key[:i], ".")]; ok {
-			return n
-		}
-	}
-	return 0
 }

@@ -40,13 +40,8 @@ func TestParseGood(t *testing.T) {
 	want := Profile{Name: "work", Origin: `profile "work"`, File: "c.toml", Server: "mail.example.com", Port: 587, TLS: "starttls",
 		Auth: "plain", User: "me@example.com", PasswordCommand: "pass show smtp", From: "Me <me@example.com>",
 		Helo: "laptop.example.com", Headers: []string{"X-Tag: ci", "Reply-To: team@example.com"}, CAFile: "/home/u/ca.pem"}
-	lines := w.lines
-	w.lines = nil
 	if !reflect.DeepEqual(*w, want) {
 		t.Errorf("work:\n got %+v\nwant %+v", *w, want)
-	}
-	if lines["port"] != 7 || lines["headers"] != 14 {
-		t.Errorf("lines %v", lines)
 	}
 	if s := w.ServerWithPort(); s != "mail.example.com:587" {
 		t.Errorf("ServerWithPort %q", s)
@@ -117,23 +112,68 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestKeyLines(t *testing.T) {
-	in := "a = 1\n[t.'x.y']\nb.c = 2\ns = '''\nfake = 1\n'''\nd = 3\n"
-	got := keyLines([]byte(in))
-	want := map[string]int{"a": 1, "t": 2, "t.x.y": 2, "t.x.y.b": 3, "t.x.y.b.c": 3, "t.x.y.s": 4, "t.x.y.d": 7}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v\nwant %v", got, want)
+// Errors found after decoding (a value out of range, keys that contradict
+// each other) name the line of the key however the file is written.
+func TestErrorLines(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		line int
+		msg  string
+	}{
+		// an escaped quote in a profile name
+		{"[profile.ok]\nserver = \"h\"\n\n[profile.\"a\\\"b\"]\nport = 70000\n", 5, `profile "a\"b": port: 70000 is not a port`},
+		// a multi-line string that looks like keys and tables
+		{"[profile.a]\npassword_command = \"\"\"\nport = 1\n[profile.b]\n\"\"\"\nport = 0\n", 6, "port: 0 is not a port"},
+		// a dotted key at the top level
+		{"# c\n\nprofile.a.server = \"h:25\"\nprofile.a.port = 26\n", 4, "already names a port"},
+		// a profile written as an inline table, on one line
+		{"[profile]\n\na = { server = \"h\", tls = \"yes\" }\n", 3, `tls: "yes" is not one of`},
+		{"[profile]\na = { port = \"x\" }\n", 2, "port: want a number, got a string"},
+		{"[profile]\na = { sever = \"x\" }\n", 2, `profile "a": sever: unknown key`},
+		// a multi-line array: the element's line
+		{"[profile.a]\nheaders = [\n  \"X: y\",\n  3,\n]\n", 4, "headers: want strings, got a number"},
+		// a key made a table by a dotted key under it
+		{"[profile.a]\nserver.x = 1\n", 2, "server: want a string, got a table"},
+		{"[profile.a.server]\nx = 1\n", 1, "server: want a string, got a table"},
+		// several unknown keys: the first in the file
+		{"[profile.b]\nzzz = 1\n[profile.a]\naaa = 1\n", 2, `profile "b": zzz: unknown key`},
+		{"[other]\nx = 1\n", 1, `unknown key "other": settings go in a [profile.NAME] table`},
+		{"[[profile]]\nx = 1\n", 1, "profile must be a table of profiles"},
+		{"[profile.a]\nserver = 1979-05-27\n", 2, "server: want a string, got a date"},
+		{"[profile.a]\nport = 1.5\n", 2, "port: want a number, got a decimal number"},
+	} {
+		_, err := Parse("c.toml", []byte(tt.in), "")
+		var e *Error
+		if !errors.As(err, &e) || e.Line != tt.line || !strings.Contains(e.Msg, tt.msg) {
+			t.Errorf("%q:\n got %v\nwant c.toml:%d: %s", tt.in, err, tt.line, tt.msg)
+		}
+	}
+}
+
+// Keys, which errors list, are the keys a profile table decodes.
+func TestKeysAreTheTable(t *testing.T) {
+	var tags []string
+	ty := reflect.TypeFor[table]()
+	for i := range ty.NumField() {
+		tags = append(tags, ty.Field(i).Tag.Get("toml"))
+	}
+	if !reflect.DeepEqual(tags, Keys) {
+		t.Errorf("table's keys %q, Keys %q", tags, Keys)
 	}
 }
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("[profile.a]\nport = 1\n"))
+	f.Add([]byte("[profile]\na = { server = \"h:25\", port = 26, headers = [\"X: y\", 1] }\n"))
+	f.Add([]byte("profile.\"a.b\".tls = 'implicit'\nprofile.\"a.b\".server = \"submission://h\"\n"))
+	f.Add([]byte("[profile.a]\npassword_command = \"\"\"\nx\n\"\"\"\nsever = 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.toml", data, "/h")
 		if err != nil {
+			// Every mistake is somewhere in the file: it has a line.
 			var e *Error
-			if !errors.As(err, &e) || e.File != "f.toml" {
+			if !errors.As(err, &e) || e.File != "f.toml" || e.Line < 1 {
 				t.Fatalf("error %v is not located", err)
 			}
 			return

@@ -76,6 +76,9 @@ type Server struct {
 	rrs   []dns.RR
 	rules map[ruleKey]Behaviour
 	log   []Query
+	// inFlight and maxInFlight count queries being answered, for tests
+	// that bound a client's concurrency.
+	inFlight, maxInFlight int
 }
 
 type ruleKey struct {
@@ -200,8 +203,30 @@ func (s *Server) Queries() []Query {
 	return append([]Query(nil), s.log...)
 }
 
+// MaxInFlight returns the most queries that were being answered at once
+// so far. Queries overlap only as long as they take to answer: give them a
+// Delay to measure how many a client sends at a time.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
 // ServeDNS answers one query; it implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.mu.Lock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.mu.Unlock()
+	// A query stops counting before its answer is written: once the client
+	// has the answer it may ask again, and must not be seen with one more.
+	done := sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	})
+	defer done()
+	w = answerHook{w, done}
 	network := "udp"
 	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
 		network = "tcp"
@@ -263,6 +288,17 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 	}
 	_ = w.WriteMsg(resp)
+}
+
+// answerHook calls before just before the answer is written.
+type answerHook struct {
+	dns.ResponseWriter
+	before func()
+}
+
+func (a answerHook) WriteMsg(m *dns.Msg) error {
+	a.before()
+	return a.ResponseWriter.WriteMsg(m)
 }
 
 // rule returns the most specific behaviour for a query. s.mu must be held.

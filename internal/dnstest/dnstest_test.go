@@ -2,6 +2,7 @@ package dnstest_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +144,30 @@ func TestIndentedZone(t *testing.T) {
 	}
 	if r := ask(t, srv, "udp", "null.example", dns.TypeMX); len(r.Answer) != 1 || r.Answer[0].(*dns.MX).Mx != "." {
 		t.Errorf("null MX: %v", r)
+	}
+}
+
+func TestMaxInFlight(t *testing.T) {
+	srv := dnstest.Start(t, "x.example. A 127.0.0.1\n")
+	ask(t, srv, "udp", "x.example", dns.TypeA)
+	ask(t, srv, "udp", "x.example", dns.TypeA)
+	if n := srv.MaxInFlight(); n != 1 {
+		t.Errorf("one query after the other: MaxInFlight = %d, want 1", n)
+	}
+	// Three queries that each wait 300 ms, sent at once, overlap.
+	srv.On("x.example", "A", dnstest.Behaviour{Delay: 300 * time.Millisecond})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			m := new(dns.Msg)
+			m.SetQuestion("x.example.", dns.TypeA)
+			if _, _, err := (&dns.Client{Net: "tcp"}).Exchange(m, srv.Addr()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.MaxInFlight(); n != 3 {
+		t.Errorf("three at once: MaxInFlight = %d, want 3", n)
 	}
 }

@@ -23,6 +23,9 @@ const (
 	Permanent = 5 // the final reply was 5xx
 	TLS       = 6 // TLS handshake or verification failed, or TLS required and not offered
 	Protocol  = 7 // the server's reply was malformed, out of sequence or over a limit
+	// Interrupted is the shell's status for a run ended by SIGINT (128+2):
+	// what a Ctrl-C gave before smtpx caught the signal to stop cleanly.
+	Interrupted = 130
 )
 
 // Error is a failure that carries its exit status, a one-line message and an
@@ -76,6 +79,9 @@ func For(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, session.ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return Interrupted
 	}
 	var se *session.Error
 	if errors.As(err, &se) {

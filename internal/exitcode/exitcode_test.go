@@ -33,6 +33,7 @@ func TestForEveryRow(t *testing.T) {
 		{"protocol", &session.Error{Kind: session.KindProtocol}, Protocol},
 		{"silent", Silent(4), Transient},
 		{"wrapped session error", fmt.Errorf("ctx: %w", &session.Error{Kind: session.KindProtocol}), Protocol},
+		{"interrupted", &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "interrupted", Cause: session.ErrInterrupted}, Interrupted},
 	}
 	for _, tt := range tests {
 		if got := For(tt.err); got != tt.want {
@@ -56,5 +57,13 @@ func TestFromReply(t *testing.T) {
 		if got := FromReply(code); got != want {
 			t.Errorf("FromReply(%d) = %d, want %d", code, got, want)
 		}
+	}
+}
+
+// A run ended by Ctrl-C exits as the shell reports an interrupt.
+func TestInterrupted(t *testing.T) {
+	err := &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "interrupted", Cause: session.ErrInterrupted}
+	if got := For(err); got != Interrupted || Interrupted != 130 {
+		t.Errorf("For(interrupted) = %d", got)
 	}
 }

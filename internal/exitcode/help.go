@@ -24,6 +24,7 @@ var Table = []Status{
 	{Permanent, "permanent", "the final reply was 5xx; also NXDOMAIN or a null MX for the recipient's domain"},
 	{TLS, "TLS", "the handshake or certificate verification failed, STARTTLS was refused, or TLS was required and not offered"},
 	{Protocol, "protocol", "the server's reply was malformed, out of sequence or over a limit"},
+	{Interrupted, "interrupted", "Ctrl-C or SIGTERM ended the run before it finished (128 + SIGINT, as a shell reports it)"},
 }
 
 // Case is one status a verb can return. When says, in the verb's own

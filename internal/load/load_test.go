@@ -69,7 +69,9 @@ func TestRunDelivers(t *testing.T) {
 		if res.Accepted != 40 || res.Sent != 40 || stored(p) != 40 || res.NotSent != 0 {
 			t.Fatalf("chunking %v: accepted %d sent %d stored %d not sent %d; errors %v", chunk, res.Accepted, res.Sent, stored(p), res.NotSent, res.Errors)
 		}
-		if res.Connections != 4 || res.Chunked != chunk || !res.Pipelined {
+		// Up to 4: a worker that starts after the others have claimed
+		// every message opens no connection (a loaded machine does that).
+		if res.Connections < 1 || res.Connections > 4 || res.Chunked != chunk || !res.Pipelined {
 			t.Errorf("chunking %v: %d connections, chunked %v, pipelined %v", chunk, res.Connections, res.Chunked, res.Pipelined)
 		}
 		for _, m := range p.Messages() {
@@ -84,7 +86,8 @@ func TestRunDelivers(t *testing.T) {
 			t.Errorf("replies %v", res.Replies)
 		}
 		lat := res.Latency
-		if lat[Connect].Count != 4 || lat[Banner].Count != 4 || lat[EHLO].Count != 4 || lat[Transaction].Count != 40 || lat[TLS].Count != 0 || lat[Auth].Count != 0 {
+		n := uint64(res.Connections)
+		if lat[Connect].Count != n || lat[Banner].Count != n || lat[EHLO].Count != n || lat[Transaction].Count != 40 || lat[TLS].Count != 0 || lat[Auth].Count != 0 {
 			t.Errorf("latency counts %+v", lat)
 		}
 	}

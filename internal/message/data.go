@@ -1,10 +1,8 @@
 package message
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/eol"
@@ -72,113 +70,36 @@ func NewDataString(s string) *Data {
 // content as Open yields it, so Size is exactly the number of bytes Open
 // yields.
 func newData(b *blob) (*Data, error) {
-	sc, err := scanBlob(b)
+	sc, err := scan(b)
 	if err != nil {
 		b.close()
 		return nil, &InputError{Field: "Data", Index: -1, Msg: "cannot read the message", Err: err}
 	}
-	sc.finish()
 	return &Data{b: b, size: sc.size, eightBit: sc.eightBit, utf8Headers: sc.utf8Headers, longest: sc.longest}, nil
 }
 
-// Tests lower these to take the two-part path with small content.
-var (
-	// parallelScanMin is the size from which a message is scanned in two
-	// parts at once: the scan stands between the user and MAIL FROM, and
-	// a second CPU shortens it (a 256 MiB send up to MAIL FROM: 138 ms in
-	// one pass, 104 ms in two, hyperfine on 2 vCPUs).
-	parallelScanMin int64 = 8 << 20
-	// splitWindow is how far past the middle the split looks for a line
-	// end; a longer line means one part.
-	splitWindow = 64 << 10
-)
-
-// scanBlob scans all of b: in two parts on two goroutines when b is large
-// and there is a second CPU, else in one pass.
-func scanBlob(b *blob) (dataScan, error) {
-	if b.n < parallelScanMin || runtime.GOMAXPROCS(0) < 2 {
-		return scanFrom(b, 0, b.n, dataScan{})
-	}
-	split, err := lineStartAfter(b, b.n/2)
-	if err != nil || split < 0 {
-		return scanFrom(b, 0, b.n, dataScan{})
-	}
-	// The second part starts at a line start; it is scanned as body, which
-	// holds unless the header section reaches past the split (checked
-	// below).
-	var first dataScan
-	var ferr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		first, ferr = scanFrom(b, 0, split, dataScan{})
-	}()
-	second, serr := scanFrom(b, split, b.n, dataScan{body: true})
-	<-done
-	if ferr != nil {
-		return first, ferr
-	}
-	if !first.body {
-		// A header section of more than half the message: go on in order.
-		return scanFrom(b, split, b.n, first)
-	}
-	if serr != nil {
-		return second, serr
-	}
-	first.join(second)
-	return first, nil
-}
-
-// lineStartAfter returns the offset just past the first LF at or after
-// off, or -1 if there is none within splitWindow bytes.
-func lineStartAfter(b *blob, off int64) (int64, error) {
-	r, err := b.openAt(off)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	buf := make([]byte, min(int64(splitWindow), b.n-off))
-	n, err := io.ReadFull(r, buf)
-	if err != nil {
-		return 0, err
-	}
-	if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
-		return off + int64(i) + 1, nil
-	}
-	return -1, nil
-}
-
-// scanFrom continues st over b's bytes from off to end. Reading to b's end
+// scan reads all of b once. Reading to b's end through the exact reader
 // notices a file that grew or shrank since it was measured (ErrChanged).
-func scanFrom(b *blob, off, end int64, st dataScan) (dataScan, error) {
-	r, err := b.openAt(off)
+func scan(b *blob) (dataScan, error) {
+	var sc dataScan
+	r, err := b.open()
 	if err != nil {
-		return st, err
+		return sc, err
 	}
 	defer r.Close()
 	// One read buffer for the whole pass; larger than the streaming
 	// buffers because fewer reads are measurably faster here
 	// (BenchmarkNewDataFile: 2.8 GB/s with 32 KiB, 3.3 GB/s with 256 KiB).
-	buf := make([]byte, min(end-off+1, 256<<10))
-	for left := end - off; ; {
-		p := buf
-		if end < b.n {
-			// A part that stops before the end: read exactly to it.
-			if left == 0 {
-				return st, nil
-			}
-			p = buf[:min(int64(len(buf)), left)]
-		}
-		// The exact reader turns an early end into ErrChanged, so io.EOF
-		// means all of b was read.
-		n, err := r.Read(p)
-		st.add(p[:n])
-		left -= int64(n)
+	buf := make([]byte, min(b.n+1, 256<<10))
+	for {
+		n, err := r.Read(buf)
+		sc.add(buf[:n])
 		if err == io.EOF {
-			return st, nil
+			sc.finish()
+			return sc, nil
 		}
 		if err != nil {
-			return st, err
+			return sc, err
 		}
 	}
 }
@@ -249,18 +170,6 @@ func (s *dataScan) add(b []byte) {
 				off++
 			}
 		}
-	}
-}
-
-// join appends the scan t of the content that follows s's. s must end at
-// a line start in the body, where t began: then no line spans the two.
-func (s *dataScan) join(t dataScan) {
-	s.size += t.size
-	s.eightBit = s.eightBit || t.eightBit
-	s.longest = max(s.longest, t.longest)
-	s.line, s.cr = t.line, t.cr
-	if t.any {
-		s.any, s.last = true, t.last
 	}
 }
 

@@ -45,6 +45,20 @@ func (e *InputError) Error() string {
 	return s
 }
 
+// Detail is the error without the field name, for a caller that names
+// the flag itself: ""value": msg: err".
+func (e *InputError) Detail() string {
+	s := e.Msg
+	if e.Value != "" {
+		// %q so that CR, LF and escape sequences are shown, never obeyed.
+		s = fmt.Sprintf("%q: %s", e.Value, s)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -69,47 +68,9 @@ func FuzzDataScan(f *testing.F) {
 	})
 }
 
-// forceParallel makes every scan of more than a byte take the two-part
-// path, with the split looking window bytes ahead, until the test ends.
-func forceParallel(t testing.TB, window int) {
-	oldMin, oldWindow := parallelScanMin, splitWindow
-	parallelScanMin, splitWindow = 2, window
-	procs := runtime.GOMAXPROCS(2)
-	t.Cleanup(func() {
-		parallelScanMin, splitWindow = oldMin, oldWindow
-		runtime.GOMAXPROCS(procs)
-	})
-}
-
-// FuzzDataScanParallel: a scan in two parts at once agrees with one pass,
-// wherever the split falls (in a CRLF, after a bare CR, inside the header
-// section, past every line end).
-func FuzzDataScanParallel(f *testing.F) {
-	for _, s := range []string{"ab", "a\r\nb", "S: a\r\n\r\nbody\r\nmore\xff\r\n", "S: a\n\nb\rc\r\n", "S: \xc3\xa9\r\nT: b\r\n\r\nx", "\r\n\r\n", "x\r\r\n\nyz", "aaaa\n"} {
-		f.Add(s, uint8(4))
-	}
-	f.Fuzz(func(t *testing.T, in string, window uint8) {
-		if len(in) < 2 {
-			return
-		}
-		want, werr := scanFrom(memBlob(in), 0, int64(len(in)), dataScan{})
-		forceParallel(t, int(window)%8+1)
-		got, gerr := scanBlob(memBlob(in))
-		if werr != nil || gerr != nil {
-			t.Fatal(werr, gerr)
-		}
-		want.finish()
-		got.finish()
-		if got != want {
-			t.Fatalf("%q: two parts %+v, one pass %+v", in, got, want)
-		}
-	})
-}
-
-// A file scanned in two parts still notices that it is not the size it
-// was measured at.
-func TestDataScanParallelFileChanged(t *testing.T) {
-	forceParallel(t, 64)
+// The scan notices a file that is not the size it was measured at, and a
+// spooled pipe scans to the same size as the same content in memory.
+func TestDataScanFileChanged(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.eml")
 	content := "Subject: x\r\n\r\n" + strings.Repeat("line\r\n", 100)
 	os.WriteFile(p, []byte(content), 0o644)
@@ -121,8 +82,8 @@ func TestDataScanParallelFileChanged(t *testing.T) {
 	if d.Size() != want {
 		t.Errorf("file: Size %d, want %d", d.Size(), want)
 	}
-	// Standard input from a pipe is spooled; its two parts are read from
-	// the spool file at once.
+	// Standard input from a pipe is spooled, then scanned from the spool
+	// file.
 	sp, err := NewDataReader(struct{ io.Reader }{strings.NewReader(content)})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +93,7 @@ func TestDataScanParallelFileChanged(t *testing.T) {
 		t.Errorf("spooled (%v): Size %d, want %d", sp.b.f != nil, sp.Size(), want)
 	}
 	for _, n := range []int64{int64(len(content)) - 5, int64(len(content)) + 5} {
-		if _, err := scanBlob(&blob{path: p, n: n, label: p}); !errors.Is(err, ErrChanged) {
+		if _, err := scan(&blob{path: p, n: n, label: p}); !errors.Is(err, ErrChanged) {
 			t.Errorf("measured %d, is %d: %v, want ErrChanged", n, len(content), err)
 		}
 	}

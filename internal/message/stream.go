@@ -125,27 +125,18 @@ func (b *blob) close() error {
 
 // open returns a reader of exactly b.n bytes, or an error wrapping
 // ErrChanged if the source turns out shorter or longer.
-func (b *blob) open() (io.ReadCloser, error) { return b.openAt(0) }
-
-// openAt is open from offset off: exactly b.n-off bytes.
-func (b *blob) openAt(off int64) (io.ReadCloser, error) {
-	e := &exactReader{n: b.n - off, label: b.label}
+func (b *blob) open() (io.ReadCloser, error) {
+	e := &exactReader{n: b.n, label: b.label}
 	switch {
 	case b.mem:
-		e.r = strings.NewReader(b.data[off:])
+		e.r = strings.NewReader(b.data)
 	case b.f != nil:
 		// One byte more than expected, so growth is noticed.
-		e.r = io.NewSectionReader(b.f, b.off+off, b.n-off+1)
+		e.r = io.NewSectionReader(b.f, b.off, b.n+1)
 	case b.path != "":
 		f, err := os.Open(b.path)
 		if err != nil {
 			return nil, err
-		}
-		if off > 0 {
-			if _, err := f.Seek(off, io.SeekStart); err != nil {
-				f.Close()
-				return nil, err
-			}
 		}
 		e.r, e.c = f, f
 	default:

@@ -7,8 +7,10 @@ import (
 	"strings"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/policy"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // dnsChecks looks up the endpoint's reverse DNS and TLSA records.
@@ -116,6 +118,24 @@ func (pr *prober) ptrCheck(ctx context.Context, ep *Endpoint, c *conv, cl *check
 	ch.Details = det
 }
 
+// DANE is what the TLSA records of one endpoint say (RFC 6698, RFC 7672).
+type DANE struct {
+	Name    string   `json:"name"`    // "_25._tcp.mx.example.com"
+	Records []string `json:"records"` // presentation form, "3 1 1 <hex>"
+	// AD is the AD bit of the TLSA answer: a validating resolver vouched
+	// for it.
+	AD bool `json:"ad"`
+	// HostAD is set when the lookups that led to the host (the MX answer in
+	// a domain probe, and the host's addresses) were validated too; RFC
+	// 7672 §2.2 uses TLSA records only then.
+	HostAD bool `json:"host_ad"`
+	// Usable is set when at least one DANE-TA(2) or DANE-EE(3) record can
+	// be used: validated answers all the way.
+	Usable  bool     `json:"usable"`
+	Matched []string `json:"matched"`
+	Error   string   `json:"error,omitempty"`
+}
+
 // daneChecks looks up TLSA records for the endpoint's host and matches
 // them against the presented chain.
 func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *checkList) {
@@ -168,23 +188,23 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	}
 	usable := 0
 	for _, r := range tr.Records {
-		if r.Usage == 2 || r.Usage == 3 {
+		if policy.DANEUsable(r) {
 			usable++
 		}
 	}
 	switch {
 	case !tr.AD:
-		need(Warn, fmt.Sprintf("%d TLSA %s, but the answer is not DNSSEC-validated (AD bit clear): senders ignore them", len(tr.Records), plural(len(tr.Records), "record", "records")), "sign the zone, and query a validating resolver with --dns-server")
+		need(Warn, fmt.Sprintf("%d TLSA %s, but the answer is not DNSSEC-validated (AD bit clear): senders ignore them", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records")), "sign the zone, and query a validating resolver with --dns-server")
 		return
 	case ep.hostADKnown && !ep.hostAD:
-		need(Warn, fmt.Sprintf("%d TLSA %s, but the lookups leading to %s are not DNSSEC-validated: senders ignore them (RFC 7672 §2.2)", len(tr.Records), plural(len(tr.Records), "record", "records"), ep.Host), "sign the zones of the domain's MX records and of the MX host")
+		need(Warn, fmt.Sprintf("%d TLSA %s, but the lookups leading to %s are not DNSSEC-validated: senders ignore them (RFC 7672 §2.2)", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), ep.Host), "sign the zones of the domain's MX records and of the MX host")
 		return
 	case usable == 0:
 		need(Warn, "only PKIX-TA(0)/PKIX-EE(1) records, which SMTP does not use (RFC 7672 §3.1.3)", "publish DANE-EE(3) or DANE-TA(2) records")
 		return
 	}
 	d.Usable = true
-	cl.addf("dane.tlsa", Pass, e, "%d TLSA %s at %s, DNSSEC-validated", len(tr.Records), plural(len(tr.Records), "record", "records"), name)
+	cl.addf("dane.tlsa", Pass, e, "%d TLSA %s at %s, DNSSEC-validated", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), name)
 	me := ev("name", name)
 	if c.tls == nil {
 		ch := cl.fail("dane.match", pr.daneExit(ep), "TLSA records are published but TLS did not come up: DANE senders will not deliver", me)
@@ -197,7 +217,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	}
 	var det []string
 	for _, r := range tr.Records {
-		ok, why := matchTLSA(r, c.tls.PeerCertificates, names, pr.now)
+		ok, why := policy.MatchTLSA(r, c.tls.PeerCertificates, names, pr.now)
 		det = append(det, r.String()+": "+why)
 		if ok {
 			d.Matched = append(d.Matched, r.String())
@@ -207,7 +227,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	me["results"] = det
 	var ch *Check
 	if len(d.Matched) > 0 {
-		ch = cl.addf("dane.match", Pass, me, "%d of %d TLSA %s %s the certificate", len(d.Matched), len(tr.Records), plural(len(tr.Records), "record", "records"), plural(len(d.Matched), "matches", "match"))
+		ch = cl.addf("dane.match", Pass, me, "%d of %d TLSA %s %s the certificate", len(d.Matched), len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), transcript.Plural(len(d.Matched), "matches", "match"))
 	} else {
 		ch = cl.fail("dane.match", pr.daneExit(ep), "no TLSA record matches the certificate: DANE senders will not deliver", me)
 		ch.Hint = "publish TLSA records for the current certificate (roll them over before changing keys)"

@@ -39,6 +39,10 @@
 //     RFC 6531, RFC 8689 and others: the EHLO inventory, described through
 //     internal/ehlo.
 //
+// The records and policies themselves are parsed and matched by
+// internal/policy; this package looks them up, fetches the MTA-STS policy,
+// and turns what policy says into checks.
+//
 // Exit status (DESIGN §4): every check that fails carries the status it
 // stands for (1 for a failed check, 3 for the network, 4 and 5 for a
 // rejecting greeting or EHLO, 6 for TLS where TLS was required, 7 for a

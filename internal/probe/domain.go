@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/policy"
 	"github.com/smtpx/smtpx/internal/route"
 )
 
@@ -24,13 +24,21 @@ type TXTRecord struct {
 	parseErr  error
 }
 
+// set records what the parser made of the answers.
+func (t *TXTRecord) set(r policy.Record) {
+	t.Published, t.Record, t.Tags = r.Published, r.Text, r.Tags
+	if r.Err != nil {
+		t.parseErr, t.Error = r.Err, r.Err.Error()
+	}
+}
+
 // MTASTS is a domain's MTA-STS deployment (RFC 8461).
 type MTASTS struct {
 	TXTRecord
-	ID          string  `json:"id,omitempty"`
-	URL         string  `json:"policy_url,omitempty"`
-	Policy      *Policy `json:"policy"`
-	PolicyError string  `json:"policy_error,omitempty"`
+	ID          string      `json:"id,omitempty"`
+	URL         string      `json:"policy_url,omitempty"`
+	Policy      *policy.STS `json:"policy"`
+	PolicyError string      `json:"policy_error,omitempty"`
 }
 
 // lookupTXT returns the TXT records at name; "none published" is not an
@@ -55,37 +63,34 @@ func (pr *prober) domainRecords(ctx context.Context, dom *Domain) {
 	dom.SPF = &TXTRecord{Name: d}
 	dom.DMARC = &TXTRecord{Name: "_dmarc." + d}
 	var wg sync.WaitGroup
-	look := func(t *TXTRecord, parse func(*TXTRecord, []string)) {
+	look := func(t *TXTRecord, parse func([]string) policy.Record) {
 		wg.Go(func() {
 			txts, err := pr.lookupTXT(ctx, t.Name)
 			if err != nil {
 				t.lookupErr, t.Error = err, err.Error()
 				return
 			}
-			parse(t, txts)
+			t.set(parse(txts))
 		})
 	}
-	look(&dom.MTASTS.TXTRecord, func(t *TXTRecord, txts []string) {
-		rec, id, err := ParseSTSRecord(txts)
-		t.Record, dom.MTASTS.ID = rec, id
-		t.Published = !errors.Is(err, errNone)
-		if t.Published && err != nil {
-			t.parseErr, t.Error = err, err.Error()
-		}
+	look(&dom.MTASTS.TXTRecord, func(txts []string) policy.Record {
+		r, id := policy.ParseSTSRecord(txts)
+		dom.MTASTS.ID = id
+		return r
 	})
-	look(dom.TLSRPT, parseTLSRPT)
-	look(dom.SPF, parseSPFRecords)
-	look(dom.DMARC, parseDMARC)
+	look(dom.TLSRPT, policy.ParseTLSRPT)
+	look(dom.SPF, policy.ParseSPF)
+	look(dom.DMARC, policy.ParseDMARC)
 	wg.Wait()
 	m := dom.MTASTS
 	if m.Published && m.parseErr == nil {
-		m.URL = policyURL(d, pr.o.MTASTSPort)
+		m.URL = policy.STSURL(d, pr.o.MTASTSPort)
 		body, err := fetchPolicy(ctx, pr.res, d, pr.o.MTASTSPort, pr.o.MTASTSRoots, pr.o.Timeout)
 		if err != nil {
 			m.PolicyError = err.Error()
 			return
 		}
-		p, err := ParsePolicy(body)
+		p, err := policy.ParseSTS(body)
 		m.Policy = p
 		if err != nil {
 			m.PolicyError = err.Error()
@@ -348,211 +353,4 @@ func ageText(s int64) string {
 		return fmt.Sprintf("%.1f hours", float64(s)/3600)
 	}
 	return strconv.FormatInt(s, 10) + " s"
-}
-
-// tagged parses "k=v; k=v" records, which all start with a version tag.
-func tagged(rec string) (map[string]string, error) {
-	tags := map[string]string{}
-	for _, f := range splitFields(rec, ';') {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return tags, fmt.Errorf("tag %q is not name=value", f)
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if _, dup := tags[k]; dup {
-			return tags, fmt.Errorf("tag %s appears twice", k)
-		}
-		tags[k] = strings.TrimSpace(v)
-	}
-	return tags, nil
-}
-
-// pick keeps the records starting with prefix; exactly one must remain.
-func pick(t *TXTRecord, txts []string, prefix string, caseless bool) (string, bool) {
-	var recs []string
-	for _, x := range txts {
-		ok := strings.HasPrefix(x, prefix)
-		if caseless {
-			ok = len(x) >= len(prefix) && strings.EqualFold(x[:len(prefix)], prefix)
-		}
-		if ok {
-			recs = append(recs, x)
-		}
-	}
-	if len(recs) == 0 {
-		return "", false
-	}
-	t.Published = true
-	t.Record = recs[0]
-	if len(recs) > 1 {
-		t.parseErr = fmt.Errorf("%d records start with %s; receivers treat that as none", len(recs), prefix)
-		t.Error = t.parseErr.Error()
-		return "", false
-	}
-	return recs[0], true
-}
-
-// parseTLSRPT reads the TLS-RPT record (RFC 8460 §3): v=TLSRPTv1 first,
-// and rua with mailto: or https: URIs.
-func parseTLSRPT(t *TXTRecord, txts []string) {
-	rec, ok := pick(t, txts, "v=TLSRPTv1", false)
-	if !ok {
-		return
-	}
-	tags, err := tagged(rec)
-	t.Tags = tags
-	if err == nil && tags["v"] != "TLSRPTv1" {
-		err = fmt.Errorf("the record must start with v=TLSRPTv1")
-	}
-	if err == nil && tags["rua"] == "" {
-		err = fmt.Errorf("the record has no rua tag")
-	}
-	if err == nil {
-		for _, u := range strings.Split(tags["rua"], ",") {
-			u = strings.TrimSpace(u)
-			l := strings.ToLower(u)
-			if !strings.HasPrefix(l, "mailto:") && !strings.HasPrefix(l, "https:") {
-				err = fmt.Errorf("rua %q is neither mailto: nor https:", u)
-				break
-			}
-		}
-	}
-	if err != nil {
-		t.parseErr, t.Error = err, err.Error()
-	}
-}
-
-// parseDMARC reads the DMARC record (RFC 7489 §6.3, §6.4): v=DMARC1 first,
-// and p=none, quarantine or reject.
-func parseDMARC(t *TXTRecord, txts []string) {
-	rec, ok := pick(t, txts, "v=DMARC1", false)
-	if !ok {
-		return
-	}
-	tags, err := tagged(rec)
-	t.Tags = tags
-	first := strings.TrimSpace(strings.SplitN(rec, ";", 2)[0])
-	valid := func(v string) bool { return v == "none" || v == "quarantine" || v == "reject" }
-	switch {
-	case err != nil:
-	case first != "v=DMARC1":
-		err = fmt.Errorf("the record must start with v=DMARC1")
-	case tags["p"] == "":
-		err = fmt.Errorf("the record has no p tag")
-	case !valid(strings.ToLower(tags["p"])):
-		err = fmt.Errorf("p=%s is not none, quarantine or reject", tags["p"])
-	case tags["sp"] != "" && !valid(strings.ToLower(tags["sp"])):
-		err = fmt.Errorf("sp=%s is not none, quarantine or reject", tags["sp"])
-	case tags["pct"] != "":
-		if n, e := strconv.Atoi(tags["pct"]); e != nil || n < 0 || n > 100 {
-			err = fmt.Errorf("pct=%s is not 0 to 100", tags["pct"])
-		}
-	}
-	if err != nil {
-		t.parseErr, t.Error = err, err.Error()
-	}
-}
-
-// parseSPFRecords reads the SPF record (RFC 7208 §4.5, §4.6).
-func parseSPFRecords(t *TXTRecord, txts []string) {
-	var recs []string
-	for _, x := range txts {
-		if len(x) >= 6 && strings.EqualFold(x[:6], "v=spf1") && (len(x) == 6 || x[6] == ' ') {
-			recs = append(recs, x)
-		}
-	}
-	if len(recs) == 0 {
-		return
-	}
-	t.Published, t.Record = true, recs[0]
-	if len(recs) > 1 {
-		t.parseErr = fmt.Errorf("%d SPF records: a permanent error (RFC 7208 §4.5)", len(recs))
-		t.Error = t.parseErr.Error()
-		return
-	}
-	if err := ParseSPF(recs[0]); err != nil {
-		t.parseErr, t.Error = err, err.Error()
-	}
-}
-
-// ParseSPF checks an SPF record's syntax (RFC 7208 §4.6.1, §12): known
-// mechanisms with valid arguments, modifiers at most once, and at most ten
-// terms that cost a DNS lookup (§4.6.4, counted at the top level only).
-func ParseSPF(rec string) error {
-	terms := strings.Fields(rec)
-	if len(terms) == 0 || !strings.EqualFold(terms[0], "v=spf1") {
-		return fmt.Errorf("the record must start with v=spf1")
-	}
-	lookups := 0
-	mods := map[string]bool{}
-	for _, term := range terms[1:] {
-		if name, _, ok := strings.Cut(term, "="); ok && !strings.ContainsAny(name, ":/") {
-			name = strings.ToLower(name)
-			if name == "" || !isSPFName(name) {
-				return fmt.Errorf("modifier %q has a bad name", term)
-			}
-			if (name == "redirect" || name == "exp") && mods[name] {
-				return fmt.Errorf("%s= appears twice", name)
-			}
-			mods[name] = true
-			if name == "redirect" {
-				lookups++
-			}
-			continue
-		}
-		t := term
-		if strings.ContainsAny(t[:1], "+-~?") {
-			t = t[1:]
-		}
-		mech, arg, hasArg := strings.Cut(t, ":")
-		cidr := ""
-		if !hasArg {
-			mech, cidr, _ = strings.Cut(t, "/")
-		}
-		mech = strings.ToLower(mech)
-		switch mech {
-		case "all":
-			if hasArg || cidr != "" {
-				return fmt.Errorf("%q: all takes no argument", term)
-			}
-		case "include", "exists":
-			if !hasArg || arg == "" {
-				return fmt.Errorf("%q: %s needs a domain", term, mech)
-			}
-			lookups++
-		case "a", "mx", "ptr":
-			lookups++
-		case "ip4", "ip6":
-			if !hasArg {
-				return fmt.Errorf("%q: %s needs an address", term, mech)
-			}
-			a, err := netip.ParsePrefix(arg)
-			if err != nil {
-				a2, e2 := netip.ParseAddr(arg)
-				if e2 != nil {
-					return fmt.Errorf("%q: %q is not an address or network", term, arg)
-				}
-				a = netip.PrefixFrom(a2, a2.BitLen())
-			}
-			if mech == "ip4" != a.Addr().Is4() {
-				return fmt.Errorf("%q: the address family does not match %s", term, mech)
-			}
-		default:
-			return fmt.Errorf("unknown mechanism %q", term)
-		}
-	}
-	if lookups > 10 {
-		return fmt.Errorf("%d terms need DNS lookups; the limit is 10 (RFC 7208 §4.6.4)", lookups)
-	}
-	return nil
-}
-
-func isSPFName(s string) bool {
-	for i, r := range s {
-		ok := r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/smtpx/smtpx/internal/certs"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/smtptest"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // baseOptions are the options every test starts from: short waits, a
@@ -352,17 +354,18 @@ func TestRefusalsAndErrors(t *testing.T) {
 		status       Status
 		exit         int
 		sub          string
+		hint         string
 	}{
-		{"banner 421", "S: 421 4.3.2 too busy\n", "banner", Fail, 4, "421 4.3.2 too busy"},
-		{"banner 554", "S: 554 5.7.1 go away\nC: QUIT\nS: 221 bye\n", "banner", Fail, 5, "554 5.7.1 go away"},
-		{"silence", "hang\n", "banner", Fail, 3, "no reply within"},
-		{"malformed banner", "S: 099 what\n", "banner", Fail, 7, "outside 200-599"},
-		{"EHLO 550", "S: 220 ok\nC: EHLO client.test\nS: 550 5.7.1 no\nC: QUIT\nS: 221 bye\n", "ehlo", Fail, 5, "EHLO refused: 550 5.7.1 no"},
-		{"EHLO closed", "S: 220 ok\nC: EHLO client.test\nclose\n", "ehlo", Fail, 3, "connection closed"},
-		{"HELO fallback", "S: 220 ok\nC: EHLO client.test\nS: 502 no\nC: HELO client.test\nS: 250 hi\nC: QUIT\nS: 221 bye\n", "ehlo", Warn, 0, "HELO accepted"},
-		{"STARTTLS 454", "S: 220 ok\nC: EHLO client.test\nS: 250-ok\nS: 250 STARTTLS\nC: STARTTLS\nS: 454 4.7.0 TLS not available\nC: QUIT\nS: 221 bye\n", "tls.starttls", Fail, 1, "advertised but failed"},
-		{"plaintext after 220", "S: 220 ok\nC: EHLO client.test\nS: 250-ok\nS: 250 STARTTLS\nC: STARTTLS\nR: \"220 go\\r\\n250 injected\\r\\n\"\nhang\n", "tls.starttls", Fail, 1, "plaintext bytes"},
-		{"grey banner delay", "sleep 300ms\nS: 220 slow\nC: EHLO client.test\nS: 250 ok\nC: QUIT\nS: 221 bye\n", "banner.delay", Warn, 0, "greet pause"},
+		{"banner 421", "S: 421 4.3.2 too busy\n", "banner", Fail, 4, "421 4.3.2 too busy", ""},
+		{"banner 554", "S: 554 5.7.1 go away\nC: QUIT\nS: 221 bye\n", "banner", Fail, 5, "554 5.7.1 go away", ""},
+		{"silence", "hang\n", "banner", Fail, 3, "no reply within", "sent no greeting"},
+		{"malformed banner", "S: 099 what\n", "banner", Fail, 7, "outside 200-599", ""},
+		{"EHLO 550", "S: 220 ok\nC: EHLO client.test\nS: 550 5.7.1 no\nC: QUIT\nS: 221 bye\n", "ehlo", Fail, 5, "EHLO refused: 550 5.7.1 no", ""},
+		{"EHLO closed", "S: 220 ok\nC: EHLO client.test\nclose\n", "ehlo", Fail, 3, "connection closed", ""},
+		{"HELO fallback", "S: 220 ok\nC: EHLO client.test\nS: 502 no\nC: HELO client.test\nS: 250 hi\nC: QUIT\nS: 221 bye\n", "ehlo", Warn, 0, "HELO accepted", ""},
+		{"STARTTLS 454", "S: 220 ok\nC: EHLO client.test\nS: 250-ok\nS: 250 STARTTLS\nC: STARTTLS\nS: 454 4.7.0 TLS not available\nC: QUIT\nS: 221 bye\n", "tls.starttls", Fail, 1, "advertised but failed", ""},
+		{"plaintext after 220", "S: 220 ok\nC: EHLO client.test\nS: 250-ok\nS: 250 STARTTLS\nC: STARTTLS\nR: \"220 go\\r\\n250 injected\\r\\n\"\nhang\n", "tls.starttls", Fail, 1, "plaintext bytes", "injecting commands"},
+		{"grey banner delay", "sleep 300ms\nS: 220 slow\nC: EHLO client.test\nS: 250 ok\nC: QUIT\nS: 221 bye\n", "banner.delay", Warn, 0, "greet pause", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,7 +375,11 @@ func TestRefusalsAndErrors(t *testing.T) {
 			o.GreetPause = 200 * time.Millisecond
 			r := run(t, o)
 			wantExit(t, r, tt.exit)
-			want(t, check(t, r, tt.id), tt.status, tt.sub)
+			c := check(t, r, tt.id)
+			want(t, c, tt.status, tt.sub)
+			if !strings.Contains(c.Hint, tt.hint) {
+				t.Errorf("hint %q, want %q", c.Hint, tt.hint)
+			}
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
@@ -398,6 +405,45 @@ func TestRefusalsAndErrors(t *testing.T) {
 	})
 }
 
+// TestHintsFromCauses checks that a dialogue failure's hint follows its
+// typed cause, whatever its message says.
+func TestHintsFromCauses(t *testing.T) {
+	banner := &session.Reply{Code: 220, Lines: []string{"mx.test ESMTP"}}
+	tests := []struct {
+		name string
+		c    conv
+		id   string
+		hint string // "" for neither of the cause-specific hints
+	}{
+		{"banner timeout, other words", conv{err: &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "waited in vain", Cause: session.ErrTimeout}}, "banner", "sent no greeting"},
+		{"banner closed, timeout words", conv{err: &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "no reply within 5s", Cause: session.ErrClosed}}, "banner", ""},
+		{"injection, other words", conv{stopped: "starttls", banner: banner, offered: true, err: &session.Error{Kind: session.KindTLS, Op: "STARTTLS", Msg: "bytes before the handshake", Cause: session.ErrInjection}}, "tls.starttls", "injecting commands"},
+		{"refused, injection words", conv{stopped: "starttls", banner: banner, offered: true, err: &session.Error{Kind: session.KindTLS, Op: "STARTTLS", Msg: "3 plaintext bytes", Cause: session.ErrTLSRefused}}, "tls.starttls", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := &prober{o: baseOptions("127.0.0.1:25"), p: &plan{}}
+			ep := &Endpoint{Dial: "127.0.0.1:25", Port: 25}
+			var cl checkList
+			pr.dialogueChecks(ep, &tt.c, &cl)
+			var c *Check
+			for _, x := range cl {
+				if x.ID == tt.id {
+					c = x
+				}
+			}
+			if c == nil || c.Status != Fail {
+				t.Fatalf("no failed %s check in %+v", tt.id, cl)
+			}
+			for _, h := range []string{"sent no greeting", "injecting commands"} {
+				if got := strings.Contains(c.Hint, h); got != (h == tt.hint) {
+					t.Errorf("hint %q: mentions %q is %v, want %v", c.Hint, h, got, !got)
+				}
+			}
+		})
+	}
+}
+
 func TestEscapesInHumanReport(t *testing.T) {
 	addr := startFake(t, "S: 220 \x1b[2J\x1b]0;owned\x07 hi\nC: EHLO client.test\nS: 250-ok\nS: 250 X-\x1b[31mRED\nC: QUIT\nS: 221 bye\n", nil)
 	r := run(t, baseOptions(addr))
@@ -411,7 +457,7 @@ func TestEscapesInHumanReport(t *testing.T) {
 		t.Errorf("banner not shown escaped:\n%s", out)
 	}
 	var bc strings.Builder
-	r.WriteHuman(&bc, HumanOptions{Color: true})
+	r.WriteHuman(&bc, HumanOptions{Palette: term.NewPalette(true)})
 	if !strings.Contains(bc.String(), "\x1b[32mPASS") {
 		t.Error("no colour with Color set")
 	}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
@@ -59,7 +61,7 @@ func (pr *prober) sizeCheck(s *session.Session, ext session.Extensions, cl *chec
 		cl.add("size.enforced", Info, "not tested: no SIZE limit is advertised", ev("tested", false))
 		return
 	}
-	cmd := fmt.Sprintf("MAIL FROM:<> SIZE=%d", n+1)
+	cmd := session.MailCmd("", &smtp.MailOptions{Size: int64(n + 1)})
 	r, err := s.Cmd(cmd)
 	if err != nil {
 		lost(s, "size.enforced", err, cl)
@@ -122,7 +124,7 @@ func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
 			break
 		}
 		res := map[string]any{"mail_from": t.from, "rcpt_to": t.rcpt}
-		r, err := s.Cmd("MAIL FROM:<" + t.from + ">")
+		r, err := s.Cmd(session.MailCmd(t.from, nil))
 		if err != nil {
 			s.Close()
 			res["error"] = err.Error()
@@ -138,7 +140,7 @@ func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
 			}
 			continue
 		}
-		r, err = s.Cmd("RCPT TO:<" + t.rcpt + ">")
+		r, err = s.Cmd(session.RcptCmd(t.rcpt, nil))
 		if err != nil {
 			s.Close()
 			res["error"] = err.Error()
@@ -270,12 +272,11 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 	ts := session.NewClient(tc, session.Options{Timeout: pr.o.InjectionWait, Observer: tlsObs, LMTP: pr.p.lmtp})
 	defer ts.Close()
 	r, err = ts.ReadReply("RSET")
-	var se *session.Error
 	switch {
 	case err == nil:
 		ch := cl.fail(id, pr.tlsExit(ep), "vulnerable: a command sent in clear text before the handshake was answered inside TLS: "+replyLine(r), ev("tested", true, "vulnerable", true, "reply", replyLine(r)))
 		ch.Hint = "the server keeps plaintext input across STARTTLS (CVE-2011-0411); update it"
-	case errors.As(err, &se) && se.Kind == session.KindNetwork && strings.Contains(se.Msg, "no reply within"):
+	case errors.Is(err, session.ErrTimeout):
 		cl.addf(id, Pass, ev("tested", true, "vulnerable", false, "waited_ms", transcript.MS(pr.o.InjectionWait)), "not vulnerable: the command sent before the handshake was discarded (waited %s)", session.FormatDuration(pr.o.InjectionWait))
 		ts.Quit()
 	default:

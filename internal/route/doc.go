@@ -23,6 +23,14 @@
 //     resolver: a local validating resolver, or one reached over a trusted
 //     network.
 //
+// What a zone can make it do is bounded (a 64 KiB answer can name
+// thousands of hosts or addresses): Route looks up at most MaxMXHosts MX
+// hosts, four at a time, and keeps at most 16 addresses per A or AAAA
+// answer. Delivery and verification use RouteWithin and Limits, in the
+// spirit of Postfix's smtp_mx_address_limit and smtp_mx_session_limit: 5
+// addresses tried over all MX hosts, 2 of them with a session, and no more
+// MX hosts looked up than that needs (10 at most).
+//
 // Search lists and ndots from resolv.conf are deliberately not applied: mail
 // domains are fully qualified (RFC 5321 §2.3.5), and appending a local search
 // domain to a recipient's domain would route mail somewhere the sender never

@@ -30,9 +30,33 @@ type Result struct {
 	// RFC 7672 looks for TLSA records only when this holds.
 	AD bool
 	// Hosts are the MX hosts in the order to try them: by preference, and
-	// by name within one preference unless Options.Shuffle is set.
+	// by name within one preference unless Options.Shuffle is set. Only
+	// the hosts whose addresses were looked up are here (see Omitted).
 	Hosts []Host
+	// Omitted counts the MX hosts left out by the bounds on DNS work (at
+	// most MaxMXHosts are looked up; RouteWithin looks up fewer, and stops
+	// once it has the addresses its Limits allow to try) or dropped by
+	// those Limits.
+	Omitted int
 }
+
+// DNS work one route may cause, whatever the domain publishes. An MX answer
+// of 64 KiB (the most DNS carries) names thousands of hosts, each costing
+// an A and an AAAA query, and an address answer holds thousands of
+// addresses.
+const (
+	// MaxMXHosts is how many MX hosts of a domain, the most preferred, get
+	// their addresses looked up by Route. Real domains publish one to
+	// ten; a probe talks to up to 64 endpoints and says when a domain has
+	// more, so it needs somewhat more hosts than that.
+	MaxMXHosts = 100
+	// hostLookupsAtOnce is how many MX hosts are looked up at a time, each
+	// with an A and an AAAA query in flight.
+	hostLookupsAtOnce = 4
+	// maxAnswerAddrs is how many addresses are kept from one A or AAAA
+	// answer.
+	maxAnswerAddrs = 16
+)
 
 // Host is one mail server name and its addresses.
 type Host struct {
@@ -57,6 +81,8 @@ func (h Host) Addrs() []netip.Addr {
 
 // Route finds the mail servers for domain (RFC 5321 §5.1). domain may be
 // Unicode (it is converted with IDNA) or an address literal in brackets.
+// The addresses of at most MaxMXHosts MX hosts are looked up, a few hosts at
+// a time; the rest are counted in Result.Omitted.
 //
 // The errors, by Kind: KindNullMX when the domain publishes a null MX (RFC
 // 7505); KindNXDomain when the domain does not exist; KindNoData when it has
@@ -65,6 +91,28 @@ func (h Host) Addrs() []netip.Addr {
 // domain. Whenever the MX lookup itself succeeded, the Result is filled in
 // even if an error is returned, so a probe can show what it found.
 func (r *Resolver) Route(ctx context.Context, domain string) (Result, error) {
+	return r.route(ctx, domain, 0, MaxMXHosts)
+}
+
+// RouteWithin is Route for a delivery or an address check: it looks up MX
+// hosts, in preference order, only until it has the addresses lim allows
+// to try, and no more than twice that many hosts (10 by default), so
+// hosts that do not resolve leave room for others but cannot make a route
+// ask dozens of questions. The Result is trimmed to the addresses that
+// may be tried (Limits.Trim); hosts left out are counted in
+// Result.Omitted.
+func (r *Resolver) RouteWithin(ctx context.Context, domain string, lim Limits) (Result, error) {
+	lim = lim.orDefault()
+	res, err := r.route(ctx, domain, lim.MaxAddresses, 2*lim.MaxAddresses)
+	var dropped int
+	res.Hosts, dropped = lim.Trim(res.Hosts)
+	res.Omitted += dropped
+	return res, err
+}
+
+// route is Route, looking up the addresses of maxHosts MX hosts at most,
+// and only until want addresses are known when want is positive.
+func (r *Resolver) route(ctx context.Context, domain string, want, maxHosts int) (Result, error) {
 	if strings.HasPrefix(domain, "[") {
 		return literal(domain)
 	}
@@ -86,6 +134,7 @@ func (r *Resolver) Route(ctx context.Context, domain string) (Result, error) {
 	// Collect the targets, dropping duplicates (the lowest preference wins)
 	// and "." targets, which are what make a null MX.
 	var hosts []Host
+	seen := map[string]int{}
 	dots := 0
 	for _, rr := range ans.rrs {
 		mx := rr.(*dns.MX)
@@ -94,10 +143,11 @@ func (r *Resolver) Route(ctx context.Context, domain string) (Result, error) {
 			dots++
 			continue
 		}
-		if i := slices.IndexFunc(hosts, func(h Host) bool { return h.Name == target }); i >= 0 {
+		if i, ok := seen[target]; ok {
 			hosts[i].Preference = min(hosts[i].Preference, mx.Preference)
 			continue
 		}
+		seen[target] = len(hosts)
 		hosts = append(hosts, Host{Name: target, Preference: mx.Preference})
 	}
 	if len(hosts) == 0 && dots > 0 {
@@ -123,29 +173,49 @@ func (r *Resolver) Route(ctx context.Context, domain string) (Result, error) {
 		}
 	}
 
-	// Resolve every host at once: a domain's MX hosts are few, and
-	// asking in parallel keeps a route as fast as its slowest lookup.
-	var wg sync.WaitGroup
-	for i := range hosts {
-		wg.Go(func() {
-			pref := hosts[i].Preference
-			hosts[i] = r.lookupHost(ctx, hosts[i].Name)
-			hosts[i].Preference = pref
-		})
-	}
-	wg.Wait()
-	res.Hosts = hosts
-	if !slices.ContainsFunc(hosts, func(h Host) bool { return len(h.IPv4)+len(h.IPv6) > 0 }) {
+	res.Hosts = r.lookupHosts(ctx, hosts[:min(len(hosts), maxHosts)], want)
+	res.Omitted = len(hosts) - len(res.Hosts)
+	if !slices.ContainsFunc(res.Hosts, func(h Host) bool { return len(h.IPv4)+len(h.IPv6) > 0 }) {
 		kind := KindNoData
-		for _, h := range hosts {
+		for _, h := range res.Hosts {
 			if KindOf(h.Err) == KindTemporary {
 				kind = KindTemporary
 				break
 			}
 		}
-		return res, &Error{Kind: kind, Name: name, Msg: "no MX host has an address" + hostErrors(hosts)}
+		return res, &Error{Kind: kind, Name: name, Msg: "no MX host has an address" + hostErrors(res.Hosts)}
 	}
 	return res, nil
+}
+
+// lookupHosts looks up the addresses of hosts in order, hostLookupsAtOnce
+// hosts at a time, and returns the hosts it looked up: all of them, or,
+// when want is positive, those up to the one that made want addresses
+// known. A host that resolves gives at least one address, so a round asks
+// about no more hosts than addresses are still wanted.
+func (r *Resolver) lookupHosts(ctx context.Context, hosts []Host, want int) []Host {
+	found, i := 0, 0
+	for i < len(hosts) && (want <= 0 || found < want) {
+		n := min(len(hosts)-i, hostLookupsAtOnce)
+		if want > 0 {
+			n = min(n, want-found)
+		}
+		round := hosts[i : i+n]
+		var wg sync.WaitGroup
+		for k := range round {
+			wg.Go(func() {
+				pref := round[k].Preference
+				round[k] = r.lookupHost(ctx, round[k].Name)
+				round[k].Preference = pref
+			})
+		}
+		wg.Wait()
+		for _, h := range round {
+			found += len(h.IPv4) + len(h.IPv6)
+		}
+		i += n
+	}
+	return hosts[:i]
 }
 
 // hostErrors summarises why each host failed, for the message of a route
@@ -261,6 +331,9 @@ func (r *Resolver) addrs(ctx context.Context, name string, qtype uint16) ([]neti
 		}
 		if a.IsValid() && !slices.Contains(out, a) {
 			out = append(out, a)
+			if len(out) == maxAnswerAddrs {
+				break
+			}
 		}
 	}
 	return out, ans.ad, nil

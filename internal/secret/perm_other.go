@@ -7,8 +7,8 @@ import (
 	"os/exec"
 )
 
-// access has no owner and mode bits to judge here (Windows keeps ACLs).
-func access(os.FileInfo) (othersWrite, othersRead bool) { return false, false }
+// Exposure has no owner and mode bits to judge here (Windows keeps ACLs).
+func Exposure(os.FileInfo) (othersWrite, othersRead bool) { return false, false }
 
 // ownGroup leaves the default: the command's process is killed on timeout.
 func ownGroup(*exec.Cmd) {}

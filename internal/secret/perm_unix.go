@@ -8,10 +8,10 @@ import (
 	"syscall"
 )
 
-// access says whether users other than the file's owner can change or read
+// Exposure says whether users other than the file's owner can change or read
 // it, and whether the owner is someone other than this user (or root), as
 // OpenSSH and msmtp judge their files.
-func access(fi os.FileInfo) (othersWrite, othersRead bool) {
+func Exposure(fi os.FileInfo) (othersWrite, othersRead bool) {
 	perm := fi.Mode().Perm()
 	othersWrite = perm&0o022 != 0
 	othersRead = perm&0o044 != 0

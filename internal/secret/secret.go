@@ -170,7 +170,7 @@ func commandOutput(command string, timeout time.Duration) ([]byte, error) {
 // warning when others may read the file (as msmtp and OpenSSH warn).
 func readSecretFile(path, name string) (value, warning string, err error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
-		if _, othersRead := access(fi); othersRead {
+		if _, othersRead := Exposure(fi); othersRead {
 			warning = fmt.Sprintf("the %s file %s can be read by other users; make it private: chmod 600 %s", name, path, path)
 		}
 	}
@@ -190,7 +190,7 @@ func CheckCommandFile(path string) error {
 	if err != nil {
 		return nil // the reader reports a missing file
 	}
-	if othersWrite, _ := access(fi); othersWrite {
+	if othersWrite, _ := Exposure(fi); othersWrite {
 		return fmt.Errorf("%s: %w", path, ErrExposed)
 	}
 	return nil

@@ -27,7 +27,9 @@ type Dest struct {
 
 // PlanRoutes groups recipients by domain and resolves each domain's mail
 // servers (RFC 5321 §5.1): MX hosts by preference, each address in turn,
-// the implicit MX when there is none, null MX as a permanent failure.
+// the implicit MX when there is none, null MX as a permanent failure. A
+// destination gets at most route.DefaultLimits.MaxAddresses candidates,
+// however many its DNS lists.
 func PlanRoutes(ctx context.Context, r *route.Resolver, rcpts []Rcpt, port int) []Dest {
 	var dests []Dest
 	index := map[string]int{}
@@ -41,7 +43,7 @@ func PlanRoutes(ctx context.Context, r *route.Resolver, rcpts []Rcpt, port int) 
 		dests[i].Rcpts = append(dests[i].Rcpts, rc)
 	}
 	for i := range dests {
-		res, err := r.Route(ctx, dests[i].Domain)
+		res, err := r.RouteWithin(ctx, dests[i].Domain, route.DefaultLimits)
 		if err != nil {
 			dests[i].Err = err
 			continue
@@ -65,7 +67,8 @@ func PlanRoutes(ctx context.Context, r *route.Resolver, rcpts []Rcpt, port int) 
 
 // RunRoutes delivers to each destination, trying its servers in order and
 // moving to the next one on a connection failure or a transient (4xx)
-// refusal before any recipient was accepted.
+// refusal before any recipient was accepted, within route.DefaultLimits:
+// after two servers that answered and failed, the rest are left alone.
 func RunRoutes(ctx context.Context, o *Options, dests []Dest) []*Transaction {
 	var txs []*Transaction
 	for _, d := range dests {
@@ -81,7 +84,11 @@ func RunRoutes(ctx context.Context, o *Options, dests []Dest) []*Transaction {
 			continue
 		}
 		var tx *Transaction
+		tries := route.DefaultLimits.Tries()
 		for i, c := range d.Candidates {
+			if !tries.Next() {
+				break
+			}
 			oo := *o
 			oo.Session.Address = c.Address
 			oo.Session.Network = "tcp"
@@ -93,7 +100,14 @@ func RunRoutes(ctx context.Context, o *Options, dests []Dest) []*Transaction {
 			}
 			tx = Deliver(ctx, &oo, d.Rcpts)
 			tx.MX = c.Name
+			if answered(tx) {
+				tries.Answered()
+			}
 			if i < len(d.Candidates)-1 && retryable(tx) {
+				if !tries.More() {
+					o.info(fmt.Sprintf("%s failed (%v); not trying the other mail servers: %s", c.Address, tx.Err, tries.Why()))
+					break
+				}
 				o.info(fmt.Sprintf("%s failed (%v); trying the next mail server", c.Address, tx.Err))
 				continue
 			}
@@ -102,6 +116,12 @@ func RunRoutes(ctx context.Context, o *Options, dests []Dest) []*Transaction {
 		txs = append(txs, tx)
 	}
 	return txs
+}
+
+// answered reports whether the server sent any reply: the attempt reached
+// an SMTP session, which counts against route.Limits.MaxSessions.
+func answered(tx *Transaction) bool {
+	return tx.Final != nil || tx.Session != nil && tx.Session.Banner != nil
 }
 
 // retryable: nothing was accepted and the failure was a network error or

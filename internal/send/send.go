@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
@@ -131,14 +133,14 @@ func (o *Options) stoppedAt(p string) bool { return o.QuitAfter == p }
 // mailCommand builds MAIL FROM with the parameters the server supports,
 // for a transaction to rcpts.
 func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, notes *[]string) (string, error) {
-	cmd := "MAIL FROM:<" + o.From + ">"
 	ext := s.Ext
+	mo := &smtp.MailOptions{RequireTLS: o.RequireTLS}
 	if _, ok := ext.Size(); ok {
-		cmd += fmt.Sprintf(" SIZE=%d", size)
+		mo.Size = size
 	}
 	if o.Source != nil && o.Source.EightBit() {
 		if ext.Has("8BITMIME") {
-			cmd += " BODY=8BITMIME"
+			mo.Body = smtp.Body8BitMIME
 		} else {
 			*notes = append(*notes, "the message has 8-bit content but the server does not offer 8BITMIME")
 		}
@@ -150,25 +152,22 @@ func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, note
 	case needs && !ext.Has("SMTPUTF8"):
 		return "", fmt.Errorf("an address has a non-ASCII local part but the server does not offer SMTPUTF8")
 	case needs, o.Source != nil && o.Source.UTF8Headers() && ext.Has("SMTPUTF8"):
-		cmd += " SMTPUTF8"
+		mo.UTF8 = true
 	}
 	if ext.Has("DSN") {
-		if o.DSN.Ret != "" {
-			cmd += " RET=" + o.DSN.Ret
-		}
-		if o.DSN.EnvID != "" {
-			cmd += " ENVID=" + xtext(o.DSN.EnvID)
-		}
+		mo.Return, mo.EnvelopeID = smtp.DSNReturn(o.DSN.Ret), o.DSN.EnvID
 	} else if o.DSN != (DSN{}) {
 		*notes = append(*notes, "the server does not offer DSN; --notify, --ret, --envid and --orcpt were left out")
 	}
-	if o.RequireTLS {
-		cmd += " REQUIRETLS"
-	}
-	for _, p := range o.MailParams {
+	return withParams(session.MailCmd(o.From, mo), o.MailParams), nil
+}
+
+// withParams appends the raw --mail-param or --rcpt-param values.
+func withParams(cmd string, params []string) string {
+	for _, p := range params {
 		cmd += " " + p
 	}
-	return cmd, nil
+	return cmd
 }
 
 // needsUTF8 reports whether this transaction's envelope (the sender and
@@ -186,36 +185,20 @@ func (o *Options) needsUTF8(rcpts []Rcpt) bool {
 }
 
 func (o *Options) rcptCommand(s *session.Session, r Rcpt) string {
-	cmd := "RCPT TO:<" + r.Mailbox + ">"
-	if s.Ext.Has("DSN") {
-		if o.DSN.Notify != "" {
-			cmd += " NOTIFY=" + o.DSN.Notify
+	var ro *smtp.RcptOptions
+	if s.Ext.Has("DSN") && (o.DSN.Notify != "" || o.DSN.ORcpt) {
+		ro = &smtp.RcptOptions{}
+		for _, n := range strings.Split(o.DSN.Notify, ",") {
+			if n != "" {
+				ro.Notify = append(ro.Notify, smtp.DSNNotify(n))
+			}
 		}
 		if o.DSN.ORcpt {
-			typ := "rfc822"
+			ro.OriginalRecipientType, ro.OriginalRecipient = smtp.DSNAddressTypeRFC822, r.Mailbox
 			if r.UTF8 {
-				typ = "utf-8"
+				ro.OriginalRecipientType = smtp.DSNAddressTypeUTF8
 			}
-			cmd += " ORCPT=" + typ + ";" + xtext(r.Mailbox)
 		}
 	}
-	for _, p := range o.RcptParams {
-		cmd += " " + p
-	}
-	return cmd
-}
-
-// xtext encodes a DSN parameter value (RFC 3461 §4): "+", "=" and bytes
-// outside printable ASCII become +XX.
-func xtext(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '!' || c > '~' || c == '+' || c == '=' {
-			fmt.Fprintf(&b, "+%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return withParams(session.RcptCmd(r.Mailbox, ro), o.RcptParams)
 }

@@ -352,12 +352,6 @@ func TestQueueID(t *testing.T) {
 	}
 }
 
-func TestXText(t *testing.T) {
-	if got := xtext("a+b=c d\x01é"); got != "a+2Bb+3Dc+20d+01+C3+A9" {
-		t.Errorf("%q", got)
-	}
-}
-
 // A partial delivery exits with the worst class among the failures (5 over
 // 4), whatever order the recipients come in, and marks each recipient so a
 // retry can target only the transient ones.

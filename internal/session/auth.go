@@ -14,15 +14,28 @@ const maxAuthRounds = 10
 // Auth runs an AUTH exchange (RFC 4954) with a go-sasl client. It refuses to
 // send credentials over an unencrypted connection to a non-loopback peer
 // unless Options.AllowInsecureAuth is set. Every client payload is reported
-// as a secret event.
+// as a secret event. From then on, whatever the server says is reported
+// and returned with the credentials hidden (see SecretHolder), so a server
+// that echoes them cannot put them in a transcript, JSON or an error.
 func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 	if !s.inTLS && !s.IsLoopback() && !s.opts.AllowInsecureAuth {
 		return nil, &Error{Kind: KindTLS, Op: "AUTH", Msg: "refusing to send credentials over an unencrypted connection", Cause: ErrInsecureAuth}
 	}
+	user, known := "", false
+	if h, ok := c.(SecretHolder); ok {
+		for _, v := range h.Secrets() {
+			s.red.addSecret(v)
+		}
+		user, known = h.User(), true
+	}
+	// A payload is hidden before it is written: the server's answer to it
+	// may repeat it.
+	sent := func(p []byte) { s.red.addPayload(p, !known || string(p) != user) }
 	mech, ir, err := c.Start()
 	if err != nil {
 		return nil, &Error{Kind: KindUsage, Op: "AUTH", Msg: "cannot start " + mech, Err: err}
 	}
+	sent(ir)
 	line := "AUTH " + mech
 	if ir != nil {
 		enc := "="
@@ -51,7 +64,7 @@ func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 				_, _ = s.ReadReply("AUTH")
 				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: fmt.Sprintf("server sent more than %d challenges", maxAuthRounds)}
 			}
-			chal, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.Join(r.Lines, "")))
+			chal, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.Join(r.received(), "")))
 			if derr != nil {
 				_ = s.Write("*")
 				_, _ = s.ReadReply("AUTH")
@@ -61,8 +74,11 @@ func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 			if nerr != nil {
 				_ = s.Write("*")
 				_, _ = s.ReadReply("AUTH")
-				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: "cannot answer the challenge", Err: nerr}
+				// The mechanism's error may quote the server (SCRAM's
+				// server-final "e=" message): hidden like a reply.
+				return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: "cannot answer the challenge: " + s.red.text(nerr.Error(), false)}
 			}
+			sent(resp)
 			if err := s.writeSecret(base64.StdEncoding.EncodeToString(resp)); err != nil {
 				return nil, err
 			}

@@ -10,6 +10,8 @@
 //   - RFC 2920 (PIPELINING): a group of commands in one write, replies in order.
 //   - RFC 3030 (CHUNKING/BDAT).
 //   - RFC 3207 (STARTTLS), with a check that no plaintext was buffered after 220.
-//   - RFC 4954 (AUTH) through github.com/emersion/go-sasl clients.
+//   - RFC 4954 (AUTH) through github.com/emersion/go-sasl clients; a server
+//     that echoes the credentials back has them hidden in every reply line,
+//     event and error that follows (see SecretHolder).
 //   - RFC 2033 (LMTP): LHLO and one reply per recipient after the data.
 package session

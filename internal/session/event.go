@@ -18,7 +18,7 @@ type Event struct {
 	Dir    Dir
 	TLS    bool          // the line travelled inside TLS
 	At     time.Duration // offset from the start of the session
-	Line   string        // the bytes, without line end; untrusted for Received
+	Line   string        // the bytes, without line end; untrusted for Received, credentials sent in AUTH hidden
 	Secret bool          // an AUTH payload: renderers redact it
 	Code   int           // for Received: the reply code the line belongs to
 	Last   bool          // for Received: the last line of its reply

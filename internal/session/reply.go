@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/emersion/go-smtp"
 	"io"
 	"strconv"
 	"strings"
@@ -21,7 +22,19 @@ const (
 type Reply struct {
 	Code     int      // three-digit reply code, 200..599
 	Enhanced string   // enhanced status code of the first line (RFC 3463), "" if none
-	Lines    []string // text of each line after "NNN-" / "NNN ", as received
+	Lines    []string // text of each line after "NNN-" / "NNN ", as received but for credentials, hidden
+
+	// wire holds the lines as received when hiding secrets changed them:
+	// an AUTH challenge is decoded from what the server really sent.
+	wire []string
+}
+
+// received returns the text of each line exactly as the server sent it.
+func (r *Reply) received() []string {
+	if r.wire != nil {
+		return r.wire
+	}
+	return r.Lines
 }
 
 // Class is the first digit of the code: 2, 3, 4 or 5.
@@ -102,6 +115,29 @@ func IsEnhanced(s string) bool {
 	return i >= 0 && digits1to3(rest[:i]) && digits1to3(rest[i+1:])
 }
 
+// ParseEnhanced reads an enhanced status code, "5.1.1", into go-smtp's
+// EnhancedCode: the one type every package uses for it. ok is false
+// unless IsEnhanced(s).
+func ParseEnhanced(s string) (code smtp.EnhancedCode, ok bool) {
+	if !IsEnhanced(s) {
+		return code, false
+	}
+	n, i := 0, 0
+	for j := 0; j <= len(s); j++ {
+		if j == len(s) || s[j] == '.' {
+			code[i], n, i = n, 0, i+1
+			continue
+		}
+		n = n*10 + int(s[j]-'0')
+	}
+	return code, true
+}
+
+// FormatEnhanced writes an EnhancedCode as "5.1.1".
+func FormatEnhanced(c smtp.EnhancedCode) string {
+	return strconv.Itoa(c[0]) + "." + strconv.Itoa(c[1]) + "." + strconv.Itoa(c[2])
+}
+
 func digits1to3(p string) bool {
 	if len(p) < 1 || len(p) > 3 {
 		return false
@@ -136,6 +172,10 @@ type ReplyReader struct {
 	R          *bufio.Reader
 	MaxLineLen int
 	MaxLines   int
+
+	// red hides the secrets sent in AUTH in every line read, before it is
+	// parsed, reported or put in an error.
+	red *redactor
 }
 
 // readLine returns one line without its line end. A line longer than
@@ -173,9 +213,10 @@ func (rr *ReplyReader) readLine() (string, error) {
 	return string(buf), nil
 }
 
-// ReadReply reads one complete reply. lines receives each raw line as it is
-// parsed (it may be nil); it is called even for a reply that turns out to be
-// malformed, so a transcript can show what the server sent.
+// ReadReply reads one complete reply. It also returns each line as it was
+// read, even for a reply that turns out to be malformed, so a transcript can
+// show what the server sent. Lines and the reply hide any secret sent in
+// AUTH.
 func (rr *ReplyReader) ReadReply() (*Reply, []string, error) {
 	maxLines := rr.MaxLines
 	if maxLines <= 0 {
@@ -185,6 +226,10 @@ func (rr *ReplyReader) ReadReply() (*Reply, []string, error) {
 	r := &Reply{}
 	for {
 		line, err := rr.readLine()
+		wire := line
+		if rr.red != nil {
+			line = rr.red.line(line, err != nil, rr.maxLen())
+		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
 				return nil, append(raw, line), &ProtocolError{Msg: fmt.Sprintf("reply line longer than %d bytes", rr.maxLen())}
@@ -205,6 +250,14 @@ func (rr *ReplyReader) ReadReply() (*Reply, []string, error) {
 			return nil, raw, &ProtocolError{Msg: fmt.Sprintf("reply code changed from %d to %d within one reply", r.Code, code), Line: line}
 		}
 		r.Lines = append(r.Lines, text)
+		if line != wire && r.wire == nil {
+			// The lines before this one were not changed.
+			r.wire = make([]string, len(r.Lines)-1, len(r.Lines))
+			copy(r.wire, r.Lines)
+		}
+		if r.wire != nil {
+			r.wire = append(r.wire, wire[min(4, len(wire)):])
+		}
 		if sep != '-' {
 			break
 		}

@@ -3,7 +3,7 @@ package sink
 import (
 	"bytes"
 	"crypto/tls"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	smtpsession "github.com/smtpx/smtpx/internal/session"
 )
 
 // conn wraps one client's network connection. go-smtp reads and writes
@@ -43,14 +45,29 @@ type conn struct {
 	greeting atomic.Value
 	dataCmd  atomic.Value
 
+	// dead is set once the connection has said its last word (a 421):
+	// from then on nothing is read or written, so go-smtp, which would
+	// otherwise answer what is still buffered, sees a closed connection.
+	dead atomic.Bool
+
 	mu      sync.Mutex
 	closing bool      // shutdown began
 	inTx    bool      // a transaction is open: MAIL accepted, message not done
+	hard    time.Time // the shutdown deadline: no reading past it
 	limit   time.Time // read deadline imposed by shutdown; zero: none
+	wlimit  time.Time // write deadline imposed by shutdown; zero: none
 	said421 bool
 	tlsOn   bool      // TLS has started on this connection
 	tlsConn *tls.Conn // the TLS layer, once its handshake is complete
+
+	authFailures int // failed AUTH attempts, across STARTTLS
 }
+
+// errShutdown is what reads and writes return once the connection has
+// been told 421. It is a net.ErrClosed so that go-smtp ends the
+// connection quietly, and not io.EOF, which would end a BDAT chunk as if
+// it were complete.
+var errShutdown = fmt.Errorf("connection ended by the sink: %w", net.ErrClosed)
 
 func newConn(s *Sink, raw net.Conn, id int) *conn {
 	c := &conn{Conn: raw, s: s, closed: make(chan struct{})}
@@ -65,24 +82,42 @@ func newConn(s *Sink, raw net.Conn, id int) *conn {
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if c.dead.Load() {
+		// An error, not a silent success: go-smtp copies a successful
+		// write to its Debug writer, which would take it for input.
+		return 0, errShutdown
+	}
 	n, err := c.Conn.Write(p)
 	if err == nil && len(p) > 0 && (p[0] < 20 || p[0] > 22) {
 		c.wrote.Store(true)
+	}
+	if err != nil && smtpsession.IsTimeout(err) {
+		c.mu.Lock()
+		closing := c.closing
+		c.mu.Unlock()
+		if closing {
+			// The client read nothing until the shutdown deadline: a 421
+			// would wait the same way, so end without one.
+			c.dead.Store(true)
+		}
 	}
 	return n, err
 }
 
 func (c *conn) Read(p []byte) (int, error) {
+	if c.dead.Load() {
+		return 0, errShutdown
+	}
 	n, err := c.Conn.Read(p)
-	if err != nil && isTimeout(err) {
+	if err != nil && smtpsession.IsTimeout(err) {
 		c.mu.Lock()
 		closing := c.closing
 		c.mu.Unlock()
 		if closing {
 			// The shutdown deadline passed: say why we hang up (RFC 5321
-			// §3.8) and let go-smtp see a clean end of input.
+			// §3.8), even in the middle of a message.
 			c.sayShutdown()
-			return n, io.EOF
+			return n, errShutdown
 		}
 	}
 	return n, err
@@ -98,40 +133,54 @@ func (c *conn) Close() error {
 func (c *conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.limit.IsZero() && (t.IsZero() || t.After(c.limit)) {
-		t = c.limit
-	}
-	return c.Conn.SetReadDeadline(t)
+	return c.Conn.SetReadDeadline(earliest(t, c.limit))
+}
+
+// SetWriteDeadline keeps go-smtp's per-reply write deadline from pushing
+// past the shutdown deadline, so a client that reads nothing cannot hold
+// a reply (and the sink) open.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(earliest(t, c.wlimit))
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
-	return c.Conn.SetWriteDeadline(t)
+	return c.SetWriteDeadline(t)
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// earliest is the earlier of two deadlines, where zero means none.
+func earliest(t, limit time.Time) time.Time {
+	if !limit.IsZero() && (t.IsZero() || t.After(limit)) {
+		return limit
+	}
+	return t
 }
 
 // beginClose is called once when the sink shuts down. A connection in the
-// middle of a message keeps going; the others get grace to finish.
-func (c *conn) beginClose(grace time.Duration) {
+// middle of a message may go on until hard; the others get Grace to
+// finish. No reply is written past hard but the 421 (see hangUp).
+func (c *conn) beginClose(hard time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
 		return
 	}
-	c.closing = true
-	if !c.inTx {
-		c.armLocked(grace)
+	c.closing, c.hard, c.wlimit = true, hard, hard
+	_ = c.Conn.SetWriteDeadline(hard)
+	if c.inTx {
+		c.armLocked(hard)
+	} else {
+		c.armLocked(time.Now().Add(c.s.o.Grace))
 	}
 }
 
-func (c *conn) armLocked(d time.Duration) {
-	c.limit = time.Now().Add(d)
+// armLocked sets the read deadline to t, never past the hard deadline.
+func (c *conn) armLocked(t time.Time) {
+	c.limit = earliest(t, c.hard)
 	_ = c.Conn.SetReadDeadline(c.limit)
 }
 
@@ -142,7 +191,7 @@ func (c *conn) startTx() bool {
 	defer c.mu.Unlock()
 	if c.closing {
 		c.said421 = true // the MAIL reply is the 421
-		c.armLocked(0)
+		c.armLocked(time.Now())
 		return false
 	}
 	c.inTx = true
@@ -154,7 +203,7 @@ func (c *conn) endTx() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inTx && c.closing {
-		c.armLocked(c.s.o.Grace)
+		c.armLocked(time.Now().Add(c.s.o.Grace))
 	}
 	c.inTx = false
 }
@@ -183,9 +232,14 @@ func (c *conn) shutdownReply() string {
 }
 
 // sayShutdown writes the 421 that tells a client the sink is going away.
-// It runs in go-smtp's goroutine for this connection (from Read), so it
-// never interleaves with a reply.
-func (c *conn) sayShutdown() {
+func (c *conn) sayShutdown() { c.hangUp(c.shutdownReply()) }
+
+// hangUp writes a last 421 (unless one was said already) and ends the
+// connection: nothing is read or written after it. It runs in go-smtp's
+// goroutine for this connection (from Read, or from a session method), so
+// it never interleaves with a reply.
+func (c *conn) hangUp(line string) {
+	defer c.dead.Store(true)
 	c.mu.Lock()
 	if c.said421 {
 		c.mu.Unlock()
@@ -203,8 +257,13 @@ func (c *conn) sayShutdown() {
 	if w == nil {
 		return // TLS is mid-handshake: there is no way to say anything
 	}
-	line := c.shutdownReply()
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.mu.Lock()
+	dl := time.Now().Add(5 * time.Second)
+	if c.closing {
+		dl = earliest(dl, c.hard.Add(writeMargin))
+	}
+	_ = c.Conn.SetWriteDeadline(dl)
+	c.mu.Unlock()
 	_, err := w.Write([]byte(line + "\r\n"))
 	c.wrote.Store(false) // our own write: no Debug copy follows
 	if err == nil {
@@ -368,7 +427,8 @@ func (t *transcriber) line(l string) {
 	f := strings.Fields(l)
 	verb := ""
 	if len(f) > 0 {
-		verb = strings.ToUpper(f[0])
+		// Only known verbs matter; a long first word is not kept whole.
+		verb = strings.ToUpper(f[0][:min(len(f[0]), 16)])
 	}
 	if len(t.pending) >= maxPending {
 		t.pending = t.pending[1:]

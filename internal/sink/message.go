@@ -2,15 +2,16 @@ package sink
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net/mail"
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Record describes one accepted message: what --json prints, one per line.
@@ -60,6 +61,15 @@ type Attachment struct {
 // maxMIMEDepth bounds nesting so a hostile message cannot recurse forever.
 const maxMIMEDepth = 20
 
+// maxAttachments and maxAttachmentField bound the attachment list a
+// record holds, which would otherwise grow with the message: a 64 MiB
+// message has room for a million tiny parts, or for file names of
+// megabytes.
+const (
+	maxAttachments     = 1000
+	maxAttachmentField = 1024
+)
+
 var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
 	// Unknown charsets stay undecoded rather than failing the header:
 	// this is for display only and the stored bytes are untouched.
@@ -80,17 +90,26 @@ func decodeHeader(s string) string {
 	return d
 }
 
+// maxHeaderSection bounds the part of a message's header section that
+// the summary parses (Postfix's header_size_limit is 100 KiB). A longer
+// section is stored as it came; the summary shows the fields that fit.
+const maxHeaderSection = 256 << 10
+
 // inspect reads a stored message and fills the header fields and the
 // attachment list of rec. Malformed messages are not an error: the sink
 // stores whatever it was sent and reports what it could understand.
+// Memory is bounded whatever the message: the header section through
+// readHeaderSection, MIME parts by mime/multipart's own limits.
 func inspect(r io.Reader, rec *Record) {
 	rec.Attachments = []Attachment{}
-	m, err := mail.ReadMessage(bufio.NewReader(r))
-	if err != nil {
+	br := bufio.NewReader(r)
+	raw := readHeaderSection(br, maxHeaderSection)
+	hdr, err := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(raw), strings.NewReader("\r\n")))).ReadMIMEHeader()
+	if err != nil && len(hdr) == 0 {
 		return
 	}
 	get := func(k string) string {
-		vs := m.Header[textproto.CanonicalMIMEHeaderKey(k)]
+		vs := hdr[textproto.CanonicalMIMEHeaderKey(k)]
 		for i := range vs {
 			vs[i] = decodeHeader(strings.TrimSpace(vs[i]))
 		}
@@ -104,10 +123,51 @@ func inspect(r io.Reader, rec *Record) {
 		Date:      get("Date"),
 		MessageID: get("Message-Id"),
 	}
-	walkPart(textproto.MIMEHeader(m.Header), m.Body, 0, &rec.Attachments)
+	walkPart(hdr, br, 0, &rec.Attachments)
+}
+
+// readHeaderSection reads br up to and including the empty line that ends
+// a message's header section (or to the end of input) and returns the
+// section's first complete lines, at most limit bytes of them. The rest
+// of the section is read and dropped, without holding a long line whole,
+// so br is left at the body in bounded memory.
+func readHeaderSection(br *bufio.Reader, limit int) []byte {
+	var hdr []byte
+	lineLen := 0   // bytes of the current line read so far
+	lineStart := 0 // where the current line starts in hdr
+	full := false  // a line did not fit: keep nothing more
+	for {
+		frag, err := br.ReadSlice('\n')
+		if lineLen == 0 && (string(frag) == "\r\n" || string(frag) == "\n") {
+			return hdr
+		}
+		lineLen += len(frag)
+		if !full {
+			if len(hdr)+len(frag) <= limit {
+				hdr = append(hdr, frag...)
+			} else {
+				full = true
+				hdr = hdr[:lineStart]
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue // the same line goes on
+		}
+		if err != nil {
+			if !full {
+				// A last line without its end is still a field.
+				return hdr
+			}
+			return hdr[:lineStart]
+		}
+		lineLen, lineStart = 0, len(hdr)
+	}
 }
 
 func walkPart(h textproto.MIMEHeader, body io.Reader, depth int, out *[]Attachment) {
+	if len(*out) >= maxAttachments {
+		return
+	}
 	ctype := h.Get("Content-Type")
 	mediatype, params, err := mime.ParseMediaType(ctype)
 	if err != nil {
@@ -142,5 +202,18 @@ func walkPart(h textproto.MIMEHeader, body io.Reader, depth int, out *[]Attachme
 		dec = quotedprintable.NewReader(body)
 	}
 	n, _ := io.Copy(io.Discard, dec)
-	*out = append(*out, Attachment{Filename: decodeHeader(name), ContentType: mediatype, Size: n})
+	*out = append(*out, Attachment{Filename: clipField(decodeHeader(name)), ContentType: clipField(mediatype), Size: n})
+}
+
+// clipField shortens an attachment's name or type to maxAttachmentField
+// bytes, on a UTF-8 boundary.
+func clipField(s string) string {
+	if len(s) <= maxAttachmentField {
+		return s
+	}
+	s = s[:maxAttachmentField]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

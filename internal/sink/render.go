@@ -1,14 +1,13 @@
 package sink
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/fatih/color"
-
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -24,40 +23,18 @@ type Printer struct {
 	// Summaries prints a block per accepted message; off when the JSON
 	// records already say it.
 	Summaries bool
+	// RunFlag is the flag that set Options.Deadline (--run-for or
+	// --timeout) and Grace is Options.MessageGrace, for the stopping line.
+	RunFlag string
+	Grace   time.Duration
 
-	mu                                sync.Mutex
-	once                              sync.Once
-	info, ok, inter, temp, perm, bold *color.Color
+	mu   sync.Mutex
+	once sync.Once
+	pal  *term.Palette
 }
 
 func (p *Printer) init() {
-	p.once.Do(func() {
-		p.info = color.New(color.Faint)
-		p.ok = color.New(color.FgGreen)
-		p.inter = color.New(color.FgCyan)
-		p.temp = color.New(color.FgYellow)
-		p.perm = color.New(color.FgRed)
-		p.bold = color.New(color.FgGreen, color.Bold)
-		for _, c := range []*color.Color{p.info, p.ok, p.inter, p.temp, p.perm, p.bold} {
-			if p.Color {
-				c.EnableColor()
-			} else {
-				c.DisableColor()
-			}
-		}
-	})
-}
-
-func (p *Printer) class(code int) *color.Color {
-	switch code / 100 {
-	case 2:
-		return p.ok
-	case 3:
-		return p.inter
-	case 4:
-		return p.temp
-	}
-	return p.perm
+	p.once.Do(func() { p.pal = term.NewPalette(p.Color) })
 }
 
 func (p *Printer) human(lines ...string) {
@@ -72,7 +49,7 @@ func (p *Printer) human(lines ...string) {
 
 func (p *Printer) infof(format string, a ...any) string {
 	p.init()
-	return p.info.Sprint(transcript.MarkInfo + fmt.Sprintf(format, a...))
+	return p.pal.Faint.Sprint(transcript.MarkInfo + fmt.Sprintf(format, a...))
 }
 
 // Listening prints where the sink listens and how to reach it.
@@ -153,7 +130,7 @@ func (p *Printer) Line(l Line) {
 		if l.TLS {
 			m = transcript.MarkSentTLS
 		}
-		p.human(p.class(l.Code).Sprint(m + id + transcript.Escape(l.Text)))
+		p.human(p.pal.Class(l.Code).Sprint(m + id + transcript.Escape(l.Text)))
 	default:
 		p.human(p.infof("%s%s", id, transcript.Escape(l.Text)))
 	}
@@ -162,7 +139,7 @@ func (p *Printer) Line(l Line) {
 // Message prints the JSON record and/or the summary block.
 func (p *Printer) Message(r *Record) {
 	if p.JSON != nil {
-		b, err := marshalRecord(r)
+		b, err := transcript.MarshalJSON(r)
 		if err == nil {
 			p.mu.Lock()
 			p.JSON.Write(b)
@@ -178,7 +155,7 @@ func (p *Printer) Message(r *Record) {
 	if r.Size == 1 {
 		plural = ""
 	}
-	lines := []string{p.bold.Sprintf("[%d] message %d accepted, %d byte%s", r.Conn, r.Seq, r.Size, plural)}
+	lines := []string{p.pal.Good.Sprintf("[%d] message %d accepted, %d byte%s", r.Conn, r.Seq, r.Size, plural)}
 	field := func(k, v string) { lines = append(lines, fmt.Sprintf("    %-8s %s", k+":", v)) }
 	field("from", "<"+e(r.MailFrom)+">")
 	var to []string
@@ -216,17 +193,6 @@ func (p *Printer) Message(r *Record) {
 	p.human(lines...)
 }
 
-func marshalRecord(r *Record) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	// Addresses and subjects are data, not HTML: keep <, > and & readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
-}
-
 // Refused prints a reply the sink gave on purpose.
 func (p *Printer) Refused(r Refusal) {
 	p.init()
@@ -241,7 +207,7 @@ func (p *Printer) Refused(r Refusal) {
 	case "AUTH":
 		what = "AUTH as " + transcript.Escape(r.Arg)
 	}
-	p.human(p.class(r.Code).Sprintf("[%d] %s refused: %d %s (%s)", r.Conn, what, r.Code, r.Enhanced, r.Reason))
+	p.human(p.pal.Class(r.Code).Sprintf("[%d] %s refused: %d %s (%s)", r.Conn, what, r.Code, r.Enhanced, r.Reason))
 }
 
 // Problem prints a failure that does not stop the sink.
@@ -251,17 +217,25 @@ func (p *Printer) Problem(conn int, msg string) {
 	if conn > 0 {
 		prefix = fmt.Sprintf("[%d] ", conn)
 	}
-	p.human(p.perm.Sprint(transcript.MarkFailure + prefix + transcript.Escape(msg)))
+	p.human(p.pal.Perm.Sprint(transcript.MarkFailure + prefix + transcript.Escape(msg)))
 }
 
 // Stopping says why the sink is shutting down.
 func (p *Printer) Stopping(reason string) {
+	within := ""
+	if p.Grace > 0 {
+		within = " (" + p.Grace.String() + " at most)"
+	}
 	switch reason {
 	case StopExitAfter:
-		p.human(p.infof("stopping: --exit-after reached, finishing open connections"))
+		p.human(p.infof("stopping: --exit-after reached, finishing open connections%s", within))
 	case StopDeadline:
-		p.human(p.infof("stopping: --timeout reached, finishing messages in flight"))
+		flag := p.RunFlag
+		if flag == "" {
+			flag = "--run-for"
+		}
+		p.human(p.infof("stopping: %s reached, finishing messages in flight%s", flag, within))
 	default:
-		p.human(p.infof("stopping: finishing messages in flight (interrupt again to quit at once)"))
+		p.human(p.infof("stopping: finishing messages in flight%s (interrupt again to quit at once)", within))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtpx/smtpx/internal/auth"
+	smtpsession "github.com/smtpx/smtpx/internal/session"
 )
 
 // Replies the sink gives on purpose. Each names the flag that caused it,
@@ -33,17 +35,17 @@ var (
 	replyStoreFailed  = reply(451, "4.3.0", "Cannot store the message, try again later")
 	replyNoSpace      = reply(452, "4.3.1", "Insufficient storage, try again later")
 	replyLongLine     = reply(554, "5.6.0", "Line too long: the limit is 65536 bytes, RFC 5321 allows 1000")
+	replyLongSender   = reply(501, "5.1.7", "Path too long: the limit is 512 bytes, RFC 5321 allows 256")
+	replyLongRcpt     = reply(501, "5.1.3", "Path too long: the limit is 512 bytes, RFC 5321 allows 256")
+	replyShuttingDown = reply(421, "4.3.2", "Connection closing")
 )
 
 func reply(code int, enhanced, text string) *smtp.SMTPError {
-	var ec smtp.EnhancedCode
-	fmt.Sscanf(enhanced, "%d.%d.%d", &ec[0], &ec[1], &ec[2])
+	ec, _ := smtpsession.ParseEnhanced(enhanced)
 	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: text}
 }
 
-func enhanced(e *smtp.SMTPError) string {
-	return fmt.Sprintf("%d.%d.%d", e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
-}
+func enhanced(e *smtp.SMTPError) string { return smtpsession.FormatEnhanced(e.EnhancedCode) }
 
 // matcher is a --reject-rcpt / --tempfail-rcpt pattern.
 type matcher struct{ re *regexp.Regexp }
@@ -62,22 +64,23 @@ func matchAny(ms []matcher, s string) bool {
 // make them wait.
 type greylist struct {
 	mu   sync.Mutex
-	seen map[string]struct{}
+	seen map[[sha256.Size]byte]struct{}
 }
 
 // maxGreylist bounds memory; when full the list starts over, which only
-// means some triples get greylisted twice.
+// means some triples get greylisted twice. Keys are hashes, so a full list
+// is a few MiB whatever the addresses.
 const maxGreylist = 100000
 
 func (g *greylist) first(from, to, ip string) bool {
-	k := from + "\x00" + to + "\x00" + ip
+	k := sha256.Sum256([]byte(from + "\x00" + to + "\x00" + ip))
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.seen[k]; ok {
 		return false
 	}
 	if g.seen == nil || len(g.seen) >= maxGreylist {
-		g.seen = map[string]struct{}{}
+		g.seen = map[[sha256.Size]byte]struct{}{}
 	}
 	g.seen[k] = struct{}{}
 	return true
@@ -123,12 +126,15 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if !s.authEnabled() {
 		return nil, smtp.ErrAuthUnsupported
 	}
+	if s.c.dead.Load() {
+		return nil, replyShuttingDown
+	}
 	s.c.s.delay("auth")
 	switch mech {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
-				return s.refuse("AUTH", user, "authorization identity differs", replyAuthFailed)
+				return s.authFailed(user, "authorization identity differs")
 			}
 			return s.check(user, pass)
 		}), nil
@@ -145,15 +151,44 @@ func (s *session) check(user, pass string) error {
 		// Constant time so the sink cannot be used to demonstrate a
 		// timing oracle by accident.
 		if subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 || !ok {
-			return s.refuse("AUTH", user, "wrong user or password", replyAuthFailed)
+			return s.authFailed(user, "wrong user or password")
 		}
 	}
 	s.user = user
 	return nil
 }
 
+// authFailed answers a failed AUTH attempt, slowly: the k-th failure on a
+// connection waits AuthFailDelay × 2^(k-1) before its reply, and the
+// MaxAuthFailures-th is answered 421 and the connection closed, so one
+// connection cannot try passwords at the speed of the network.
+func (s *session) authFailed(user, reason string) error {
+	c, sk := s.c, s.c.s
+	c.mu.Lock()
+	c.authFailures++
+	n := c.authFailures
+	c.mu.Unlock()
+	d := sk.o.AuthFailDelay << min(n-1, 16)
+	sk.pause("auth-failure", d)
+	if n < sk.o.MaxAuthFailures {
+		return s.refuse("AUTH", user, reason, replyAuthFailed)
+	}
+	e := reply(421, "4.7.0", sk.o.Hostname+" too many failed AUTH attempts, closing connection")
+	s.refuse("AUTH", user, fmt.Sprintf("%s; %d failures on this connection", reason, n), e)
+	// go-smtp would answer 454 and read on; say the 421 here and end the
+	// connection, so its reply is never written.
+	c.hangUp(fmt.Sprintf("%d %s %s", e.Code, enhanced(e), e.Message))
+	return e
+}
+
 // Mail starts a transaction.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.c.dead.Load() {
+		return replyShuttingDown
+	}
+	if len(from) > MaxPathLen {
+		return s.refuse("MAIL", clip(from), "path over 512 bytes", replyLongSender)
+	}
 	if s.authEnabled() && s.user == "" {
 		return s.refuse("MAIL", from, "not authenticated", replyAuthRequired)
 	}
@@ -172,6 +207,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // Rcpt applies the scripted recipient failures and greylisting.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	sk := s.c.s
+	if len(to) > MaxPathLen {
+		// Refused before anything keeps it: go-smtp stores only the
+		// recipients the session accepts.
+		return s.refuse("RCPT", clip(to), "path over 512 bytes", replyLongRcpt)
+	}
 	sk.delay("rcpt")
 	switch {
 	case matchAny(sk.rcpt.reject, to):
@@ -183,6 +223,15 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	s.rcpts = append(s.rcpts, to)
 	return nil
+}
+
+// clip shortens an overlong address for reports.
+func clip(s string) string {
+	const keep = 64
+	if len(s) <= keep {
+		return s
+	}
+	return s[:keep] + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 func (c *conn) remoteIP() string {
@@ -222,8 +271,13 @@ func (e errWriter) Write(p []byte) (int, error) {
 // or joined the chunks (BDAT), so what is stored is exactly the message
 // the client meant to send.
 func (s *session) Data(r io.Reader) error {
-	defer s.c.endTx()
 	sk := s.c.s
+	// With BDAT this runs in a goroutine of go-smtp's own, which may
+	// outlive the connection by a moment: Serve waits for it too, so no
+	// temporary file is left behind.
+	sk.inData.Add(1)
+	defer sk.inData.Add(-1)
+	defer s.c.endTx()
 	f, err := sk.store.create()
 	if err != nil {
 		sk.obs.Problem(s.c.info.ID, "cannot store message: "+err.Error())
@@ -250,6 +304,10 @@ func (s *session) Data(r io.Reader) error {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && se.Code == 552 {
 			s.refuse("DATA", s.from, "--max-size", se)
+		}
+		if s.c.dead.Load() {
+			sk.obs.Problem(s.c.info.ID, "message cut off by the shutdown deadline, not stored")
+			return err
 		}
 		if errors.Is(err, smtp.ErrTooLongLine) {
 			// go-smtp closes the connection after this reply.

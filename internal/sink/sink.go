@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -110,13 +111,16 @@ type Sink struct {
 	listeners []net.Listener
 	bound     []string
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	stopping bool
-	reason   string
-	stopCh   chan struct{}
-	wg       sync.WaitGroup
+	mu         sync.Mutex
+	conns      map[*conn]struct{}
+	turnedAway int // connections told 421 at the limit, not yet reported
+	stopping   bool
+	reason     string
+	hardStop   time.Time // when every connection is told 421; set by stop
+	stopCh     chan struct{}
+	wg         sync.WaitGroup
 
+	inData   atomic.Int64 // Data calls running (see session.Data)
 	connSeq  atomic.Int64
 	msgSeq   atomic.Int64 // numbers messages as they are committed
 	accepted atomic.Int64 // messages stored and acknowledged
@@ -127,7 +131,7 @@ type Sink struct {
 }
 
 // New checks o and prepares storage and TLS. Its errors are about the
-// options (a usage problem); nothing is bound yet.
+// options (an *OptionError, a usage problem); nothing is bound yet.
 func New(o Options) (*Sink, error) {
 	if len(o.Listen) == 0 {
 		o.Listen = []Addr{{Network: "tcp", Address: DefaultListen}}
@@ -135,49 +139,73 @@ func New(o Options) (*Sink, error) {
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
+	const seeHelp = "run 'smtpx sink --help' for the flags"
 	if strings.ContainsAny(o.Hostname, " \t\r\n") {
-		return nil, fmt.Errorf("--hostname %q: must be one word", o.Hostname)
+		return nil, optionErr("give a host name such as mx.test", "--hostname %q: must be one word", o.Hostname)
 	}
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 5 * time.Minute
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MessageGrace <= 0 {
+		o.MessageGrace = DefaultMessageGrace
 	}
 	if o.Grace <= 0 {
 		o.Grace = DefaultGrace
 	}
-	if o.MaxSize < 0 {
-		return nil, fmt.Errorf("--max-size must not be negative")
+	o.Grace = min(o.Grace, o.MessageGrace)
+	switch {
+	case o.MaxSize == 0:
+		o.MaxSize = DefaultMaxSize
+	case o.MaxSize < 0:
+		o.MaxSize = 0 // go-smtp's "no limit"
+	}
+	if o.MaxRcpts < 0 || o.MaxConns < 0 || o.MaxAuthFailures < 0 {
+		return nil, optionErr(seeHelp, "limits must not be negative")
+	}
+	if o.MaxRcpts == 0 {
+		o.MaxRcpts = DefaultMaxRcpts
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxAuthFailures == 0 {
+		o.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if o.AuthFailDelay <= 0 {
+		o.AuthFailDelay = DefaultAuthFailDelay
 	}
 	if o.ExitAfter < 0 {
-		return nil, fmt.Errorf("--exit-after must not be negative")
+		return nil, optionErr("give a count such as --exit-after 1", "--exit-after must not be negative")
 	}
 	if o.Dir != "" && o.Maildir != "" {
-		return nil, fmt.Errorf("--dir and --maildir cannot be combined")
+		return nil, optionErr("store messages in one place: --dir or --maildir", "--dir and --maildir cannot be combined")
 	}
 	if o.RejectData && o.TempfailData {
-		return nil, fmt.Errorf("--reject-data and --tempfail-data cannot be combined")
+		return nil, optionErr("pick one: --reject-data (5xx) or --tempfail-data (4xx)", "--reject-data and --tempfail-data cannot be combined")
 	}
 	if o.AuthAny && len(o.Users) > 0 {
-		return nil, fmt.Errorf("--auth and --auth-any cannot be combined")
+		return nil, optionErr("drop --auth-any to check passwords, or the accounts (--auth, --auth-file, $"+EnvAuth+") to accept any",
+			"--auth and --auth-any cannot be combined")
 	}
 	useTLS := o.TLS || o.TLSOnConnect
 	if (o.CertFile != "") != (o.KeyFile != "") {
-		return nil, fmt.Errorf("--cert and --key go together")
+		return nil, optionErr("give a PEM certificate and its matching private key, or leave both out for a self-signed one", "--cert and --key go together")
 	}
 	if o.CertFile != "" && !useTLS {
-		return nil, fmt.Errorf("--cert needs --tls or --tls-on-connect")
+		return nil, optionErr("add --tls (STARTTLS) or --tls-on-connect", "--cert needs --tls or --tls-on-connect")
 	}
 	if o.SaveCert != "" && (!useTLS || o.CertFile != "") {
-		return nil, fmt.Errorf("--save-cert needs --tls or --tls-on-connect and no --cert")
+		return nil, optionErr("add --tls (STARTTLS) or --tls-on-connect", "--save-cert needs --tls or --tls-on-connect and no --cert")
 	}
 	if (o.AuthAny || len(o.Users) > 0) && !useTLS && !o.AllowInsecureAuth {
-		return nil, fmt.Errorf("--auth without TLS would never be offered")
+		return nil, optionErr("add --tls or --tls-on-connect, or --allow-insecure-auth to offer AUTH in plaintext", "--auth without TLS would never be offered")
 	}
 	// Canonical delay names, so "helo" given by a caller works as "ehlo".
 	delays := map[string]time.Duration{}
 	for k, d := range o.Delays {
 		name, _, err := ParseDelay(k + ":0s")
 		if err != nil {
-			return nil, err
+			return nil, optionErr("e.g. --delay rcpt:2s or --delay data:500ms", "%v", err)
 		}
 		delays[name] = d
 	}
@@ -192,16 +220,17 @@ func New(o Options) (*Sink, error) {
 	for _, re := range o.TempfailRcpt {
 		s.rcpt.tempfail = append(s.rcpt.tempfail, matcher{re})
 	}
+	const pathHint = "check that the path can be created and written"
 	switch {
 	case o.Dir != "":
 		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("--dir: %w", err)
+			return nil, &OptionError{Msg: "--dir: " + err.Error(), Hint: pathHint, Err: err}
 		}
 		s.store = dirStore{dir: o.Dir}
 	case o.Maildir != "":
 		m, err := newMaildirStore(o.Maildir)
 		if err != nil {
-			return nil, fmt.Errorf("--maildir: %w", err)
+			return nil, &OptionError{Msg: "--maildir: " + err.Error(), Hint: pathHint, Err: err}
 		}
 		s.store = m
 	default:
@@ -215,8 +244,9 @@ func New(o Options) (*Sink, error) {
 	return s, nil
 }
 
-// Listen binds every address. Its errors are network problems: a port in
-// use, an address that is not local, a socket path that cannot be made.
+// Listen binds every address. Its errors are network problems (a port in
+// use, an address that is not local, a socket path that cannot be made),
+// or an *OptionError when the --ready-file cannot be written.
 func (s *Sink) Listen() error {
 	for _, a := range s.o.Listen {
 		l, err := listen(a)
@@ -234,7 +264,7 @@ func (s *Sink) Listen() error {
 	if s.o.ReadyFile != "" {
 		if err := writeFileAtomic(s.o.ReadyFile, []byte(strings.Join(s.bound, "\n")+"\n")); err != nil {
 			s.closeListeners()
-			return fmt.Errorf("--ready-file: %w", err)
+			return &OptionError{Msg: "--ready-file: " + err.Error(), Hint: "check that the --ready-file directory exists and is writable", Err: err}
 		}
 	}
 	l := Listening{Addrs: s.bound, LMTP: s.o.LMTP, Cert: s.cert}
@@ -299,9 +329,11 @@ func (s *Sink) closeListeners() {
 }
 
 // Serve accepts connections until ctx is done, Options.Deadline passes or
-// Options.ExitAfter messages were accepted; then it shuts down gracefully:
-// no new connections, messages in flight are finished, other connections
-// get Options.Grace to say QUIT before they are told 421 and closed.
+// Options.ExitAfter messages were accepted; then it shuts down: no new
+// connections, messages in flight get Options.MessageGrace to finish,
+// other connections Options.Grace to say QUIT, and then every connection
+// is told 421 and closed. Serve returns within MessageGrace and a few
+// seconds of the stop whatever the clients do.
 func (s *Sink) Serve(ctx context.Context) Result {
 	for _, l := range s.listeners {
 		s.wg.Add(1)
@@ -320,7 +352,7 @@ func (s *Sink) Serve(ctx context.Context) Result {
 		s.stop(StopDeadline)
 	case <-s.stopCh:
 	}
-	s.wg.Wait()
+	s.drain()
 	if s.o.ReadyFile != "" {
 		os.Remove(s.o.ReadyFile)
 	}
@@ -328,6 +360,62 @@ func (s *Sink) Serve(ctx context.Context) Result {
 	reason := s.reason
 	s.mu.Unlock()
 	return Result{Messages: int(s.accepted.Load()), Reason: reason}
+}
+
+// Margins past the shutdown deadline: writeMargin for the 421 to be
+// written, then every socket is closed, then closeMargin for the
+// connection goroutines to notice before Serve returns without them.
+// Normally connections end at the deadline itself, and none of these
+// is waited out.
+const (
+	writeMargin = 2 * time.Second
+	closeMargin = 2 * time.Second
+)
+
+// drain waits for the connections to end after stop. Normally they end by
+// themselves at the shutdown deadline (see conn.Read and conn.Write); one
+// stuck elsewhere, say printing to a pipe nobody reads, has its socket
+// closed under it, and Serve returns without it if even that is not
+// enough.
+func (s *Sink) drain() {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	hard := s.hardStop
+	s.mu.Unlock()
+	t := time.NewTimer(time.Until(hard.Add(writeMargin)))
+	defer t.Stop()
+	select {
+	case <-done:
+		s.waitData(time.Now().Add(closeMargin))
+		return
+	case <-t.C:
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	n := len(s.conns)
+	s.mu.Unlock()
+	t.Reset(closeMargin)
+	select {
+	case <-done:
+		s.waitData(time.Now().Add(closeMargin))
+	case <-t.C:
+		s.obs.Problem(0, fmt.Sprintf("%d connection(s) did not end after their socket was closed; exiting without them", n))
+	}
+}
+
+// waitData waits, until at most end, for the Data calls that go-smtp runs
+// in goroutines of its own (BDAT), which a WaitGroup cannot count: they
+// may start after their connection ended. Cut off, they end at once.
+func (s *Sink) waitData(end time.Time) {
+	for s.inData.Load() > 0 && time.Now().Before(end) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // stop begins the shutdown once.
@@ -338,10 +426,11 @@ func (s *Sink) stop(reason string) {
 		return
 	}
 	s.stopping, s.reason = true, reason
+	s.hardStop = time.Now().Add(s.o.MessageGrace)
 	close(s.stopCh)
 	s.closeListeners()
 	for c := range s.conns {
-		c.beginClose(s.o.Grace)
+		c.beginClose(s.hardStop)
 	}
 	s.mu.Unlock()
 	s.obs.Stopping(reason)
@@ -371,13 +460,23 @@ func (s *Sink) acceptLoop(l net.Listener) {
 			return
 		}
 		backoff = 0
-		c := newConn(s, raw, int(s.connSeq.Add(1)))
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
 			raw.Close()
 			continue
 		}
+		if len(s.conns) >= s.o.MaxConns {
+			first := s.turnedAway == 0
+			s.turnedAway++
+			s.mu.Unlock()
+			if first {
+				s.obs.Problem(0, fmt.Sprintf("%d connections open, the limit (--max-conns): new ones are told 421 until one closes", s.o.MaxConns))
+			}
+			s.turnAway(raw)
+			continue
+		}
+		c := newConn(s, raw, int(s.connSeq.Add(1)))
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -385,10 +484,27 @@ func (s *Sink) acceptLoop(l net.Listener) {
 	}
 }
 
+// turnAway tells a connection over the limit 421 and closes it. It runs
+// in the accept loop, so it must not wait: the reply fits in any socket
+// buffer, and with implicit TLS there is no way to say it without a
+// handshake, so that connection is just closed.
+func (s *Sink) turnAway(raw net.Conn) {
+	if !s.o.TLSOnConnect {
+		_ = raw.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = io.WriteString(raw, "421 4.4.5 "+s.o.Hostname+" too many connections, try again later\r\n")
+	}
+	raw.Close()
+}
+
 func (s *Sink) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	n := s.turnedAway
+	s.turnedAway = 0
 	s.mu.Unlock()
+	if n > 0 {
+		s.obs.Problem(0, fmt.Sprintf("%d connection(s) were told 421 at the --max-conns limit of %d", n, s.o.MaxConns))
+	}
 }
 
 // delay holds back a reply as --delay asks; it reports whether the full
@@ -398,6 +514,12 @@ func (s *Sink) delay(point string) bool {
 	if d <= 0 {
 		return true
 	}
+	return s.pause(point, d)
+}
+
+// pause waits d at point (a --delay point, or "auth-failure"), or less if
+// shutdown begins; tests replace the wait with sleepHook.
+func (s *Sink) pause(point string, d time.Duration) bool {
 	if s.sleepHook != nil {
 		return s.sleepHook(point, d)
 	}
@@ -447,7 +569,8 @@ func (s *Sink) server(c *conn) *smtp.Server {
 	srv.Domain = s.o.Hostname
 	srv.LMTP = s.o.LMTP
 	srv.MaxMessageBytes = s.o.MaxSize
-	srv.MaxLineLength = maxLineLength
+	srv.MaxRecipients = s.o.MaxRcpts
+	srv.MaxLineLength = MaxLineLength
 	srv.AllowInsecureAuth = s.o.AllowInsecureAuth
 	srv.ReadTimeout = s.o.IdleTimeout
 	srv.WriteTimeout = time.Minute
@@ -464,13 +587,13 @@ func (s *Sink) server(c *conn) *smtp.Server {
 	return srv
 }
 
-// maxLineLength is far above RFC 5321's 1000 (§4.5.3.1.6) because the
-// sink's job is to capture what a client sends, not to police it. It must
-// also exceed go-smtp's 4 KiB read buffer: go-smtp counts line length on
-// every byte it reads while the limit is on, and the start of a BDAT chunk
-// is often read together with its command, before go-smtp lifts the limit
-// for the chunk; with the default 2000 a binary chunk would be refused.
-const maxLineLength = 64 << 10
+// MaxLineLength must also exceed go-smtp's 4 KiB read buffer twice over:
+// go-smtp counts line length on every byte it reads while the limit is on,
+// and the start of a BDAT chunk is often read together with its command,
+// before go-smtp lifts the limit for the chunk (and its count goes on from
+// there after the chunk); with the default 2000 a binary chunk would be
+// refused.
+var _ [MaxLineLength - 2*4096]struct{}
 
 // oneListener hands go-smtp a single connection, then blocks until that
 // connection is closed so Serve returns only when it is done.
@@ -498,9 +621,28 @@ func (l *oneListener) Addr() net.Addr { return l.addr }
 // so only ERR is kept, with what the sink was doing.
 type connLogger struct{ c *conn }
 
-func (l connLogger) Printf(format string, v ...any) { l.report(fmt.Sprintf(format, v...)) }
+func (l connLogger) Printf(format string, v ...any) {
+	if !ownHangUp(v) {
+		l.report(fmt.Sprintf(format, v...))
+	}
+}
 
-func (l connLogger) Println(v ...any) { l.report(fmt.Sprintln(v...)) }
+func (l connLogger) Println(v ...any) {
+	if !ownHangUp(v) {
+		l.report(fmt.Sprintln(v...))
+	}
+}
+
+// ownHangUp tells whether go-smtp reports the end the sink itself gave a
+// connection (see conn.hangUp), which is no problem to show.
+func ownHangUp(v []any) bool {
+	for _, a := range v {
+		if err, ok := a.(error); ok && errors.Is(err, errShutdown) {
+			return true
+		}
+	}
+	return false
+}
 
 func (l connLogger) report(msg string) {
 	msg = strings.TrimSpace(msg)

@@ -456,7 +456,7 @@ func tlsClientConfig(r *running) *tls.Config {
 
 func TestStartTLSAndAuth(t *testing.T) {
 	dir := t.TempDir()
-	r := start(t, Options{Dir: dir, TLS: true, Users: map[string]string{"alice": "s3cret:x"}})
+	r := start(t, Options{Dir: dir, TLS: true, Users: map[string]string{"alice": "s3cret:x"}, AuthFailDelay: time.Millisecond})
 	c := dial(t, r.addr)
 	if ok, _ := c.Extension("AUTH"); ok {
 		t.Error("AUTH advertised before TLS")
@@ -483,7 +483,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 }
 
 func TestAuthAnyPlainIdentity(t *testing.T) {
-	r := start(t, Options{AuthAny: true, AllowInsecureAuth: true})
+	r := start(t, Options{AuthAny: true, AllowInsecureAuth: true, AuthFailDelay: time.Millisecond})
 	c := dial(t, r.addr)
 	wantReply(t, c.Auth(sasl.NewPlainClient("mallory", "bob", "x")), 535, "5.7.8")
 	c2 := dial(t, r.addr)
@@ -759,7 +759,8 @@ func TestNewRejectsBadCombinations(t *testing.T) {
 		{CertFile: "c.pem", KeyFile: "k.pem"},
 		{SaveCert: "x.pem"},
 		{Hostname: "two words"},
-		{MaxSize: -1},
+		{MaxRcpts: -1},
+		{MaxConns: -1},
 		{ExitAfter: -1},
 		{TLS: true, CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"},
 	} {
@@ -872,11 +873,11 @@ func TestLongLine(t *testing.T) {
 	if rec := <-r.rec.msgCh; rec.Size != int64(len(ok)) {
 		t.Errorf("size %d", rec.Size)
 	}
-	err := send(c, "a@example.org", []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("x", maxLineLength+1)+"\r\n")
+	err := send(c, "a@example.org", []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("x", MaxLineLength+1)+"\r\n")
 	wantReply(t, err, 554, "5.6.0")
 	// BDAT has no line limit, even when the chunk comes with its command.
 	rc := dialRaw(t, r.addr)
-	long := "Subject: x\r\n\r\n" + strings.Repeat("\x00", 3*maxLineLength) + "\r\n"
+	long := "Subject: x\r\n\r\n" + strings.Repeat("\x00", 3*MaxLineLength) + "\r\n"
 	rc.write(fmt.Sprintf("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT %d LAST\r\n%s", len(long), long))
 	for i := 0; i < 4; i++ {
 		rc.expect(250)

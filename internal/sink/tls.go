@@ -3,7 +3,6 @@ package sink
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net"
 	"os"
 	"time"
@@ -28,25 +27,27 @@ func (s *Sink) setupTLS() error {
 		var err error
 		cert, err = tls.LoadX509KeyPair(s.o.CertFile, s.o.KeyFile)
 		if err != nil {
-			return fmt.Errorf("--cert/--key: %w", err)
+			return &OptionError{Msg: "--cert/--key: " + err.Error(), Err: err,
+				Hint: "give a PEM certificate and its matching private key, or leave both out for a self-signed one"}
 		}
 	} else {
 		c, err := certs.SelfSigned(certs.Options{Hosts: s.certHosts()})
 		if err != nil {
-			return fmt.Errorf("generating a self-signed certificate: %w", err)
+			return &OptionError{Msg: "generating a self-signed certificate: " + err.Error(), Err: err,
+				Hint: "give a certificate with --cert and --key"}
 		}
 		cert = c.TLS
 		info.SelfSigned = true
 		if s.o.SaveCert != "" {
 			if err := writeFileAtomic(s.o.SaveCert, c.CertPEM); err != nil {
-				return fmt.Errorf("--save-cert: %w", err)
+				return &OptionError{Msg: "--save-cert: " + err.Error(), Hint: "check that the path can be created and written", Err: err}
 			}
 			info.Saved = s.o.SaveCert
 		}
 	}
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
-		return fmt.Errorf("--cert: %w", err)
+		return &OptionError{Msg: "--cert: " + err.Error(), Hint: "give a PEM certificate chain, leaf first", Err: err}
 	}
 	info.Subject = leaf.Subject.CommonName
 	info.Hosts = append(info.Hosts, leaf.DNSNames...)

@@ -10,8 +10,8 @@ type Palette struct {
 	// Faint is for info lines (=== ...); Fail for failures and the error
 	// prefix; Bold for headings; Good for a heading that reports success.
 	Faint, Fail, Bold, Good *color.Color
-	// OK, Inter, Temp and Perm are the reply classes 2xx to 5xx; Warn and
-	// Note are for findings that are not failures.
+	// OK, Inter, Temp and Perm are the reply classes 2xx to 5xx (and a
+	// check's pass, info, warn and fail).
 	OK, Inter, Temp, Perm *color.Color
 	// ClassBold holds the class colours in bold (index 2 to 5), for a code
 	// shown as a heading.

@@ -71,7 +71,15 @@ func (s *IO) Color(mode string, tty bool) (bool, error) {
 
 // Width is the terminal width of Out, or 80 when it is not a terminal.
 func (s *IO) Width() int {
-	if f, ok := s.Out.(*os.File); ok && s.OutIsTTY {
+	out := s.Out
+	for {
+		u, ok := out.(interface{ Unwrap() io.Writer })
+		if !ok {
+			break
+		}
+		out = u.Unwrap()
+	}
+	if f, ok := out.(*os.File); ok && s.OutIsTTY {
 		if w, _, err := xterm.GetSize(int(f.Fd())); err == nil && w > 20 {
 			return w
 		}

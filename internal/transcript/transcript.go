@@ -9,12 +9,12 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
-
-	"github.com/fatih/color"
 
 	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // Markers, as swaks users read them.
@@ -41,41 +41,13 @@ type Options struct {
 type Human struct {
 	W    io.Writer
 	Opts Options
-
-	info, fail, ok, inter, temp, perm *color.Color
+	// P is the palette (term.Palette, the one every renderer uses).
+	P *term.Palette
 }
 
 // NewHuman returns a renderer writing to w.
 func NewHuman(w io.Writer, o Options) *Human {
-	h := &Human{W: w, Opts: o,
-		info:  color.New(color.Faint),
-		fail:  color.New(color.FgRed, color.Bold),
-		ok:    color.New(color.FgGreen),
-		inter: color.New(color.FgCyan),
-		temp:  color.New(color.FgYellow),
-		perm:  color.New(color.FgRed),
-	}
-	for _, c := range []*color.Color{h.info, h.fail, h.ok, h.inter, h.temp, h.perm} {
-		if o.Color {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-	}
-	return h
-}
-
-// ClassColor returns the colour for a reply code's class.
-func (h *Human) ClassColor(code int) *color.Color {
-	switch code / 100 {
-	case 2:
-		return h.ok
-	case 3:
-		return h.inter
-	case 4:
-		return h.temp
-	}
-	return h.perm
+	return &Human{W: w, Opts: o, P: term.NewPalette(o.Color)}
 }
 
 // Event renders one event. The last line of a failing reply is followed
@@ -89,7 +61,7 @@ func (h *Human) Event(e session.Event) {
 		}
 		enh, text, _ := session.SplitEnhanced(rest)
 		if hint := replycode.Hint(e.Code, enh, text); hint != "" {
-			fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(hint)))
+			fmt.Fprintln(h.W, h.P.Faint.Sprint(MarkInfo+Escape(hint)))
 		}
 	}
 }
@@ -98,9 +70,9 @@ func (h *Human) Event(e session.Event) {
 func (h *Human) Line(e session.Event) string {
 	switch e.Dir {
 	case session.Info:
-		return h.info.Sprint(MarkInfo + Escape(e.Line))
+		return h.P.Faint.Sprint(MarkInfo + Escape(e.Line))
 	case session.Failure:
-		return h.fail.Sprint(MarkFailure + Escape(e.Line))
+		return h.P.Fail.Sprint(MarkFailure + Escape(e.Line))
 	case session.Sent:
 		m := MarkSent
 		if e.TLS {
@@ -118,12 +90,12 @@ func (h *Human) Line(e session.Event) string {
 			m = MarkFailTLS
 		}
 	}
-	return h.ClassColor(e.Code).Sprint(m + Escape(e.Line))
+	return h.P.Class(e.Code).Sprint(m + Escape(e.Line))
 }
 
 // Infof writes an info line.
 func (h *Human) Infof(format string, a ...any) {
-	fmt.Fprintln(h.W, h.info.Sprint(MarkInfo+Escape(fmt.Sprintf(format, a...))))
+	fmt.Fprintln(h.W, h.P.Faint.Sprint(MarkInfo+Escape(fmt.Sprintf(format, a...))))
 }
 
 // Redact returns the line to show for e: secret payloads become ********,
@@ -140,21 +112,25 @@ func Redact(e session.Event, show bool) string {
 }
 
 // Escape makes untrusted text safe for a terminal: printable UTF-8 passes,
-// control characters become \r, \n, \t or \xNN, invalid UTF-8
-// bytes become \xNN, and overly long text is cut.
-func Escape(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean && len(s) <= maxShownLine {
+// control characters become \r, \n, \t or \xNN, invalid UTF-8 bytes become
+// \xNN, characters that are invisible or reorder text (C1 controls, line
+// separators and every format character, Unicode Cf: bidi controls,
+// zero-width characters, the BOM, tag characters) become \uXXXX or
+// \UXXXXXXXX, and overly long text is cut. It is the one escaper for
+// everything shown to people.
+func Escape(s string) string { return escape(s, false) }
+
+// EscapeMessage escapes an error message the way Escape does, except that
+// a backslash stays as it is: messages quote what the user typed with Go's
+// %q, whose backslash escapes must be shown once, not doubled.
+func EscapeMessage(s string) string { return escape(s, true) }
+
+func escape(s string, keepBackslash bool) string {
+	if len(s) <= maxShownLine && !needsEscape(s) {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(min(len(s), maxShownLine) + 16)
 	cut := false
 	for i := 0; i < len(s); {
 		if b.Len() >= maxShownLine {
@@ -164,7 +140,9 @@ func Escape(s string) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
+			writeHex(&b, `\x`, uint32(s[i]), 2)
+		case r == '\\' && keepBackslash:
+			b.WriteByte('\\')
 		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '\t':
@@ -174,14 +152,13 @@ func Escape(s string) string {
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", r)
-		case r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, "\\u%04x", r)
-		case r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
-			// Line separators and bidi overrides can disguise text.
-			fmt.Fprintf(&b, "\\u%04x", r)
+			writeHex(&b, `\x`, uint32(r), 2)
+		case r > 0xffff && hidden(r):
+			writeHex(&b, `\U`, uint32(r), 8)
+		case hidden(r):
+			writeHex(&b, `\u`, uint32(r), 4)
 		default:
-			b.WriteRune(r)
+			b.WriteString(s[i : i+size])
 		}
 		i += size
 	}
@@ -189,6 +166,68 @@ func Escape(s string) string {
 		fmt.Fprintf(&b, "... (%d bytes)", len(s))
 	}
 	return b.String()
+}
+
+// needsEscape reports whether Escape would change s, without allocating:
+// most lines are plain ASCII and go out as they are after one table
+// look-up per byte.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if plainASCII[c] {
+			continue
+		}
+		if c < utf8.RuneSelf {
+			return true
+		}
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || r < utf8.RuneSelf && !plainASCII[r] || hidden(r) {
+				return true
+			}
+			i += size
+		}
+		return false
+	}
+	return false
+}
+
+// plainASCII marks the bytes Escape passes as they are: printable ASCII
+// but the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '\\'
+	}
+	return t
+}()
+
+// hidden reports a non-C0 rune that must not reach a reader as it is: DEL
+// and the C1 controls (U+0080-U+009F, which some terminals obey like
+// ESC sequences), the line and paragraph separators, and the format
+// characters (Unicode Cf), which are invisible or reorder the text around
+// them (U+202E, U+2066-U+2069, U+061C, U+200B-U+200F, U+FEFF, U+00AD, the
+// tag characters U+E0000-U+E007F) and so can make text read as something
+// it is not.
+func hidden(r rune) bool {
+	switch {
+	case r < 0x7f:
+		return false
+	case r <= 0x9f:
+		return true
+	case r == 0x2028 || r == 0x2029:
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeHex writes prefix and v as n lower-case hex digits.
+func writeHex(b *strings.Builder, prefix string, v uint32, n int) {
+	b.WriteString(prefix)
+	for shift := 4 * (n - 1); shift >= 0; shift -= 4 {
+		b.WriteByte(hexDigits[v>>uint(shift)&0xf])
+	}
 }
 
 // JSONEvent is the machine form of an event.

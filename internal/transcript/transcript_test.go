@@ -5,22 +5,38 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/smtpx/smtpx/internal/session"
 )
 
 func TestEscape(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text":       "plain text",
-		"\x1b[2J clear":    `\x1b[2J clear`,
-		"\x1b]0;title\x07": `\x1b]0;title\x07`,
-		"nul\x00 del\x7f":  `nul\x00 del\x7f`,
-		"tab\there\r\n":    `tab\there\r\n`,
-		"bad \xff utf8":    `bad \xff utf8`,
-		"Grüße":            "Grüße",
-		"c1 \u009b31m":     `c1 \u009b31m`,
-		"bidi \u202eevil":  `bidi \u202eevil`,
-		`back\slash`:       `back\\slash`,
+		"plain text":         "plain text",
+		"\x1b[2J clear":      `\x1b[2J clear`,
+		"\x1b]0;title\x07":   `\x1b]0;title\x07`,
+		"nul\x00 del\x7f":    `nul\x00 del\x7f`,
+		"tab\there\r\n":      `tab\there\r\n`,
+		"bad \xff utf8":      `bad \xff utf8`,
+		"Grüße":              "Grüße",
+		"c1 \u009b31m":       `c1 \u009b31m`,
+		"bidi \u202eevil":    `bidi \u202eevil`,
+		`back\slash`:         `back\\slash`,
+		"del \x7f c1 \u0085": `del \x7f c1 \u0085`,
+		// Invisible format characters (Unicode Cf) are shown like the bidi
+		// overrides, so a reader sees that they are there.
+		"zw\u200bsp":                `zw\u200bsp`,
+		"rlm\u200f":                 `rlm\u200f`,
+		"\ufeffbom":                 `\ufeffbom`,
+		"tag\U000e0041":             `tag\U000e0041`,
+		"tags \U000e0001\U000e007f": `tags \U000e0001\U000e007f`,
+		"alm \u061c":                `alm \u061c`,
+		"soft\u00adhyphen":          `soft\u00adhyphen`,
+		"lri \u2066x\u2069":         `lri \u2066x\u2069`,
+		"wj \u2060 ls \u2028":       `wj \u2060 ls \u2028`,
+		"nbsp\u00a0é ü €":           "nbsp\u00a0é ü €",
+		"emoji 😀 ok":                "emoji 😀 ok",
+		"fffd \ufffd":               "fffd \ufffd",
 	} {
 		if got := Escape(in); got != want {
 			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
@@ -90,5 +106,47 @@ func TestJSONRedactsAndEscapes(t *testing.T) {
 	s := string(out)
 	if strings.Contains(s, "AHUAcA") || strings.Contains(s, "\x1b") || !strings.Contains(s, `\u001b[2J`) {
 		t.Errorf("%s", s)
+	}
+}
+
+// Whatever a server sends, the escaped form is valid UTF-8 with no control,
+// DEL, C1 or format character left, and plain text is kept as it is.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x1b[2J", "\u202e\u200b\ufeff\u00ad", "\U000e0041", "\xff\xfe", "Grüße 😀", `a\b`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Escape(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Escape(%q) = %q: invalid UTF-8", s, got)
+		}
+		for _, r := range got {
+			if r < 0x20 || hidden(r) {
+				t.Fatalf("Escape(%q) = %q: raw %U", s, got, r)
+			}
+		}
+		if len(s) <= maxShownLine && !needsEscape(s) && got != s {
+			t.Fatalf("Escape(%q) = %q: plain text changed", s, got)
+		}
+		if len(s) <= maxShownLine && needsEscape(s) == (got == s) {
+			t.Fatalf("Escape(%q) = %q, needsEscape %v", s, got, needsEscape(s))
+		}
+	})
+}
+
+// An error message quotes user input with %q; shown, it is escaped once:
+// the quoting's backslashes stay single, raw controls are still escaped.
+func TestEscapeMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		`invalid address "a\"b@x": bad`: `invalid address "a\"b@x": bad`,
+		"reply \x1b[2J from server":     `reply \x1b[2J from server`,
+		"bidi \u202e here":              `bidi \u202e here`,
+	} {
+		if got := EscapeMessage(in); got != want {
+			t.Errorf("EscapeMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Escape(`a\b`); got != `a\\b` {
+		t.Errorf("Escape keeps doubling backslashes in transcripts: %q", got)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
@@ -55,8 +57,11 @@ type tlsCheck struct {
 
 // open dials one address of an MX and greets it: banner, EHLO, STARTTLS
 // when offered, EHLO again. A failed TLS handshake is retried once on a new
-// connection without STARTTLS, as MTAs doing opportunistic TLS do.
-func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int, first bool) (*conn, *refusal, error) {
+// connection without STARTTLS, as MTAs doing opportunistic TLS do; that
+// retry is part of the same attempt. answered reports whether the server
+// sent any reply, which makes the attempt count as a session against
+// route.Limits.
+func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int, first bool) (c *conn, ref *refusal, answered bool, err error) {
 	tryTLS := !e.o.NoStartTLS
 	tlsNote := ""
 	for {
@@ -93,7 +98,7 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 		}
 		s, err := session.Dial(ctx, so)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, answered, err
 		}
 		e.sessions.Add(1)
 		raw := s.Conn()
@@ -101,14 +106,15 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 		// An interrupt (Ctrl-C) ends a session at once instead of after
 		// the reply timeout.
 		c.stop = context.AfterFunc(ctx, func() { raw.Close() })
-		fail := func(op string, r *session.Reply, err error) (*conn, *refusal, error) {
+		fail := func(op string, r *session.Reply, err error) (*conn, *refusal, bool, error) {
+			answered = answered || s.Banner != nil
 			s.Finish(err)
 			c.stop()
 			var se *session.Error
 			if r != nil && errors.As(err, &se) && se.Kind == session.KindReply {
-				return nil, &refusal{op: op, reply: r}, nil
+				return nil, &refusal{op: op, reply: r}, true, nil
 			}
-			return nil, nil, err
+			return nil, nil, answered, err
 		}
 		if r, err := s.ReadBanner(); err != nil {
 			return fail("banner", r, err)
@@ -140,6 +146,7 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 			default:
 				// The handshake broke the connection: once more, in
 				// plaintext.
+				answered = true
 				s.Close()
 				c.stop()
 				tryTLS = false
@@ -150,7 +157,7 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 		if tlsNote != "" && c.tlsErr == "" {
 			c.tlsErr, c.fellBack = tlsNote, true
 		}
-		return c, nil, nil
+		return c, nil, true, nil
 	}
 }
 
@@ -244,12 +251,16 @@ func isConnectTimeout(err error) bool {
 }
 
 // runSession serves a batch of jobs over one session, trying the group's
-// MX hosts in order until one greets.
+// MX hosts in order until one greets, within route.Limits: at most 5
+// addresses, and no more after 2 that answered without serving.
 func (e *engine) runSession(ctx context.Context, g *group, batch []*job) {
 	var tried []Attempt
 	var lastRefusal *refusal
 	var lastErr error
 	allTimeouts, attempts := true, 0
+	tries := e.o.Limits.Tries()
+	limited := g.omitted > 0
+hosts:
 	for _, h := range g.hosts {
 		addrs := h.Addrs()
 		if len(addrs) == 0 {
@@ -262,31 +273,31 @@ func (e *engine) runSession(ctx context.Context, g *group, batch []*job) {
 			continue
 		}
 		first := true
-	addrLoop:
 		for _, ip := range addrs {
-			if ctx.Err() != nil {
-				e.requeue(g, batch)
-				return
+			if !tries.Next() {
+				limited = true
+				break hosts
 			}
-			sem := e.hostSemaphore(h.Name)
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+			release, err := e.turn(ctx, ip)
+			if err != nil {
 				e.requeue(g, batch)
 				return
 			}
 			attempts++
-			c, ref, err := e.open(ctx, h, ip, g.port, first)
+			c, ref, answered, err := e.open(ctx, h, ip, g.port, first)
 			first = false
+			if answered {
+				tries.Answered()
+			}
 			if c != nil {
 				e.mu.Lock()
 				g.everOK, g.failedInRow = true, 0
 				e.mu.Unlock()
 				e.serve(ctx, g, c, batch, tried)
-				<-sem
+				release()
 				return
 			}
-			<-sem
+			release()
 			at := Attempt{Host: h.Name, Address: netip.AddrPortFrom(ip, uint16(g.port)).String()}
 			if ref != nil {
 				allTimeouts = false
@@ -301,7 +312,11 @@ func (e *engine) runSession(ctx context.Context, g *group, batch []*job) {
 					return
 				}
 				lastRefusal = ref
-				break addrLoop // a 4xx: the next MX host
+				continue hosts // a 4xx: the next MX host
+			}
+			if ctx.Err() != nil {
+				e.requeue(g, batch)
+				return
 			}
 			lastErr = err
 			at.Error = oneLine(err.Error())
@@ -318,10 +333,14 @@ func (e *engine) runSession(ctx context.Context, g *group, batch []*job) {
 	// No MX served this batch.
 	var res *Result
 	stop := true
+	why := ""
+	if limited && !tries.More() {
+		why = " (" + tries.Why() + ")"
+	}
 	if lastRefusal != nil {
 		cls := classifySession(lastRefusal.op, lastRefusal.reply)
 		res = e.sessionResult(cls, lastRefusal.reply, "", "", tried)
-		res.Reason = "every MX deferred: " + cls.reason
+		res.Reason = "every MX deferred: " + cls.reason + why
 	} else {
 		res = &Result{Verdict: Unknown, Source: "smtp", Err: lastErr, Tried: tried}
 		switch {
@@ -329,7 +348,7 @@ func (e *engine) runSession(ctx context.Context, g *group, batch []*job) {
 			res.Reason = "no MX host has an address"
 			res.Exit = exitcode.Network
 		default:
-			res.Reason = "no MX answered: " + oneLine(lastErr.Error())
+			res.Reason = "no MX answered: " + oneLine(lastErr.Error()) + why
 			res.Exit = exitcode.For(lastErr)
 		}
 		if attempts > 0 && allTimeouts && g.port == 25 {
@@ -465,21 +484,18 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 }
 
 func (e *engine) mailFrom(utf8 bool) string {
-	from := "MAIL FROM:<>"
+	from := ""
 	if e.o.From != nil {
-		from = "MAIL FROM:<" + e.o.From.Mailbox() + ">"
+		from = e.o.From.Mailbox()
 	}
-	if utf8 {
-		from += " SMTPUTF8"
-	}
-	return from
+	return session.MailCmd(from, &smtp.MailOptions{UTF8: utf8})
 }
 
 // transaction says MAIL FROM, RCPT TO and RSET, in one write when the server
 // offers PIPELINING. It returns the MAIL and RCPT replies; rcpt is nil when
 // MAIL was refused. err is a session failure.
 func (e *engine) transaction(c *conn, to string, utf8 bool) (mail, rcpt *session.Reply, err error) {
-	mailCmd, rcptCmd := e.mailFrom(utf8), "RCPT TO:<"+to+">"
+	mailCmd, rcptCmd := e.mailFrom(utf8), session.RcptCmd(to, nil)
 	if c.Ext.Has("PIPELINING") {
 		rs, err := c.Pipeline(mailCmd, rcptCmd, "RSET")
 		for i, op := range []string{"MAIL", "RCPT", "RSET"} {

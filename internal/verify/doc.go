@@ -10,6 +10,12 @@
 // addresses, QUIT at the end, never DATA. Many addresses share one session
 // per MX; catch-all answers are cached per domain.
 //
+// What a domain can cost is bounded: a session is sought over at most 5
+// addresses of its MX hosts, and no more once 2 of them answered without
+// serving (route.Limits, shared with send). Politeness (Options.PerMX and
+// Delay) is per server IP address, not per MX name, because many names can
+// point at one server.
+//
 // Standards it follows:
 //
 //   - RFC 5321: §5.1 routing (MX by preference, the implicit MX, the next MX

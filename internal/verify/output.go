@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smtpx/smtpx/internal/replycode"
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -18,28 +17,28 @@ import (
 // one line each (JSON Lines) for a bulk run. Field names are stable and
 // documented in the README.
 type JSON struct {
-	Line          int         `json:"line,omitempty"`
-	Input         string      `json:"input"`
-	Address       string      `json:"address"`
-	Mailbox       string      `json:"mailbox"`
-	Domain        string      `json:"domain"`
-	Verdict       Verdict     `json:"verdict"`
-	Reason        string      `json:"reason"`
-	Source        string      `json:"source"`
-	CatchAll      *bool       `json:"catch_all"`
-	Greylisted    bool        `json:"greylisted"`
-	RetryAfterS   float64     `json:"retry_after_s,omitempty"`
-	Skipped       bool        `json:"skipped"`
-	SMTPUTF8      bool        `json:"smtputf8"`
-	MX            string      `json:"mx"`
-	MXAddress     string      `json:"mx_address"`
-	MXTried       []Attempt   `json:"mx_tried"`
-	TLS           *report.TLS `json:"tls"`
-	TLSError      string      `json:"tls_error,omitempty"`
-	TLSFallback   bool        `json:"tls_fallback"`
-	Port25Blocked bool        `json:"port25_blocked"`
-	Session       int         `json:"session"`
-	report.Final
+	Line          int             `json:"line,omitempty"`
+	Input         string          `json:"input"`
+	Address       string          `json:"address"`
+	Mailbox       string          `json:"mailbox"`
+	Domain        string          `json:"domain"`
+	Verdict       Verdict         `json:"verdict"`
+	Reason        string          `json:"reason"`
+	Source        string          `json:"source"`
+	CatchAll      *bool           `json:"catch_all"`
+	Greylisted    bool            `json:"greylisted"`
+	RetryAfterS   float64         `json:"retry_after_s,omitempty"`
+	Skipped       bool            `json:"skipped"`
+	SMTPUTF8      bool            `json:"smtputf8"`
+	MX            string          `json:"mx"`
+	MXAddress     string          `json:"mx_address"`
+	MXTried       []Attempt       `json:"mx_tried"`
+	TLS           *transcript.TLS `json:"tls"`
+	TLSError      string          `json:"tls_error,omitempty"`
+	TLSFallback   bool            `json:"tls_fallback"`
+	Port25Blocked bool            `json:"port25_blocked"`
+	Session       int             `json:"session"`
+	transcript.Final
 	TimingsMS map[string]float64     `json:"timings_ms"`
 	Events    []transcript.JSONEvent `json:"events,omitempty"`
 }
@@ -62,12 +61,12 @@ func (r *Result) ToJSON(exit int, events []session.Event) JSON {
 		MX:            r.MX,
 		MXAddress:     r.MXAddress,
 		MXTried:       r.Tried,
-		TLS:           report.FromTLS(r.TLS, r.TLSVerified),
+		TLS:           transcript.FromTLS(r.TLS, r.TLSVerified),
 		TLSError:      r.TLSError,
 		TLSFallback:   r.TLSFallback,
 		Port25Blocked: r.PortBlocked,
 		Session:       r.Session,
-		TimingsMS:     report.Timings(r.Timings),
+		TimingsMS:     transcript.Timings(r.Timings),
 	}
 	if j.MXTried == nil {
 		j.MXTried = []Attempt{}
@@ -119,15 +118,18 @@ func (r *Result) Hint() string {
 // CSVHeader is the first row of --csv output.
 var CSVHeader = []string{"line", "input", "address", "verdict", "code", "enhanced", "text", "reason", "catch_all", "greylisted", "mx", "smtputf8", "exit"}
 
-// CSVRecord is one row of --csv output. Server text is escaped, so a row
-// printed to a terminal cannot carry control sequences.
+// CSVRecord is one row of --csv output, in the columns of CSVHeader. Every
+// cell goes through csvCell, whatever its column: most of them carry text
+// a peer chose (the input line, the address, the server's reply, the MX
+// name from DNS), and guarding all of them means a column added later
+// cannot be forgotten.
 func (r *Result) CSVRecord(exit int) []string {
 	code, enh, text := "", "", ""
 	if r.Reply != nil {
 		if r.Reply.Code != 0 {
 			code = strconv.Itoa(r.Reply.Code)
 		}
-		enh, text = r.Reply.Enhanced, transcript.Escape(strings.ReplaceAll(r.Reply.Text(), "\n", " "))
+		enh, text = r.Reply.Enhanced, strings.ReplaceAll(r.Reply.Text(), "\n", " ")
 	}
 	catch := ""
 	if r.CatchAll != nil {
@@ -141,17 +143,28 @@ func (r *Result) CSVRecord(exit int) []string {
 	if r.Line > 0 {
 		line = strconv.Itoa(r.Line)
 	}
-	return []string{line, cell(r.Input), addr, string(r.Verdict), code, enh, cell(text),
-		cell(r.Reason), catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+	rec := []string{line, r.Input, addr, string(r.Verdict), code, enh, text,
+		r.Reason, catch, strconv.FormatBool(r.Greylisted), r.MX, strconv.FormatBool(r.SMTPUTF8), strconv.Itoa(exit)}
+	for i, v := range rec {
+		rec[i] = csvCell(v)
+	}
+	return rec
 }
 
-// cell escapes free text for a CSV cell: control characters as for a
-// terminal, and a leading =, +, - or @ (which spreadsheets run as a
-// formula) behind a quote, so server text or an input line cannot become a
-// formula in the user's spreadsheet.
-func cell(s string) string {
+// formulaLead holds the first characters that make a spreadsheet read a
+// cell as a formula (Excel, LibreOffice and Google Sheets; OWASP "CSV
+// Injection"): = + - @, and tab and CR, which some of them skip before
+// looking at the next character.
+const formulaLead = "=+-@\t\r"
+
+// csvCell makes one CSV cell safe to open: control characters escaped as
+// for a terminal, and a cell that a spreadsheet would run as a formula put
+// behind a quote, which spreadsheets take as "this is text". A valid
+// address such as =cmd|'/Ccalc'!A0@b.example and a DNS name such as
+// -2+3.g.example both start that way.
+func csvCell(s string) string {
 	s = transcript.Escape(s)
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+	if s != "" && strings.ContainsRune(formulaLead, rune(s[0])) {
 		return "'" + s
 	}
 	return s

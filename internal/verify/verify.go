@@ -62,11 +62,17 @@ type Options struct {
 	// configuration (ServerName is set per MX), the dialer.
 	Session session.Options
 	// Bulk limits: RCPT probes per session, sessions at once, sessions to
-	// one MX at once, and the pause between sessions to one MX.
+	// one server at once, and the pause between sessions to one server.
+	// A server is an IP address: MX names that point at one address (ten
+	// domains hosted in one place) share its PerMX and Delay.
 	PerSession  int
 	Concurrency int
 	PerMX       int
 	Delay       time.Duration
+	// Limits bound the addresses and sessions one session sought may try
+	// over the MX hosts of a domain (or --mx); the zero value means
+	// route.DefaultLimits.
+	Limits route.Limits
 	// WaitGreylist, when positive, retries a greylisted address once,
 	// from the same sender, after this long (or the server's own hint when
 	// that is shorter).
@@ -191,13 +197,22 @@ type domain struct {
 type group struct {
 	key         string
 	hosts       []route.Host
+	omitted     int // MX hosts left out by route.Limits
 	port        int
 	queue       []*job
 	stopped     *Result // set when the domain asked to be left alone
 	everOK      bool
 	failedInRow int
 	brokenInRow int // sessions that broke before deciding any address
-	nextStart   time.Time
+}
+
+// server is the politeness share of one server address: at most PerMX
+// sessions at once, starting Delay apart. It is keyed by IP address, not by
+// MX name, because many names (of many domains) can point at one server,
+// and it is the server that feels the load.
+type server struct {
+	slots chan struct{}
+	next  time.Time // the earliest start of the next session; guarded by engine.mu
 }
 
 type engine struct {
@@ -210,7 +225,7 @@ type engine struct {
 	sessions atomic.Int64 // connections made
 	dials    atomic.Int64 // connection attempts, numbering sessions
 	global   chan struct{}
-	hostSem  map[string]chan struct{}
+	servers  map[netip.Addr]*server
 	helo     string
 	probed   int
 }
@@ -242,7 +257,7 @@ func Run(ctx context.Context, o Options, inputs []Input, emit func(*Result)) (Su
 	if o.RandomLocal == nil {
 		o.RandomLocal = randomLocal
 	}
-	e := &engine{o: o, emit: emit, global: make(chan struct{}, o.Concurrency), hostSem: map[string]chan struct{}{}}
+	e := &engine{o: o, emit: emit, global: make(chan struct{}, o.Concurrency), servers: map[netip.Addr]*server{}}
 	sum := Summary{ByVerdict: map[Verdict]int{}}
 	e.emit = func(r *Result) {
 		sum.Rows++
@@ -378,7 +393,7 @@ func (e *engine) route(ctx context.Context, order []*job) ([]*group, error) {
 				answers[i].err = errors.New("no resolver")
 				return
 			}
-			answers[i].res, answers[i].err = e.o.Resolver.Route(ctx, byDomain[d][0].addr.Domain)
+			answers[i].res, answers[i].err = e.o.Resolver.RouteWithin(ctx, byDomain[d][0].addr.Domain, e.o.Limits)
 		})
 	}
 	wg.Wait()
@@ -401,7 +416,7 @@ func (e *engine) route(ctx context.Context, order []*job) ([]*group, error) {
 		key := strings.Join(names, " ")
 		g := groups[key]
 		if g == nil {
-			g = &group{key: key, hosts: a.res.Hosts, port: e.o.Port}
+			g = &group{key: key, hosts: a.res.Hosts, omitted: a.res.Omitted, port: e.o.Port}
 			groups[key] = g
 			out = append(out, g)
 		}
@@ -570,9 +585,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// worker runs sessions for a group until its queue is empty.
+// worker runs sessions for a group until its queue is empty or the run is
+// interrupted.
 func (e *engine) worker(ctx context.Context, g *group) {
-	for {
+	for ctx.Err() == nil {
 		e.mu.Lock()
 		if g.stopped != nil {
 			for _, j := range g.queue {
@@ -584,47 +600,68 @@ func (e *engine) worker(ctx context.Context, g *group) {
 			return
 		}
 		batch, wait, empty := e.take(g)
+		e.mu.Unlock()
 		if empty {
-			e.mu.Unlock()
 			return
 		}
 		if batch == nil {
-			e.mu.Unlock()
 			if sleep(ctx, wait) != nil {
 				return
 			}
 			continue
 		}
-		// Politeness: sessions to one MX start --delay apart.
-		start := time.Now()
-		if g.nextStart.After(start) {
-			start = g.nextStart
-		}
-		g.nextStart = start.Add(e.o.Delay)
-		e.mu.Unlock()
-		if err := sleep(ctx, time.Until(start)); err != nil {
-			e.mu.Lock()
-			g.requeue(batch...)
-			e.mu.Unlock()
-			return
-		}
-		select {
-		case e.global <- struct{}{}:
-		case <-ctx.Done():
-			e.mu.Lock()
-			g.requeue(batch...)
-			e.mu.Unlock()
-			return
-		}
 		e.runSession(ctx, g, batch)
-		<-e.global
 		e.mu.Lock()
-		if end := time.Now().Add(e.o.Delay); end.After(g.nextStart) {
-			g.nextStart = end
-		}
 		e.flush()
 		e.mu.Unlock()
 	}
+}
+
+// turn waits until a session to ip may start: a free slot of the server
+// (PerMX), Delay since its last session started and since one ended, and
+// a free slot of Concurrency. Call release when the session is over.
+func (e *engine) turn(ctx context.Context, ip netip.Addr) (release func(), err error) {
+	e.mu.Lock()
+	sv := e.servers[ip.Unmap()]
+	if sv == nil {
+		sv = &server{slots: make(chan struct{}, e.o.PerMX)}
+		e.servers[ip.Unmap()] = sv
+	}
+	e.mu.Unlock()
+	select {
+	case sv.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.mu.Lock()
+	start := time.Now()
+	if sv.next.After(start) {
+		start = sv.next
+	}
+	sv.next = start.Add(e.o.Delay)
+	e.mu.Unlock()
+	if err := sleep(ctx, time.Until(start)); err != nil {
+		<-sv.slots
+		return nil, err
+	}
+	// The global slot is taken last and only for the session itself, so a
+	// session waiting for a busy server holds no slot that sessions to
+	// other servers could use.
+	select {
+	case e.global <- struct{}{}:
+	case <-ctx.Done():
+		<-sv.slots
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-e.global
+		e.mu.Lock()
+		if end := time.Now().Add(e.o.Delay); end.After(sv.next) {
+			sv.next = end
+		}
+		e.mu.Unlock()
+		<-sv.slots
+	}, nil
 }
 
 // finishStopped reports an address that was not tried because the domain
@@ -635,15 +672,4 @@ func (e *engine) finishStopped(j *job, why *Result) {
 	res.Reason = "not tried: " + why.Reason
 	res.Session = 0
 	e.finish(j, &res)
-}
-
-func (e *engine) hostSemaphore(name string) chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.hostSem[name]
-	if s == nil {
-		s = make(chan struct{}, e.o.PerMX)
-		e.hostSem[name] = s
-	}
-	return s
 }

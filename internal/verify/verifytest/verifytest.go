@@ -19,6 +19,7 @@
 package verifytest
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -126,6 +128,9 @@ type Options struct {
 	TLS      *tls.Config // offer STARTTLS
 	SMTPUTF8 bool
 	Domain   string // the banner name; "mx.test" by default
+	// Hold delays every answer to RCPT TO, so that sessions last long
+	// enough to overlap in tests that count them.
+	Hold time.Duration
 }
 
 // Server is a running rule-driven SMTP server.
@@ -138,11 +143,16 @@ type Server struct {
 	sessions atomic.Int64
 	rcpts    atomic.Int64
 	done     chan struct{}
+	hold     time.Duration
+	// open, maxOpen and starts count connections: how many are open now,
+	// the most at once, and when each was accepted.
+	open, maxOpen int
+	starts        []time.Time
 }
 
 // Start listens on 127.0.0.1:0.
 func Start(o Options) (*Server, error) {
-	s := &Server{rules: o.Rules, seen: map[string]bool{}, done: make(chan struct{})}
+	s := &Server{rules: o.Rules, seen: map[string]bool{}, done: make(chan struct{}), hold: o.Hold}
 	if s.rules.ByKey == nil {
 		s.rules.ByKey = map[string]Action{}
 	}
@@ -162,7 +172,7 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.srv, s.ln = srv, ln
-	go func() { _ = srv.Serve(ln); close(s.done) }()
+	go func() { _ = srv.Serve(countingListener{ln, s}); close(s.done) }()
 	return s, nil
 }
 
@@ -174,6 +184,70 @@ func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 // Sessions is the number of connections served so far.
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
+
+// MaxConcurrent is the most sessions that were open at once so far. A
+// session lasts from the connection to the client's QUIT (seen in
+// plaintext) or the end of the connection: a client that waits for the
+// reply to QUIT before its next session must not be seen with two.
+func (s *Server) MaxConcurrent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxOpen
+}
+
+// Starts returns when each connection so far was accepted, in order.
+func (s *Server) Starts() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.starts...)
+}
+
+// countingListener counts the connections of a Server as they are
+// accepted and closed.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.s.mu.Lock()
+	l.s.open++
+	l.s.maxOpen = max(l.s.maxOpen, l.s.open)
+	l.s.starts = append(l.s.starts, time.Now())
+	l.s.mu.Unlock()
+	return &countedConn{Conn: c, s: l.s}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *countedConn) end() {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		c.s.open--
+		c.s.mu.Unlock()
+	})
+}
+
+func (c *countedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if bytes.Contains(b[:n], []byte("QUIT\r\n")) {
+		c.end()
+	}
+	return n, err
+}
+
+func (c *countedConn) Close() error {
+	c.end()
+	return c.Conn.Close()
+}
 
 // Rcpts is the number of RCPT commands seen so far.
 func (s *Server) Rcpts() int { return int(s.rcpts.Load()) }
@@ -227,6 +301,9 @@ func (a Action) err() error {
 
 func (x *sess) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.s.rcpts.Add(1)
+	if x.s.hold > 0 {
+		time.Sleep(x.s.hold)
+	}
 	a := x.s.action(to)
 	switch {
 	case a.Drop:

@@ -1,4 +1,4 @@
-package probe
+package policy
 
 import (
 	"strings"
@@ -15,11 +15,11 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add("version:STSv1\nmode:testing\nmx:a\nmax_age:31557600")
 	f.Add("<html>\x00\xff</html>")
 	f.Fuzz(func(t *testing.T, body string) {
-		p, err := ParsePolicy(body)
+		p, err := ParseSTS(body)
 		if err != nil {
 			return
 		}
-		if p.Version != "STSv1" || p.MaxAge < 0 || p.MaxAge > MaxPolicyAge {
+		if p.Version != "STSv1" || p.MaxAge < 0 || p.MaxAge > MaxSTSAge {
 			t.Fatalf("accepted %+v", p)
 		}
 		switch p.Mode {
@@ -43,9 +43,12 @@ func FuzzParseSTSRecord(f *testing.F) {
 	f.Add("v=STSv1;id=")
 	f.Add("v=spf1 -all")
 	f.Fuzz(func(t *testing.T, rec string) {
-		_, id, err := ParseSTSRecord([]string{rec})
-		if err == nil && (id == "" || len(id) > 32 || !alnum(id)) {
+		r, id := ParseSTSRecord([]string{rec})
+		if r.Published && r.Err == nil && (id == "" || len(id) > 32 || !alnum(id)) {
 			t.Fatalf("accepted id %q from %q", id, rec)
+		}
+		if id != "" && (!r.Published || r.Err != nil) {
+			t.Fatalf("id %q from an unusable record %q", id, rec)
 		}
 	})
 }
@@ -55,7 +58,7 @@ func FuzzParseSPF(f *testing.F) {
 	f.Add("v=spf1 redirect=_spf.example.com")
 	f.Add("v=spf1 -ip4:")
 	f.Fuzz(func(t *testing.T, rec string) {
-		if err := ParseSPF(rec); err == nil && !strings.EqualFold(strings.Fields(rec)[0], "v=spf1") {
+		if err := CheckSPF(rec); err == nil && !strings.EqualFold(strings.Fields(rec)[0], "v=spf1") {
 			t.Fatalf("accepted %q", rec)
 		}
 	})
@@ -66,10 +69,16 @@ func FuzzRecords(f *testing.F) {
 	f.Add("v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x")
 	f.Add("v=DMARC1;p")
 	f.Fuzz(func(t *testing.T, rec string) {
-		for _, parse := range []func(*TXTRecord, []string){parseDMARC, parseTLSRPT, parseSPFRecords} {
-			r := &TXTRecord{}
-			parse(r, []string{rec, rec + ";"})
-			parse(&TXTRecord{}, []string{rec})
+		for _, parse := range []func([]string) Record{ParseDMARC, ParseTLSRPT, ParseSPF} {
+			// Two answers of a kind are never usable; one answer of
+			// another kind is never published.
+			parse([]string{rec, rec + ";"})
+			if r := parse([]string{rec, rec}); r.Published && r.Err == nil {
+				t.Fatalf("two records %q accepted", rec)
+			}
+			if r := parse([]string{rec}); !r.Published && (r.Err != nil || r.Text != "") {
+				t.Fatalf("unpublished %q: %+v", rec, r)
+			}
 		}
 	})
 }

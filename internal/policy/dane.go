@@ -1,4 +1,4 @@
-package probe
+package policy
 
 import (
 	"bytes"
@@ -12,25 +12,13 @@ import (
 	"github.com/smtpx/smtpx/internal/route"
 )
 
-// DANE is what the TLSA records of one endpoint say (RFC 6698, RFC 7672).
-type DANE struct {
-	Name    string   `json:"name"`    // "_25._tcp.mx.example.com"
-	Records []string `json:"records"` // presentation form, "3 1 1 <hex>"
-	// AD is the AD bit of the TLSA answer: a validating resolver vouched
-	// for it.
-	AD bool `json:"ad"`
-	// HostAD is set when the lookups that led to the host (the MX answer in
-	// a domain probe, and the host's addresses) were validated too; RFC
-	// 7672 §2.2 uses TLSA records only then.
-	HostAD bool `json:"host_ad"`
-	// Usable is set when at least one DANE-TA(2) or DANE-EE(3) record can
-	// be used: validated answers all the way.
-	Usable  bool     `json:"usable"`
-	Matched []string `json:"matched"`
-	Error   string   `json:"error,omitempty"`
-}
+// DANEUsable reports whether SMTP uses a TLSA record: DANE-TA(2) and
+// DANE-EE(3) only, since PKIX-TA(0) and PKIX-EE(1) presume the sender
+// knows which public CAs the receiver trusts (RFC 7672 §3.1.3).
+func DANEUsable(t route.TLSA) bool { return t.Usage == 2 || t.Usage == 3 }
 
-// tlsaData is what a record's selector picks from a certificate.
+// tlsaData is what a record's selector and matching type make of a
+// certificate (RFC 6698 §2.1.2, §2.1.3).
 func tlsaData(t route.TLSA, c *x509.Certificate) ([]byte, bool) {
 	var data []byte
 	switch t.Selector {
@@ -54,11 +42,12 @@ func tlsaData(t route.TLSA, c *x509.Certificate) ([]byte, bool) {
 	return nil, false
 }
 
-// matchTLSA checks one record against a presented chain (RFC 7671 §5,
-// RFC 7672 §3.1). DANE-EE(3) matches the leaf alone, without name or
-// validity checks. DANE-TA(2) matches a certificate in the chain, and the
-// leaf must then chain up to it and carry one of the reference names.
-func matchTLSA(t route.TLSA, chain []*x509.Certificate, names []string, now time.Time) (bool, string) {
+// MatchTLSA checks one TLSA record against the chain a server presented,
+// leaf first (RFC 7671 §5, RFC 7672 §3.1), and says why in words.
+// DANE-EE(3) matches the leaf alone, without name or validity checks.
+// DANE-TA(2) matches a certificate in the chain; the leaf must then chain
+// up to it, valid at now, and carry one of the reference names.
+func MatchTLSA(t route.TLSA, chain []*x509.Certificate, names []string, now time.Time) (bool, string) {
 	if len(chain) == 0 {
 		return false, "no certificate"
 	}
