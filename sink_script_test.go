@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,19 +37,18 @@ import (
 //	smtpconns N ADDR        open N connections at once and print each
 //	                        banner's reply code, in order of connection
 //
-// quickstart must use the README's fixed port 127.0.0.1:2525; it is
-// skipped when something else (a developer's own sink) has that port.
+// and for the README's quick start (quickstart.txtar), which binds no fixed
+// port, so it neither collides with nor depends on anything else running:
+//
+//	quickstart FILE         write the README's first quick-start command,
+//	                        as it stands there, to FILE
+//	modcopy DIR             copy this module's sources to DIR, nothing built
+//	gooffline               let the go command build from the module and
+//	                        build caches only, never the network
 func init() {
-	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
-		if filepath.Base(env.WorkDir) == "script-quickstart" {
-			l, err := net.Listen("tcp", "127.0.0.1:2525")
-			if err != nil {
-				env.T().Skip("127.0.0.1:2525 is in use: " + err.Error())
-			}
-			l.Close()
-		}
-		return nil
-	})
+	scriptCmds["quickstart"] = cmdQuickstart
+	scriptCmds["modcopy"] = cmdModCopy
+	scriptCmds["gooffline"] = cmdGoOffline
 	scriptCmds["waitfile"] = cmdWaitFile
 	scriptCmds["readaddr"] = cmdReadAddr
 	scriptCmds["smtpsend"] = cmdSMTPSend
@@ -296,4 +296,106 @@ func cmdSMTPSend(ts *testscript.TestScript, neg bool, args []string) {
 		break
 	}
 	step("QUIT", c.Quit())
+}
+
+// cmdQuickstart writes the README's first quick-start command to a file:
+// the lines of the quick start's first sh block from the first command to
+// the first blank line. The second command must be the test command.
+func cmdQuickstart(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: quickstart FILE")
+	}
+	b, err := os.ReadFile(ts.Getenv("README"))
+	ts.Check(err)
+	readme := string(b)
+	_, block, ok := strings.Cut(readme, "<!-- BEGIN quickstart -->")
+	block, _, ok2 := strings.Cut(block, "<!-- END quickstart -->")
+	_, block, ok3 := strings.Cut(block, "```sh\n")
+	block, _, ok4 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 || !ok4 {
+		ts.Fatalf("README.md has no sh block between its quickstart markers")
+	}
+	var cmds [][]string
+	var cur []string
+	for _, l := range strings.Split(block, "\n") {
+		switch {
+		case strings.TrimSpace(l) == "":
+			if len(cur) > 0 {
+				cmds = append(cmds, cur)
+			}
+			cur = nil
+		case strings.HasPrefix(l, "#"):
+		default:
+			cur = append(cur, l)
+		}
+	}
+	if len(cur) > 0 {
+		cmds = append(cmds, cur)
+	}
+	if len(cmds) != 2 || strings.Join(cmds[1], "\n") != "go test ./..." {
+		ts.Fatalf("the quick start is not two commands, the second go test ./...: %q", cmds)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(cmds[0], "\n")+"\n"), 0o644))
+}
+
+// cmdModCopy copies go.mod, go.sum and the non-test Go files of this
+// module (the test's working directory) to a directory, as a fresh clone
+// has them: no binary, no ready file.
+func cmdModCopy(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: modcopy DIR")
+	}
+	src, err := os.Getwd()
+	ts.Check(err)
+	dst := ts.MkAbs(args[0])
+	err = filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		name := d.Name()
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if rel != "go.mod" && rel != "go.sum" && (!strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	ts.Check(err)
+}
+
+// cmdGoOffline points the go command at this machine's module and build
+// caches (testscript gives scripts a bare environment) and forbids the
+// network, so a build in a script needs nothing but what the test binary
+// was built from.
+func cmdGoOffline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: gooffline")
+	}
+	vars := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "CGO_ENABLED"}
+	out, err := exec.Command("go", append([]string{"env"}, vars...)...).Output()
+	if err != nil {
+		ts.Fatalf("go env: %v", err)
+	}
+	vals := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(vals) != len(vars) {
+		ts.Fatalf("go env printed %q", out)
+	}
+	for i, v := range vars {
+		ts.Setenv(v, vals[i])
+	}
+	ts.Setenv("GOPROXY", "off")
+	ts.Setenv("GOSUMDB", "off")
+	ts.Setenv("GOTOOLCHAIN", "local")
 }

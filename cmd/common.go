@@ -138,7 +138,8 @@ func (e *Env) printJSON(v any) error {
 	return transcript.WriteJSON(e.IO.Out, v)
 }
 
-// longHelp appends the EXIT STATUS and EXAMPLES sections every verb's help ends with.
-func longHelp(body, examples string) string {
-	return body + "\n\n" + exitcode.HelpSection() + "\nEXAMPLES\n" + examples
+// longHelp appends the EXIT STATUS and EXAMPLES sections every verb's help
+// ends with: the statuses the verb can return (exits), from the one table.
+func longHelp(body, examples string, exits ...exitcode.Case) string {
+	return body + "\n\n" + exitcode.HelpSection(exits...) + "\nEXAMPLES\n" + examples
 }

@@ -139,68 +139,30 @@ func newConfigCmd(env *Env) *cobra.Command {
 		Use:   "config [flags]",
 		Short: "Show the settings send would use, and where each comes from",
 		Long: longHelp(`Print the settings 'smtpx send' would use with the same --config,
---profile and --msmtp-account, and where each comes from; passwords are
-masked and a password_command is never run. 'smtpx send --print-config'
-does the same with all of send's flags taken into account.
+--profile and --msmtp-account, and where each comes from, then exit
+without connecting. 'smtpx send --print-config' does the same with all of
+send's flags taken into account.
 
-Settings come from, in order of precedence: send's flags, the
-environment, the selected profile, the built-in defaults.
+Each line names a setting, its value and where the value comes from: a
+flag, an environment variable, a profile (and its key), an msmtp account,
+or the default. Settings that were found but not used follow under "not
+used:", each with why: overridden, or withheld from a server they were not
+configured for. Passwords are masked, and a password_command is neither
+run nor shown (it may hold a secret).
 
-CONFIG FILE
-  $XDG_CONFIG_HOME/smtpx/config.toml (default ~/.config/smtpx/config.toml),
-  or the file named by --config or $SMTPX_CONFIG. TOML, one table per
-  profile; the profile named default applies when none is named:
-
-    [profile.default]
-    server = "127.0.0.1:1025"
-
-    [profile.work]
-    server = "submission://mail.example.com"  # or host, host:port, smtps://...
-    port = 587                 # when server names no port
-    tls = "starttls"           # auto, starttls, implicit or none
-    auth = "auto"              # or a mechanism: PLAIN, LOGIN, SCRAM-SHA-256...
-    user = "me@example.com"
-    password_command = "pass show smtp/work"   # or password_file = "~/.smtp-pass"
-    from = "me@example.com"
-    helo = "laptop.example.com"
-    headers = ["X-Mailer-Test: yes"]
-    ca_file = "~/certs/ca.pem" # also insecure, cert_file, key_file, tls_sni
-
-  A profile's server-bound settings (port, tls, auth, user, password, TLS
-  files) are not used when --server or $SMTPX_SERVER names another server,
-  so credentials never go to a server they were not written for; nor is its
-  password when the user name comes from elsewhere. With no server named
-  at all (a send routed by DNS), neither the profile's credentials nor
-  $SMTPX_USER are used: a warning says so.
-
-  A password_command runs with sh -c, bounded by --timeout (its whole
-  process group is killed then), and only from a file that no one but its
-  owner can change; a password file others can read gets a warning.
-
-ENVIRONMENT
-  SMTPX_SERVER     the server (like --server)
-  SMTPX_USER       the AUTH user name (like --user)
-  SMTPX_FROM       the sender (like --from)
-  SMTPX_HELO       the EHLO name (like --helo)
-  SMTPX_PASSWORD   the password, when no --password-* flag is given
-  SMTPX_PROFILE    the profile to use (like --profile)
-  SMTPX_CONFIG     the config file to read (like --config)
-
-MSMTP
-  --msmtp-account NAME reads the account from ~/.msmtprc (or
-  $XDG_CONFIG_HOME/msmtp/config), with its defaults and parents: host,
-  port, from, domain (the EHLO name), auth, user, passwordeval, tls,
-  tls_starttls, tls_trust_file, tls_certcheck, tls_cert_file, tls_key_file,
-  tls_host_override and protocol. A clear-text password there is not used.
-
-A config file that cannot be read or parsed is an error with its file and
-line, and exit status 2.`,
+The config file, its profiles and keys, msmtp accounts and the environment
+variables are described in the CONFIGURATION FILE, MSMTP ACCOUNTS and
+ENVIRONMENT sections of smtpx-config(1) and in docs/configuration.md.
+--json prints one object; its fields are in the JSON OUTPUT section of
+smtpx-config(1) and in docs/json.md.`,
 			`  smtpx config
   smtpx config --profile work
   SMTPX_PROFILE=work smtpx send --to you@example.com
-  smtpx send --profile work --print-config --to you@example.com
+  SMTPX_FROM=ci@example.com smtpx send --profile work --helo build-42 --print-config
   smtpx send --msmtp-account gmail --to you@example.com
-`),
+`,
+			exitcode.Case{Code: exitcode.OK, When: "the settings were printed"},
+			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a config or msmtp file that cannot be read, parsed or trusted (the error names its file and line)"}),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The send verb's flags (none given) supply the defaults.

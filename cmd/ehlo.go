@@ -29,15 +29,33 @@ func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
 		Short: "Connect, say EHLO and list the server's extensions",
 		Long: longHelp(`Connect to TARGET (host, host:port or [ipv6]:port; port 25 by default),
 read the banner, say EHLO (falling back to HELO when the server refuses
-EHLO with 500 or 502), print the transcript, then a summary of the
-extensions. With --tls, upgrade with STARTTLS, say EHLO again and show both
-lists and what changed.`,
+EHLO with 500 or 502), print the transcript, then what each extension
+means. The EHLO name (--helo) is this host's FQDN, else the address literal
+of the local end ([127.0.0.1]), never an invented domain.
+
+With --tls, STARTTLS is required: upgrade, say EHLO again, and show both
+lists and what TLS changed (+ AUTH PLAIN LOGIN, - STARTTLS).
+--tls-on-connect speaks TLS from the first byte (port 465 when TARGET names
+none). --quit-after stops after the banner, the first EHLO or TLS (tls
+implies --tls unless the connection is already TLS). --socket PATH
+connects to a unix socket instead of TCP; --lmtp says LHLO.
+
+--json prints one object; its fields are in the JSON OUTPUT section of
+smtpx-ehlo(1) and in docs/json.md.`,
 			`  smtpx ehlo 127.0.0.1:2525
   smtpx ehlo --tls mail.example.com
   smtpx ehlo --tls-on-connect mail.example.com:465
-  smtpx ehlo --json 127.0.0.1:2525 | jq .extensions
+  smtpx ehlo --json 127.0.0.1:2525 | jq '.extensions[].keyword'
   smtpx ehlo --socket /var/run/smtp.sock --lmtp
-`),
+`,
+			exitcode.Case{Code: exitcode.OK, When: "the server accepted EHLO or HELO (and, with --tls, STARTTLS and the EHLO after it), or --quit-after was reached"},
+			exitcode.Case{Code: exitcode.Usage},
+			exitcode.Case{Code: exitcode.Network},
+			exitcode.Case{Code: exitcode.Transient, When: "a 4xx banner, EHLO/HELO or STARTTLS reply"},
+			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx banner or EHLO/HELO reply"},
+			exitcode.Case{Code: exitcode.TLS, When: "with --tls, STARTTLS not offered or refused; the handshake or certificate verification failed"},
+			exitcode.Case{Code: exitcode.Protocol},
+			exitcode.Case{Code: exitcode.Interrupted}),
 		Args: atMostArgs(1, "smtpx ehlo [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""

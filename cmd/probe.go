@@ -51,34 +51,171 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "probe [flags] DOMAIN | HOST:PORT",
 		Short: "Inspect a mail server or a mail domain in depth, as a CI gate",
-		Long: longHelp(`Probe a mail server the way posttls-finger, testssl.sh and MxToolbox do
-together, and exit with a status CI can gate on.
+		Long: longHelp(`Probe a mail server the way posttls-finger, testssl.sh, CheckTLS and
+MxToolbox do together, and exit with a status a CI job can gate on. The
+probe is read-only: it never sends DATA.
 
-TARGET is a mail domain (example.com: its MX hosts by preference, the
-implicit MX when there is none, a null MX reported), or one endpoint
-(HOST:PORT, [IPv6]:PORT, an address, smtp:// smtps:// submission:// lmtp://
-unix:// URLs, or --socket). Every address of every host is probed, IPv4 and
-IPv6 separately, on every --port (465 is implicit TLS), a few at a time.
+TARGETS
+  A name without a port (example.com) is a mail domain: its MX hosts by
+  preference (the implicit MX when there is none; a null MX is reported,
+  not probed), and the domain's MTA-STS, TLS-RPT, SPF and DMARC records.
+  HOST:PORT, [IPv6]:PORT, an address, smtp:// smtps:// submission://
+  lmtp:// unix:// URLs or --socket PATH are one host; --no-mx makes a name
+  without a port a host too. Every address of every host is probed, IPv4
+  and IPv6 separately (-4, -6: one family), on every --port (25,587,465;
+  465 is implicit TLS, RFC 8314), --parallel endpoints at a time; the
+  report keeps the order MX preference, host, address, port.
 
-Per endpoint: connect and greeting times (a greet pause is flagged), the
-banner, the EHLO inventory, STARTTLS or implicit TLS (version, cipher,
-group, handshake time), the certificate chain as sent, verified against the
-system roots or --ca-file for the host name, its expiry, OCSP stapling, EHLO
-after TLS and what changed, where AUTH is offered, reverse DNS, and DANE
-(TLSA records, DNSSEC status, match against the chain). Per domain:
-MTA-STS (record, policy over HTTPS, every MX against it), TLS-RPT, SPF and
-DMARC.
+WHAT IT REPORTS
+  Per endpoint: the connect time; the time to the greeting (slower than
+  --greet-pause is flagged as a greet pause or tarpit); the banner (a 4xx
+  or 5xx greeting is a failure); the EHLO inventory (every keyword with its
+  parameters, SIZE in bytes and MiB); STARTTLS or implicit TLS (version,
+  cipher, key exchange group, handshake time); the certificate chain as
+  sent (subject, issuer, names, validity and days left, key, signature,
+  fingerprint) and its verification for the MX host name against the
+  system roots or --ca-file; OCSP stapling; EHLO after TLS and what
+  changed; where AUTH is offered; reverse DNS (forward-confirmed, compared
+  with the banner and EHLO names); and DANE: TLSA records for
+  _PORT._tcp.HOST asked with the DNSSEC OK bit, used only when the resolver
+  set the AD bit, each matched against the chain (DANE-EE and DANE-TA).
+  --count N repeats the dialogue: min/median/max per phase, and whether
+  later connections resume the TLS session. --connect-to H1:P1:H2:P2 probes
+  H1:P1 (its name, certificate and DNS) over a connection to H2:P2, as curl
+  does, e.g. a staging address.
 
-The probe is read-only: it never sends DATA. Checks that send more than
-EHLO and STARTTLS run only when asked: --check-size, --check-vrfy,
---check-relay (RCPT only, RSET between), --check-injection,
---check-legacy-tls.
+  Each check is PASS, WARN, FAIL or INFO (a fact without a verdict), with a
+  stable id (CHECK IDS below) and its evidence; everything a server or DNS
+  sent is escaped. -v adds each endpoint's transcript and lists the
+  extensions not advertised one by one; -q prints only the error. The first
+  check behind the exit status is printed as "smtpx: error: ENDPOINT:
+  CHECK-ID: summary" with a hint.
 
-Each check is PASS, WARN, FAIL or INFO with a stable id (see --json). The
-exit status is the most severe any check stands for (the highest number):
-1 a check failed (or warned, with --fail-on warn); 3 the network; 4 or 5 a
-refusing greeting or EHLO; 6 TLS where TLS was required (--require-tls,
-submission://, implicit TLS); 7 a protocol violation.`,
+  A self-signed certificate on an MX is a warning, not a failure: senders
+  using opportunistic STARTTLS still encrypt. It fails on a submission port
+  (587, 465), where mail clients verify, and exits 6 when TLS is required.
+
+  The MTA-STS policy is fetched from https://mta-sts.DOMAIN/.well-known/
+  mta-sts.txt as RFC 8461 §3.3 asks: the certificate must be valid for that
+  name (--mta-sts-ca adds CAs for it), redirects are not followed, only a
+  200 text/plain answer of at most 64 KiB counts, and the name is resolved
+  through --dns-server like everything else (no HTTP proxy is used).
+  --dns-server asks one resolver for MX, A/AAAA, TXT, TLSA and PTR; DANE
+  needs a validating one. Reverse DNS and TLSA lookups for loopback
+  addresses are skipped unless --dns-server names a resolver.
+
+GATES
+  --require EXT,...   each extension is advertised, before or after TLS
+                      (require.KEYWORD; exit 1)
+  --require-tls       STARTTLS is offered, the handshake succeeds, the
+                      certificate verifies and the version meets --tls-min
+                      (exit 6 otherwise)
+  --tls-min VERSION   the least version accepted (default 1.2); the probe
+                      still offers 1.0 to 1.3 to see what the server picks
+  --cert-days N       a certificate expiring within N days fails (exit 1);
+                      under 30 days is always a warning, expired or not yet
+                      valid always a failure
+  --require-mta-sts   a valid MTA-STS policy in enforce mode, every MX
+                      matching it with a valid certificate (mail domains)
+  --require-dane      every MX has DNSSEC-validated TLSA records that match
+                      its certificate
+  --fail-on warn      warnings fail too (default: --fail-on fail)
+  --ignore ID,...     report these checks, but never gate on them;
+                      tls.cert.* matches a family
+  With several endpoints the most severe failure sets the exit status
+  (7 > 6 > 5 > 4 > 3 > 1 > 0).
+
+OPT-IN CHECKS
+  Each sends more than EHLO and STARTTLS, so each needs its flag; none
+  sends DATA.
+  --check-size        MAIL FROM:<> SIZE=limit+1, then RSET: is the
+                      advertised SIZE enforced at MAIL?
+  --check-vrfy        VRFY and EXPN postmaster: a 250 means the server
+                      confirms addresses
+  --check-relay       MAIL/RCPT to smtpx-probe@example.net from a foreign, a
+                      null and a local sender, RSET between: an accepted
+                      RCPT is a sign of an open relay, not proof
+  --check-injection   a second connection sends STARTTLS and RSET in one
+                      packet: a server that answers the RSET inside TLS kept
+                      plaintext across the handshake (CVE-2011-0411)
+  --check-legacy-tls  extra connections offering only TLS 1.0, then only
+                      TLS 1.1 (RFC 8996)
+
+CHECK IDS
+  dns.mx              domain    MX hosts by preference; the implicit MX; a
+                                null MX (RFC 7505)
+  dns.mx.addresses    domain    every MX host has an address
+  mta_sts.record      domain    the _mta-sts TXT record (RFC 8461 §3.1)
+  mta_sts.policy      domain    the HTTPS policy: fetched, parsed, its mode
+                                and max_age (RFC 8461 §3.2, §3.3)
+  mta_sts.mx          domain    every MX matches a policy pattern and presents
+                                a valid certificate (RFC 8461 §4)
+  tls_rpt.record      domain    the _smtp._tls TXT record (RFC 8460 §3)
+  spf.record          domain    the SPF record is present and parses (RFC
+                                7208)
+  dmarc.record        domain    the DMARC record is present and parses (RFC
+                                7489)
+  dns.host            target    the target host name resolves (HOST:PORT
+                                targets)
+  probe.limit         target    more endpoints than the probe talks to (64);
+                                the first ones by MX preference are probed
+  connect             endpoint  TCP connection and its time
+  banner              endpoint  the greeting: 220, or a 4xx/5xx refusal
+  banner.delay        endpoint  time to the greeting; a greet pause or tarpit
+  ehlo                endpoint  EHLO accepted (HELO fallback is a warning)
+  ehlo.extensions     endpoint  every keyword the server advertised, with
+                                parameters
+  ehlo.KEYWORD        endpoint  one check per notable extension:
+                                ehlo.pipelining, ehlo.size, ehlo.8bitmime,
+                                ehlo.smtputf8, ehlo.chunking, ehlo.binarymime,
+                                ehlo.dsn, ehlo.enhancedstatuscodes, ehlo.auth,
+                                ehlo.requiretls, ehlo.deliverby,
+                                ehlo.mt_priority, ehlo.limits
+  auth.tls            endpoint  AUTH only after TLS; PLAIN/LOGIN in clear text
+                                on a submission port (RFC 8314)
+  tls.starttls        endpoint  STARTTLS offered and accepted (RFC 3207), or
+                                implicit TLS
+  tls.handshake       endpoint  the TLS handshake and its time
+  tls.version         endpoint  the negotiated TLS version against --tls-min
+  tls.cipher          endpoint  the cipher suite
+  tls.group           endpoint  the key exchange group
+  tls.cert.chain      endpoint  the certificates as sent: subject, issuer,
+                                SANs, validity, key, signature
+  tls.cert.verify     endpoint  the chain verifies for the host name against
+                                the system roots or --ca-file
+  tls.cert.expiry     endpoint  days until the certificate expires
+                                (--cert-days; a warning under 30)
+  tls.ocsp            endpoint  an OCSP response was stapled
+  ehlo.tls            endpoint  EHLO after TLS
+  ehlo.tls.diff       endpoint  what TLS changed in the extension list
+  tls.starttls.again  endpoint  STARTTLS is not advertised again inside TLS
+                                (RFC 3207 §4.2)
+  require.KEYWORD     endpoint  an extension named by --require is advertised
+  dns.ptr             endpoint  reverse DNS of the address, forward-confirmed,
+                                against the banner and EHLO names
+  dane.tlsa           endpoint  TLSA records for _PORT._tcp.HOST and their
+                                DNSSEC status (RFC 7672)
+  dane.match          endpoint  a usable TLSA record matches the presented
+                                chain
+  size.enforced       endpoint  --check-size: MAIL with SIZE over the
+                                advertised limit is refused
+  vrfy.disclosure     endpoint  --check-vrfy: VRFY does not confirm users
+  expn.disclosure     endpoint  --check-vrfy: EXPN does not expand lists
+  relay.foreign_rcpt  endpoint  --check-relay: RCPT for a foreign domain is
+                                refused
+  tls.injection       endpoint  --check-injection: commands sent before the
+                                handshake are not executed inside TLS
+  tls.legacy.1_0      endpoint  --check-legacy-tls: TLS 1.0 is refused (RFC
+                                8996)
+  tls.legacy.1_1      endpoint  --check-legacy-tls: TLS 1.1 is refused (RFC
+                                8996)
+  tls.resumption      endpoint  a later connection resumes the TLS session
+                                (--count 2 or more)
+  timing              endpoint  min/median/max per phase over --count
+                                dialogues
+
+--json prints one object; its fields are in the JSON OUTPUT section of
+smtpx-probe(1) and in docs/json.md.`,
 			`  smtpx probe example.com
   smtpx probe mx.example.com:25 --require STARTTLS,SMTPUTF8 --cert-days 14
   smtpx probe --port 25,587,465 mail.example.com --no-mx
@@ -86,7 +223,16 @@ submission://, implicit TLS); 7 a protocol violation.`,
   smtpx probe --json example.com | jq '.endpoints[].checks[] | select(.status=="fail")'
   smtpx probe --count 10 127.0.0.1:2525
   smtpx probe --check-relay --check-vrfy --check-injection mx.example.com:25
-`),
+`,
+			exitcode.Case{Code: exitcode.OK, When: "every gating check passed (warnings too, unless --fail-on warn)"},
+			exitcode.Case{Code: exitcode.Check, When: "a check failed: --require, --cert-days, an expired certificate, MTA-STS or DANE broken, STARTTLS advertised but failing (when TLS is not required) or advertised again inside TLS, a failing --check-*; with --fail-on warn, a warning"},
+			exitcode.Case{Code: exitcode.Usage},
+			exitcode.Case{Code: exitcode.Network, When: "DNS did not answer, a connection was refused or timed out, the server went silent"},
+			exitcode.Case{Code: exitcode.Transient, When: "a 4xx greeting or EHLO"},
+			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx greeting or EHLO, a null MX, or a domain that does not exist"},
+			exitcode.Case{Code: exitcode.TLS, When: "TLS was required (--require-tls, submission://, implicit TLS on 465 or --tls-on-connect) and STARTTLS was missing or refused, the handshake failed, the certificate did not verify, or DANE did not match"},
+			exitcode.Case{Code: exitcode.Protocol, When: "the server broke the protocol (a malformed reply)"},
+			exitcode.Case{Code: exitcode.Interrupted}),
 		Args: atMostArgs(1, "smtpx probe [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""

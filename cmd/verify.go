@@ -55,58 +55,116 @@ func newVerifyCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "verify [flags] ADDRESS... | --file FILE",
 		Short: "Ask an address's mail servers whether they would accept it",
-		Long: longHelp(`Check ADDRESS: its syntax (RFC 5321, UTF-8 local parts, IDNA domains), its
-mail servers (MX by preference, the implicit MX, null MX), then ask the first
-MX that answers: EHLO with this host's real name, STARTTLS when offered,
-MAIL FROM:<> (or --from), RCPT TO:<ADDRESS>. When the address is accepted,
-a random address of the same domain is asked too, to detect a catch-all.
-RSET and QUIT always; DATA never. The next MX is tried only after a
-connection failure or a 4xx before RCPT, never after a 5xx, and, as Postfix
-does, at most 5 addresses over all the MX hosts, no more once 2 of them
-answered without serving.
+		Long: longHelp(`Ask an address's own mail servers whether they would accept it, and say
+honestly what the answer proves.
+
+The syntax comes first (RFC 5321 mailboxes, UTF-8 local parts, IDNA
+domains): a bad address is exit 2 before any network. Then the routing, as
+an MTA does: MX hosts by preference, the implicit MX from A/AAAA, null MX,
+NXDOMAIN (--mx HOST[:PORT] asks one server instead, without DNS). Then the
+dialogue with the first MX that answers: EHLO with a real name, STARTTLS
+when offered, MAIL FROM:<> (or --from), RCPT TO:<ADDRESS> and, only when
+that was accepted, RCPT TO a random local part of the same domain, to
+detect a catch-all (--catch-all=false skips it). RSET between addresses,
+QUIT always, DATA never. The next MX is tried only after a connection
+failure or a 4xx before RCPT, never after a 5xx, and, as Postfix does, at
+most 5 addresses over all the MX hosts, no more once 2 of them answered
+without serving. --method vrfy or expn asks with VRFY or EXPN instead of
+RCPT.
 
 Accepted at RCPT does not prove delivery: a server may accept now and
 bounce later. Only a refusal is hard evidence.
 
+STARTTLS is opportunistic, as for an MTA (RFC 7435): the certificate is
+checked against the MX host name and the result reported, but one that
+does not verify does not stop the check; a handshake that fails (or
+plaintext injected after 220 Ready) is retried once in plaintext, with a
+warning on stderr. --no-starttls never uses it.
+
 VERDICTS
-  deliverable    accepted, and the domain refuses random addresses    exit 0
-  unprovable     catch-all domain, or VRFY 252                        exit 0 (1 with --strict)
-  undeliverable  unknown user or domain (5.1.x), null MX, disabled    exit 5
-  full           mailbox over quota (4.2.2 / 5.2.2)                   exit 4 or 5
-  blocked        the server refused the prober (5.7.x, blocklists);   exit 5
-                 this says nothing about the address
-  tempfail       4xx, greylisting included                            exit 4
-  unknown        no answer: DNS, connection or session failure        exit 3
-  bad_syntax     (bulk rows only) not an address; nothing was sent
+  Decided by the enhanced status code first (RFC 3463), the reply text
+  second. A refusal of the prober (policy, reputation, the sender) is never
+  reported as an invalid address.
+  deliverable (exit 0)
+      accepted at RCPT (or VRFY 250/251), and a random address of the
+      domain is refused
+  unprovable (exit 0; 1 with --strict)
+      accepted, but so is a random address (a catch-all), the catch-all
+      check was inconclusive, or VRFY/EXPN answered 252 "cannot verify"
+  undeliverable (exit 5)
+      5.1.x unknown user or bad domain, 5.2.1 disabled, 5.4.x unroutable,
+      a null MX (reported as 556 5.1.10, RFC 7505), NXDOMAIN or no mail
+      servers (5.1.2), a non-ASCII local part for a server without
+      SMTPUTF8 (5.6.7); a bare 550 with no other clue
+  full (exit 4 or 5, the reply's class)
+      4.2.2 or 5.2.2, or an "over quota" text: the mailbox exists
+  blocked (exit 5)
+      5.7.x policy, blocklist texts (Spamhaus, "listed", "blocked"...), the
+      banner, EHLO or MAIL FROM refused with 5xx, a bare 554: the server
+      refused the prober, which says nothing about the address
+  tempfail (exit 4)
+      any other 4xx; greylisting is recognised from the text and the retry
+      time parsed ("in 300 seconds", "00:05:00"); --wait-greylist waits
+      (the server's hint if shorter) and asks once more from the same sender
+  unknown (exit 3; 7 for a malformed reply)
+      no reply to classify: DNS failure, connection refused or timed out,
+      the session broke twice; when every MX timed out on port 25, the hint
+      says outbound port 25 is probably blocked on this network
+  bad_syntax (bulk rows only)
+      not an address; nothing was sent
+
+  --expect accept or reject turns verify into an operator's assertion: that
+  a domain's MX rejects unknown users at RCPT time (no backscatter), say,
+  and accepts postmaster (RFC 5321 §4.5.1). Exit 1 when the answer
+  differs; a tempfail, unknown or blocked answer keeps its own status,
+  since it proves neither.
 
 BULK
-Give several addresses, --file FILE, or "-" (or --file -) for standard
-input: one address per line; blank lines and lines starting with # are
-skipped. Addresses are grouped by MX: one session asks about up to
---per-session addresses (RSET between), catch-all is probed once per
-domain, at most --per-mx sessions run to one MX server at a time,
---concurrency in all, and sessions to one MX server start --delay apart. A
-server is an IP address: MX names that point at one address share it.
-Every input line gets exactly one row, in input order (a line, a table
-row, JSON Lines with --json, CSV with --csv), and a summary goes to
-standard error. The exit status is 0 when every address got a verdict, 1
-when one is named by --fail-on, 2 when the input cannot be read. In CSV,
-a cell that a spreadsheet would run as a formula (starting with =, +, -,
-@, tab or CR) is written behind a quote (').
+  Several addresses, --file FILE, or - (or --file -) for standard input:
+  one address per line; blank lines and lines starting with # are skipped.
+  Every other line gets exactly one row, in input order, also when a
+  session drops mid-way (the addresses it had not finished are retried
+  once on a new session, then reported unknown). Addresses are grouped by
+  MX: one session asks about up to --per-session addresses with RSET
+  between (MAIL, RCPT and RSET in one write when the server offers
+  PIPELINING), a domain's catch-all is probed once, the same address twice
+  is asked once. Rows print as a table, CSV (--csv) or JSON Lines (--json);
+  a summary (counts by verdict, sessions opened, elapsed, rate) goes to
+  stderr, and a progress line to stderr when it is a terminal and stdout
+  is not. --per-mx and --delay count per MX server, and a server is an IP
+  address: MX names that point at one address share it.
 
 RESPONSIBLE DEFAULTS
-A real HELO name, the null sender, QUIT always, one session per MX server
-at a time, 2s between sessions to one server, no more addresses to a
-domain after 421 or a 5.7.x refusal, VRFY and EXPN only when asked.
-Verify only addresses you have a reason to check.`,
+  A real HELO name (this host's FQDN, else its address literal; never a
+  forged or random one); the null sender <> (--from only with an address in
+  a domain you control); QUIT at the end of every session, RSET between
+  addresses, never DATA; one session per MX server at a time (--per-mx 1),
+  10 sessions in all (--concurrency), 2s between sessions to one server
+  (--delay; 0 is for your own servers); after a 421 or a 5.7.x refusal, no
+  more addresses to that MX (they get the same verdict, marked skipped); VRFY
+  and EXPN only with --method; no proxy, sender or HELO rotation: if a
+  server refuses you, the honest verdict is blocked. Verify only addresses
+  you have a reason to check.
+
+--json prints one object for one address, one line per row in bulk; --csv
+prints CSV rows. The fields of both are in the JSON OUTPUT section of
+smtpx-verify(1) and in docs/json.md.`,
 			`  smtpx verify bob@example.com
   smtpx verify --json bob@example.com | jq .verdict
-  smtpx verify --expect reject nosuchuser@mydomain.example
+  smtpx verify --expect reject nosuchuser-$RANDOM@mydomain.example
   smtpx verify --expect accept postmaster@mydomain.example
   smtpx verify --file list.txt --csv > results.csv
-  smtpx verify --file list.txt --json --fail-on undeliverable,blocked
+  smtpx verify --file list.txt --json --fail-on undeliverable,blocked |
+      jq -r 'select(.verdict=="undeliverable") | .address'
   smtpx verify --mx 127.0.0.1:2525 --delay 0 --file - < list.txt
-`),
+`,
+			exitcode.Case{Code: exitcode.OK, When: "deliverable or unprovable; in bulk, every address got a verdict, whatever it is"},
+			exitcode.Case{Code: exitcode.Check, When: "--expect got the other answer, --strict and unprovable, or (bulk) a verdict named by --fail-on"},
+			exitcode.Case{Code: exitcode.Usage, When: "not an address, or a bad flag or input file; nothing was sent"},
+			exitcode.Case{Code: exitcode.Network, When: "unknown: DNS failure, no connection, the session broke twice, or Ctrl-C or SIGTERM ended the run"},
+			exitcode.Case{Code: exitcode.Transient, When: "tempfail, or full with a 4xx"},
+			exitcode.Case{Code: exitcode.Permanent, When: "undeliverable, blocked, or full with a 5xx"},
+			exitcode.Case{Code: exitcode.Protocol, When: "unknown after a malformed or out-of-sequence reply"}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), env, f, args)
 		},

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 )
 
-// The exit statuses, one per row of the table in README.md.
+// The exit statuses, one per row of Table.
 const (
 	OK        = 0 // the final reply was 2xx, or the requested stop point was reached
 	Check     = 1 // a check or expectation failed
@@ -29,33 +27,6 @@ const (
 	// what a Ctrl-C gave before smtpx caught the signal to stop cleanly.
 	Interrupted = 130
 )
-
-// Table is the exit-status table in the order it is documented.
-var Table = []struct {
-	Code    int
-	Meaning string
-}{
-	{OK, "success: the final reply was 2xx (or the requested stop point was reached)"},
-	{Check, "a check or expectation failed (probe --require, --expect, verify --strict on an unprovable answer)"},
-	{Usage, "usage: bad flag, argument, address, header or input file; nothing was sent"},
-	{Network, "network: DNS failure, connect refused or timed out, connection lost, no reply to classify"},
-	{Transient, "the final reply was 4xx (transient: retry later)"},
-	{Permanent, "the final reply was 5xx (permanent)"},
-	{TLS, "TLS: handshake or certificate verification failed, or TLS was required and not offered"},
-	{Protocol, "protocol: the server's reply was malformed, out of sequence or over a limit"},
-}
-
-// HelpSection is the EXIT STATUS text appended to every verb's long help.
-// Every verb builds its help on every run, so this is one allocation.
-func HelpSection() string {
-	var b strings.Builder
-	b.Grow(1024)
-	b.WriteString("EXIT STATUS\n")
-	for _, r := range Table {
-		b.WriteString("  " + strconv.Itoa(r.Code) + "  " + r.Meaning + "\n")
-	}
-	return b.String()
-}
 
 // Error is a failure that carries its exit status, a one-line message and an
 // optional hint telling the user how to fix it.

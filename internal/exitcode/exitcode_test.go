@@ -33,6 +33,7 @@ func TestForEveryRow(t *testing.T) {
 		{"protocol", &session.Error{Kind: session.KindProtocol}, Protocol},
 		{"silent", Silent(4), Transient},
 		{"wrapped session error", fmt.Errorf("ctx: %w", &session.Error{Kind: session.KindProtocol}), Protocol},
+		{"interrupted", &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "interrupted", Cause: session.ErrInterrupted}, Interrupted},
 	}
 	for _, tt := range tests {
 		if got := For(tt.err); got != tt.want {

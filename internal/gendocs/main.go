@@ -1,8 +1,9 @@
 // Command gendocs writes smtpx's shell completions and man pages from the
 // command tree: go run ./internal/gendocs DIR writes DIR/completions and
-// DIR/man. It is a separate program, not a hidden verb, so that the man
-// page renderer it needs is not linked into (and initialised by) every run
-// of smtpx.
+// DIR/man, the man pages with the sections of DIR/docs/*.md marked for
+// them. It is a separate program, not a hidden verb, so that the man page
+// renderer it needs is not linked into (and initialised by) every run of
+// smtpx.
 package main
 
 import (
@@ -27,10 +28,11 @@ import (
 // when the committed ones are stale; bump it when cutting a release.
 var docsDate = time.Date(2026, time.November, 28, 0, 0, 0, 0, time.UTC)
 
-// GenDocs writes the completion scripts and man pages under dir. It
-// builds a fresh command tree with fixed build information, so nothing of
-// the machine it runs on ends up in the files.
-func GenDocs(io *term.IO, dir string) error {
+// GenDocs writes the completion scripts and man pages under dir, taking
+// the marked sections of src/docs/*.md into the man pages. It builds a
+// fresh command tree with fixed build information, so nothing of the
+// machine it runs on ends up in the files.
+func GenDocs(io *term.IO, src, dir string) error {
 	tree := func() *cobra.Command {
 		root := cmd.NewRoot(&cmd.Env{IO: io, G: &cmd.Globals{}, Build: cmd.BuildInfo{Version: "dev", Commit: "none", Date: "unknown"}})
 		root.DisableAutoGenTag = true
@@ -67,34 +69,76 @@ func GenDocs(io *term.IO, dir string) error {
 			return err
 		}
 	}
+	sections, err := docSections(filepath.Join(src, "docs"))
+	if err != nil {
+		return err
+	}
 	root = tree()
-	prepareMan(root)
+	prepareMan(root, sections)
 	header := &doc.GenManHeader{Section: "1", Date: &docsDate, Source: "smtpx", Manual: "smtpx manual"}
 	if err := doc.GenManTreeFromOpts(root, doc.GenManTreeOptions{Header: header, Path: manDir, CommandSeparator: "-"}); err != nil {
 		return err
 	}
+	// The options come from a tree whose flags prepareMan left alone, with
+	// the --help and --version flags cobra adds when it runs.
+	options := map[string]*cobra.Command{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.InitDefaultHelpFlag()
+		c.InitDefaultVersionFlag()
+		options[pageName(c)] = c
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(tree())
 	pages, _ := filepath.Glob(filepath.Join(manDir, "smtpx*.1"))
 	for _, p := range pages {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, fixRoff(reorderSections(b)), 0o644); err != nil {
+		c := options[strings.TrimSuffix(filepath.Base(p), ".1")]
+		if c == nil {
+			return fmt.Errorf("%s: no command for this page", p)
+		}
+		page, err := replaceOptions(string(b), c)
+		if err != nil {
+			return fmt.Errorf("%s: %v", p, err)
+		}
+		if err := os.WriteFile(p, fixDate(reorderSections([]byte(page))), 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// pageName is the man page of c without its section: smtpx-send.
+func pageName(c *cobra.Command) string { return strings.ReplaceAll(c.CommandPath(), " ", "-") }
+
 // prepareMan turns each command's help into the Markdown cobra's man
 // generator expects: the plain-text help is written to be read as it is,
 // so its indented blocks become literal blocks, its upper-case headings
-// become sections and Markdown's special characters are escaped.
-func prepareMan(c *cobra.Command) {
+// become sections and Markdown's special characters are escaped. The
+// sections of docs/ marked for a page follow, each under its heading.
+func prepareMan(c *cobra.Command, sections map[string][]docSection) {
 	c.DisableAutoGenTag = true
 	c.Short = escapeMarkdown(c.Short)
 	if c.Long != "" {
 		c.Long = manMarkdown(c.Long)
+	}
+	// Blocks for one section, from several places, go together, in the
+	// order the section first appears.
+	var names []string
+	blocks := map[string][]string{}
+	for _, sec := range sections[pageName(c)] {
+		if _, ok := blocks[sec.name]; !ok {
+			names = append(names, sec.name)
+		}
+		blocks[sec.name] = append(blocks[sec.name], sec.markdown)
+	}
+	for _, n := range names {
+		c.Long += "\n\n# " + n + "\n\n" + strings.Join(blocks[n], "\n\n")
 	}
 	// As in --help: a `NAME` in the usage names the value, and loses its quotes.
 	esc := func(f *pflag.Flag) {
@@ -104,22 +148,29 @@ func prepareMan(c *cobra.Command) {
 	c.LocalFlags().VisitAll(esc)
 	c.InheritedFlags().VisitAll(esc)
 	for _, sub := range c.Commands() {
-		prepareMan(sub)
+		prepareMan(sub, sections)
 	}
 }
 
 var heading = regexp.MustCompile(`^[A-Z][A-Z0-9 ,/&()-]*[A-Z)]$`)
 
-// manMarkdown converts help text to Markdown, block by block.
+// manMarkdown converts help text to Markdown, block by block. A block
+// that is laid out (a table, a list with aligned columns, lines indented
+// deeper than the rest) stays as it is; a paragraph, even one indented
+// under its heading, is filled. Everything under EXIT STATUS and EXAMPLES
+// is laid out.
 func manMarkdown(long string) string {
 	var out []string
+	laidOut := false
 	for _, block := range strings.Split(strings.TrimSpace(long), "\n\n") {
 		lines := strings.Split(strings.Trim(block, "\n"), "\n")
 		if heading.MatchString(lines[0]) {
 			level := "### "
+			laidOut = false
 			switch lines[0] {
 			case "EXIT STATUS", "EXAMPLES":
 				level = "# "
+				laidOut = true
 			}
 			out = append(out, level+lines[0])
 			lines = lines[1:]
@@ -127,14 +178,15 @@ func manMarkdown(long string) string {
 				continue
 			}
 		}
-		literal := false
+		lines = dedent(lines)
+		literal := laidOut
 		for _, l := range lines {
-			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
+			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") || strings.Contains(l, "  ") {
 				literal = true
 			}
 		}
 		if literal {
-			out = append(out, "```\n"+strings.Join(dedent(lines), "\n")+"\n```")
+			out = append(out, "```\n"+strings.Join(lines, "\n")+"\n```")
 			continue
 		}
 		for i, l := range lines {
@@ -187,9 +239,10 @@ func escapeLineStart(l string) string {
 }
 
 // manOrder is the order of sections in a page (man-pages(7)); sections not
-// listed keep their place after DESCRIPTION.
+// listed keep their place after DESCRIPTION. The sections from docs/ come
+// after the options.
 var manOrder = []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "OPTIONS INHERITED FROM PARENT COMMANDS",
-	"ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO"}
+	"CONFIGURATION FILE", "MSMTP ACCOUNTS", "JSON OUTPUT", "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO"}
 
 // reorderSections moves EXIT STATUS and EXAMPLES, which come from the
 // long help, after the options cobra writes last.
@@ -225,27 +278,97 @@ func reorderSections(page []byte) []byte {
 
 var thLine = regexp.MustCompile(`(?m)^(\.TH "[^"]*" "[^"]*") "[^"]*"`)
 
-// fixRoff mends what cobra's generator writes and man page linters warn
-// about: a date mandoc cannot parse, and each option's description set off
-// by a tab in filled text instead of as a tagged paragraph.
-func fixRoff(page []byte) []byte {
-	s := thLine.ReplaceAllString(string(page), `$1 "`+docsDate.Format("2006-01-02")+`"`)
-	lines := strings.Split(s, "\n")
-	var out []string
-	for i, l := range lines {
-		if strings.HasPrefix(l, "\t") && i > 0 {
-			// out ends with the option line; before it, .PP or the .SH.
-			n := len(out)
-			if n >= 2 && out[n-2] == ".PP" {
-				out[n-2] = ".TP"
-			} else {
-				out = append(out[:n-1], ".TP", out[n-1])
-			}
-			l = strings.TrimLeft(l, "\t")
+// fixDate writes the page date in the form mandoc parses.
+func fixDate(page []byte) []byte {
+	return []byte(thLine.ReplaceAllString(string(page), `$1 "`+docsDate.Format("2006-01-02")+`"`))
+}
+
+// replaceOptions replaces the option sections cobra writes (--attach=,
+// --insecure[=false]) with the options as --help shows them: each flag
+// with its value placeholder, and its default.
+func replaceOptions(page string, c *cobra.Command) (string, error) {
+	for _, sec := range []struct {
+		name  string
+		flags *pflag.FlagSet
+	}{
+		{"OPTIONS", c.NonInheritedFlags()},
+		{"OPTIONS INHERITED FROM PARENT COMMANDS", c.InheritedFlags()},
+	} {
+		head := ".SH " + sec.name + "\n"
+		i := strings.Index(page, head)
+		if i < 0 {
+			continue
 		}
-		out = append(out, l)
+		j := strings.Index(page[i+len(head):], "\n.SH ")
+		if j < 0 {
+			return "", fmt.Errorf("%s is the last section", sec.name)
+		}
+		j += i + len(head) + 1
+		roff, err := optionsRoff(sec.flags)
+		if err != nil {
+			return "", err
+		}
+		page = page[:i+len(head)] + roff + "\n\n" + page[j:]
 	}
-	return []byte(strings.Join(out, "\n"))
+	return page, nil
+}
+
+// optionsRoff renders flags as tagged paragraphs. Each flag's line is the
+// one --help prints, from pflag itself, so the two never differ.
+func optionsRoff(flags *pflag.FlagSet) (string, error) {
+	var b strings.Builder
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || err != nil {
+			return
+		}
+		one := pflag.NewFlagSet("", pflag.ContinueOnError)
+		one.AddFlag(f)
+		line := strings.TrimRight(one.FlagUsagesWrapped(0), "\n")
+		names := "--" + f.Name
+		if f.Shorthand != "" && f.ShorthandDeprecated == "" {
+			names = "-" + f.Shorthand + ", " + names
+		}
+		// pflag writes the flag, then its value and default, three spaces,
+		// and the description.
+		spec, desc, ok := strings.Cut(strings.TrimLeft(line, " "), "   ")
+		if !ok || !strings.HasPrefix(spec, names) {
+			err = fmt.Errorf("--%s: cannot read pflag's line %q", f.Name, line)
+			return
+		}
+		b.WriteString(".TP\n")
+		for k, n := range strings.Split(names, ", ") {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`\fB` + roffEscape(n, true) + `\fP`)
+		}
+		if value := strings.TrimSpace(spec[len(names):]); value != "" {
+			b.WriteString(` \fI` + roffEscape(value, false) + `\fP`)
+		}
+		b.WriteString("\n" + roffLine(strings.TrimSpace(desc)) + "\n")
+	})
+	return strings.TrimSuffix(b.String(), "\n"), err
+}
+
+// roffEscape makes s literal roff text; in an option name, a hyphen is
+// the minus sign a user types.
+func roffEscape(s string, option bool) string {
+	s = strings.ReplaceAll(s, `\`, `\e`)
+	if option {
+		s = strings.ReplaceAll(s, "-", `\-`)
+	}
+	return s
+}
+
+// roffLine is s as a line of filled text: escaped, and never read as a
+// request.
+func roffLine(s string) string {
+	s = roffEscape(s, false)
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
+		s = `\&` + s
+	}
+	return s
 }
 
 func main() {
@@ -253,7 +376,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: go run ./internal/gendocs DIR")
 		os.Exit(2)
 	}
-	if err := GenDocs(term.System(), os.Args[1]); err != nil {
+	if err := GenDocs(term.System(), os.Args[1], os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
 		os.Exit(1)
 	}
