@@ -278,7 +278,7 @@ func selectProfile(r Request, res *Result) (*Profile, error) {
 			return nil, &UsageError{Msg: fmt.Sprintf("config file %s (%s) does not exist", path, pathFrom), Hint: "check the path given to " + pathFrom}
 		case from != "default":
 			return nil, &UsageError{Msg: fmt.Sprintf("profile %q (%s): there is no config file %s", name, from, path),
-				Hint: "create it (see the README's Configuration section) or name one with --config FILE"}
+				Hint: "create it (see docs/configuration.md or 'smtpx config --help') or name one with --config FILE"}
 		}
 		return nil, nil // no config file: nothing to apply
 	}

@@ -259,7 +259,7 @@ func makePlan(o *Options) (*plan, error) {
 	}
 	for _, id := range o.Ignore {
 		if !KnownID(id) {
-			return nil, usage("see 'smtpx probe --help' or the README for the check ids", "--ignore %q is not a check id", id)
+			return nil, usage("'smtpx probe --help' lists the check ids", "--ignore %q is not a check id", id)
 		}
 	}
 	if o.Socket != "" {

@@ -24,7 +24,7 @@ type Reply struct {
 func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
 
 // Explanation says what one reply, code or pattern means. Field names are
-// part of smtpx's stable JSON output (see README, section codes).
+// part of smtpx's stable JSON output (see docs/json.md).
 type Explanation struct {
 	Input        string        `json:"input"`         // the reply or code as given
 	Recipient    string        `json:"recipient"`     // the recipient a pasted bounce ties the reply to, "" if none

@@ -15,7 +15,7 @@ import (
 )
 
 // Record describes one accepted message: what --json prints, one per line.
-// Field names are stable; README.md documents them.
+// Field names are stable; docs/json.md documents them.
 type Record struct {
 	Seq         int          `json:"seq"`         // 1, 2, ... in order of acceptance
 	Received    time.Time    `json:"received"`    // when the message was accepted (UTC)

@@ -16,7 +16,7 @@ import (
 
 // JSON is the --json form of a Result: one object for a single address,
 // one line each (JSON Lines) for a bulk run. Field names are stable and
-// documented in the README.
+// documented in docs/json.md.
 type JSON struct {
 	Line          int             `json:"line,omitempty"`
 	Input         string          `json:"input"`
