@@ -1,3 +1,21 @@
+# Without the bash-completion package, a minimal _get_comp_words_by_ref.
+if ! declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+_get_comp_words_by_ref() {
+    while [[ $# -gt 0 && $1 == -* ]]; do
+        case $1 in -n|-i|-c) shift 2 ;; *) shift ;; esac
+    done
+    local v
+    for v in "$@"; do
+        case $v in
+            cur) cur=${COMP_WORDS[COMP_CWORD]} ;;
+            prev) prev=${COMP_WORDS[COMP_CWORD-1]} ;;
+            words) words=("${COMP_WORDS[@]}") ;;
+            cword) cword=$COMP_CWORD ;;
+        esac
+    done
+}
+fi
+
 # bash completion V2 for smtpx                                -*- shell-script -*-
 
 __smtpx_debug()

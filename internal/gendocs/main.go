@@ -32,6 +32,32 @@ var docsDate = time.Date(2026, time.November, 28, 0, 0, 0, 0, time.UTC)
 // the marked sections of src/docs/*.md into the man pages. It builds a
 // fresh command tree with fixed build information, so nothing of the
 // machine it runs on ends up in the files.
+// bashShim goes before cobra's bash completion, which needs
+// _get_comp_words_by_ref from the bash-completion package: without that
+// package (a bare bash, a minimal container) a small stand-in takes its
+// place, so completion from the release archive works either way. It
+// splits words as bash did, ignoring -n: "--flag=value" then completes as
+// two words, which is all the difference.
+const bashShim = `# Without the bash-completion package, a minimal _get_comp_words_by_ref.
+if ! declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+_get_comp_words_by_ref() {
+    while [[ $# -gt 0 && $1 == -* ]]; do
+        case $1 in -n|-i|-c) shift 2 ;; *) shift ;; esac
+    done
+    local v
+    for v in "$@"; do
+        case $v in
+            cur) cur=${COMP_WORDS[COMP_CWORD]} ;;
+            prev) prev=${COMP_WORDS[COMP_CWORD-1]} ;;
+            words) words=("${COMP_WORDS[@]}") ;;
+            cword) cword=$COMP_CWORD ;;
+        esac
+    done
+}
+fi
+
+`
+
 func GenDocs(io *term.IO, src, dir string) error {
 	tree := func() *cobra.Command {
 		root := cmd.NewRoot(&cmd.Env{IO: io, G: &cmd.Globals{}, Build: cmd.BuildInfo{Version: "dev", Commit: "none", Date: "unknown"}})
@@ -44,7 +70,10 @@ func GenDocs(io *term.IO, src, dir string) error {
 	}
 	root := tree()
 	for name, gen := range map[string]func(*bytes.Buffer) error{
-		"smtpx.bash": func(b *bytes.Buffer) error { return root.GenBashCompletionV2(b, true) },
+		"smtpx.bash": func(b *bytes.Buffer) error {
+			b.WriteString(bashShim)
+			return root.GenBashCompletionV2(b, true)
+		},
 		"_smtpx":     func(b *bytes.Buffer) error { return root.GenZshCompletion(b) },
 		"smtpx.fish": func(b *bytes.Buffer) error { return root.GenFishCompletion(b, true) },
 		"smtpx.ps1":  func(b *bytes.Buffer) error { return root.GenPowerShellCompletionWithDesc(b) },
