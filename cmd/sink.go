@@ -408,9 +408,9 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 		if errors.As(err, &oe) {
 			return optionUsage(err)
 		}
-		hint := "pick another address with --listen, e.g. --listen 127.0.0.1:2526"
+		hint := "pick another address with --listen; 127.0.0.1:0 lets the system pick a free port (--ready-file tells which)"
 		if errors.Is(err, syscall.EADDRINUSE) {
-			hint = "another server uses that port: stop it or pick another with --listen 127.0.0.1:2526"
+			hint = "another server uses that port: stop it, or use --listen 127.0.0.1:0 for a free port (--ready-file tells which)"
 		}
 		return &exitcode.Error{Code: exitcode.Network, Msg: err.Error(), Hint: hint, Err: err}
 	}
