@@ -156,6 +156,9 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		case errors.Is(err, syscall.ECONNREFUSED):
 			cause = ErrRefused
 		}
+		if cause == ErrInterrupted {
+			err = nil // "operation was canceled" says nothing more
+		}
 		return nil, &Error{Kind: KindNetwork, Op: "connect to " + opts.Address, Msg: msg, Err: err, Cause: cause}
 	}
 	s.Timings.Connect = time.Since(t0)
