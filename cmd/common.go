@@ -12,6 +12,7 @@ import (
 	"github.com/smtpx/smtpx/internal/target"
 	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
+	"github.com/smtpx/smtpx/internal/transport"
 )
 
 // connFlags are the connection flags the client verbs share.
@@ -20,6 +21,7 @@ type connFlags struct {
 	socket       string
 	lmtp         bool
 	tls          tlsconf.Options
+	transport    transport.Options
 }
 
 func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
@@ -28,7 +30,22 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.StringVar(&c.socket, "socket", "", "connect to a unix socket at `PATH` instead of TCP")
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(cmd, clientCert)
+	c.registerTransport(cmd)
 	_ = cmd.MarkFlagFilename("socket")
+}
+
+func (c *connFlags) registerTransport(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	t := &c.transport
+	fs.StringVar(&t.Pipe, "pipe", "", "speak SMTP with `COMMAND`'s stdin and stdout instead of a server (split like a shell, run without one)")
+	fs.StringVar(&t.LocalAddress, "local-address", "", "connect from `ADDR` (ADDR, ADDR:PORT, [IPv6]:PORT or :PORT)")
+	fs.StringVar(&t.Proxy, "proxy", "", "connect through the SOCKS5 proxy at `URL`: socks5://[USER:PASS@]HOST[:PORT], socks5h:// to resolve names there")
+	fs.BoolVar(&t.ProxyFromEnv, "proxy-from-env", false, "take the SOCKS5 proxy from $ALL_PROXY, honouring $NO_PROXY")
+	fs.StringVar(&t.ProxyProtocol, "proxy-protocol", "", "send a HAProxy PROXY protocol header first, `VERSION` v1 or v2")
+	fs.StringVar(&t.ProxySource, "proxy-source", "", "client `ADDR:PORT` the PROXY header announces (default: this end of the connection)")
+	fs.StringVar(&t.ProxyDest, "proxy-dest", "", "server `ADDR:PORT` the PROXY header announces (default: the server's end)")
+	_ = cmd.MarkFlagFilename("pipe")
+	_ = cmd.RegisterFlagCompletionFunc("proxy-protocol", cobra.FixedCompletions([]string{"v1", "v2"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
@@ -52,12 +69,18 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.Options, target.Target, error) {
 	var t target.Target
 	var err error
-	if c.socket != "" {
+	switch {
+	case c.transport.Pipe != "":
+		if tgt != "" || c.socket != "" {
+			return session.Options{}, t, exitcode.Usagef("give one of a target, --socket and --pipe", "--pipe was given with a target or --socket")
+		}
+		t = target.Target{Network: transport.Network}
+	case c.socket != "":
 		if tgt != "" {
 			return session.Options{}, t, exitcode.Usagef("give either a target or --socket", "a target and --socket were both given")
 		}
 		t = target.Target{Network: "unix", Path: c.socket}
-	} else {
+	default:
 		t, err = target.Parse(tgt, defPort)
 		if err != nil {
 			return session.Options{}, t, exitcode.Usagef("write the target as host, host:port or [ipv6]:port", "%v", err)
@@ -89,7 +112,34 @@ func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.O
 	if c.tls.Insecure {
 		so.TLSVerdict = func(*tls.ConnectionState) string { return insecureVerdict }
 	}
+	to := c.transport
+	to.Getenv, to.Socket = env.IO.Getenv, c.socket != ""
+	d, err := transport.New(to)
+	if err != nil {
+		return session.Options{}, t, err
+	}
+	if d != nil {
+		so.Dial = d.Dial
+	}
+	if d.Pipe() {
+		so.Address = d.PipeLine()
+	}
 	return so, t, nil
+}
+
+// pipeTLS checks TLS over --pipe, where no host name says what the
+// server's certificate must be for: TLS the user asks for needs --tls-sni
+// or --insecure. It reports whether TLS can be verified (or is not
+// verified on purpose).
+func (c *connFlags) pipeTLS(required bool) (bool, error) {
+	if c.transport.Pipe == "" || c.tls.SNI != "" || c.tls.Insecure {
+		return true, nil
+	}
+	if required || c.tlsOnConnect {
+		return false, exitcode.Usagef("name the certificate to expect with --tls-sni NAME, or skip verification with --insecure",
+			"TLS over --pipe has no server name to verify the certificate against")
+	}
+	return false, nil
 }
 
 // insecureVerdict is the TLS line's verdict under --insecure: the line

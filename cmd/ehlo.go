@@ -44,7 +44,7 @@ lists and what changed.`,
 			tgt := ""
 			if len(args) == 1 {
 				tgt = args[0]
-			} else if f.conn.socket == "" {
+			} else if f.conn.socket == "" && f.conn.transport.Pipe == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
 			return runEhlo(env, f, tgt)
@@ -72,6 +72,9 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	}
 	if f.tls && so.ImplicitTLS {
 		return exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and --tls-on-connect cannot be combined")
+	}
+	if _, err := f.conn.pipeTLS(f.tls || f.quitAfter == ehlo.StopTLS); err != nil {
+		return err
 	}
 	rec := &transcript.Recorder{}
 	so.Observer = env.observer(rec, false)

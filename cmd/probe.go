@@ -14,6 +14,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/probe"
 	"github.com/smtpx/smtpx/internal/tlsconf"
+	"github.com/smtpx/smtpx/internal/transport"
 )
 
 type probeFlags struct {
@@ -151,7 +152,7 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
 		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
 	}
-	if tgt == "" && f.conn.socket == "" {
+	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
 	switch f.failOn {
@@ -197,6 +198,21 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		return o, exitcode.Usagef("check the TLS flags", "%v", err)
 	}
 	o.TLS = cfg
+	to := f.conn.transport
+	to.Getenv, to.Socket = env.IO.Getenv, f.conn.socket != ""
+	d, err := transport.New(to)
+	if err != nil {
+		return o, err
+	}
+	if d != nil {
+		o.Dial = d.Dial
+	}
+	if d.Pipe() {
+		if _, err := f.conn.pipeTLS(f.requireTLS); err != nil {
+			return o, err
+		}
+		o.Pipe = d.PipeLine()
+	}
 	if f.mtaSTSCA != "" {
 		pem, err := tlsconf.ReadFile(f.mtaSTSCA)
 		if err != nil {

@@ -288,7 +288,7 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 
 	// Where to connect.
 	var so session.Options
-	if f.server != "" || f.conn.socket != "" {
+	if f.server != "" || f.conn.socket != "" || f.conn.transport.Pipe != "" {
 		so, t, err := f.conn.sessionOptions(env, f.server, 25)
 		if err != nil {
 			return nil, err
@@ -319,6 +319,15 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 		return nil, exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and implicit TLS cannot be combined")
 	case f.tls:
 		o.TLS = target.TLSRequired
+	}
+	verifiable, err := f.conn.pipeTLS(o.TLS == target.TLSRequired)
+	if err != nil {
+		return nil, err
+	}
+	if !verifiable && o.TLS == target.TLSOpportunistic {
+		// Over --pipe, STARTTLS when offered would fail for want of a
+		// name to verify: the dialogue goes on in clear, as with swaks.
+		o.TLS = target.TLSNone
 	}
 	o.Session.AllowInsecureAuth = f.allowInsecureAuth
 	o.Session.TraceBody = env.G.Verbose

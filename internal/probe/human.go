@@ -42,7 +42,7 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 		case ep.Preference >= 0:
 			title += fmt.Sprintf(" (MX %d)", ep.Preference)
 		}
-		if ep.Network != "unix" && ep.Dial != ep.Address() {
+		if !ep.noIP() && ep.Dial != ep.Address() {
 			title += " via " + ep.Dial
 		}
 		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(title)))
@@ -82,6 +82,8 @@ func (r *Result) headline() string {
 		}
 	case r.Mode == ModeSocket:
 		s += ": unix socket"
+	case r.Mode == ModePipe:
+		s += ": pipe"
 	default:
 		s += ": host"
 	}

@@ -26,6 +26,9 @@ type Options struct {
 	Target string
 	// Socket probes the unix socket at this path instead of Target.
 	Socket string
+	// Pipe probes the child process this command line starts (--pipe)
+	// instead of Target; Dial must be the dialer that starts it.
+	Pipe string
 	// Ports to probe on every address; nil means the target's port, else 25.
 	// Port 465 is implicit TLS (RFC 8314).
 	Ports []int
@@ -215,6 +218,7 @@ const (
 	ModeDomain Mode = "domain" // a mail domain: its MX hosts
 	ModeHost   Mode = "host"   // one host (all its addresses) or one address
 	ModeSocket Mode = "socket" // a unix socket
+	ModePipe   Mode = "pipe"   // a child process's stdin and stdout (--pipe)
 )
 
 // plan is the validated target.
@@ -264,6 +268,13 @@ func makePlan(o *Options) (*plan, error) {
 		if !KnownID(id) {
 			return nil, usage("see 'smtpx probe --help' or the README for the check ids", "--ignore %q is not a check id", id)
 		}
+	}
+	if o.Pipe != "" {
+		if o.Target != "" || o.Socket != "" || len(o.Ports) > 0 {
+			return nil, usage("give --pipe alone, without a target, --socket or --port", "--pipe was given with a target, --socket or --port")
+		}
+		p.mode, p.socket, p.ports = ModePipe, o.Pipe, []int{0}
+		return p, p.checkDomainGates(o)
 	}
 	if o.Socket != "" {
 		if o.Target != "" {

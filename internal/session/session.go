@@ -22,8 +22,8 @@ const (
 
 // Options configure a Session. The zero value dials TCP with default limits.
 type Options struct {
-	Network     string // "tcp" (default) or "unix"
-	Address     string // host:port, or the socket path for "unix"
+	Network     string // "tcp" (default), "unix", or "pipe" (a child process, through Dial)
+	Address     string // host:port, the socket path for "unix", the command line for "pipe"
 	ServerName  string // name for SNI and certificate checks; defaults to the host of Address
 	ImplicitTLS bool   // TLS from the first byte (port 465, RFC 8314)
 	TLSConfig   *tls.Config
@@ -129,7 +129,11 @@ func (o *Options) withDefaults() {
 func Dial(ctx context.Context, opts Options) (*Session, error) {
 	opts.withDefaults()
 	s := &Session{opts: opts, start: time.Now()}
-	s.info("Trying %s...", opts.Address)
+	where := opts.Address
+	if opts.Network == "pipe" {
+		where = "pipe to " + where
+	}
+	s.info("Trying %s...", where)
 	dctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	dial := opts.Dial
@@ -155,6 +159,9 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 	s.Timings.Connect = time.Since(t0)
 	s.conn = conn
 	s.info("Connected to %s in %s", opts.Address, FormatDuration(s.Timings.Connect))
+	if n, ok := conn.(Narrator); ok && opts.Observer != nil {
+		n.Narrate(func(line string) { s.info("%s", line) })
+	}
 	s.setStreams(conn)
 	if opts.ImplicitTLS {
 		if err := s.handshake(); err != nil {
@@ -163,6 +170,15 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		}
 	}
 	return s, nil
+}
+
+// Narrator is a connection with something of its own to say in the
+// transcript: a proxy it went through, a PROXY header it sent, a child
+// process's stderr. Dial hands it a function that writes Info events; the
+// connection may call it only from within Narrate and its own Read, Write
+// and Close, which run on the session's goroutine.
+type Narrator interface {
+	Narrate(say func(line string))
 }
 
 // NewClient wraps an established connection (tests, proxies).
@@ -530,10 +546,10 @@ func (s *Session) Close() error {
 // Closed reports whether the connection has been closed.
 func (s *Session) Closed() bool { return s.conn == nil }
 
-// IsLoopback reports whether the peer is a loopback address or a unix socket,
-// where AUTH without TLS exposes nothing on a network.
+// IsLoopback reports whether the peer is a loopback address, a unix socket
+// or a child process, where AUTH without TLS exposes nothing on a network.
 func (s *Session) IsLoopback() bool {
-	if s.opts.Network == "unix" {
+	if s.opts.Network == "unix" || s.opts.Network == "pipe" {
 		return true
 	}
 	if s.conn == nil {
