@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -31,6 +33,8 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(cmd, clientCert)
 	c.registerTransport(cmd)
+	cmd.Flags().StringVar(&c.tls.PeerCertFile, "tls-get-peer-cert", "", "write the certificate chain the server sent to `FILE` (PEM), even one that fails verification")
+	_ = cmd.MarkFlagFilename("tls-get-peer-cert")
 	_ = cmd.MarkFlagFilename("socket")
 }
 
@@ -54,6 +58,8 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 	fs.StringVar(&c.tls.CAFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) instead of the system's")
 	fs.StringVar(&c.tls.SNI, "tls-sni", "", "server `NAME` to send in SNI and verify (default: the host)")
 	fs.StringVar(&c.tls.Min, "tls-min", "", "minimum TLS `VERSION`: 1.0, 1.1, 1.2 (default) or 1.3")
+	fs.StringVar(&c.tls.Max, "tls-max", "", "maximum TLS `VERSION`: 1.0, 1.1, 1.2 or 1.3 (default)")
+	fs.StringVar(&c.tls.Ciphers, "tls-ciphers", "", "offer only these TLS 1.0-1.2 cipher `SUITES`, IANA names, comma-separated (TLS 1.3 suites are fixed)")
 	if clientCert {
 		fs.StringVar(&c.tls.CertFile, "cert", "", "client certificate `FILE` (PEM)")
 		fs.StringVar(&c.tls.KeyFile, "key", "", "client certificate key `FILE` (PEM)")
@@ -61,7 +67,10 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 		_ = cmd.MarkFlagFilename("key")
 	}
 	_ = cmd.MarkFlagFilename("ca-file")
-	_ = cmd.RegisterFlagCompletionFunc("tls-min", cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
+	versions := cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp)
+	_ = cmd.RegisterFlagCompletionFunc("tls-min", versions)
+	_ = cmd.RegisterFlagCompletionFunc("tls-max", versions)
+	_ = cmd.RegisterFlagCompletionFunc("tls-ciphers", cobra.FixedCompletions(tlsconf.SuiteNames(), cobra.ShellCompDirectiveNoFileComp))
 }
 
 // sessionOptions resolves the target and TLS flags into session options.
@@ -140,6 +149,28 @@ func (c *connFlags) pipeTLS(required bool) (bool, error) {
 			"TLS over --pipe has no server name to verify the certificate against")
 	}
 	return false, nil
+}
+
+// savePeerCert writes the chain the server sent for --tls-get-peer-cert,
+// once the dialogue is over, and returns runErr, how the dialogue ended.
+// A chain that cannot be written fails a run that otherwise succeeded.
+func (c *connFlags) savePeerCert(env *Env, chain []*x509.Certificate, runErr error) error {
+	path := c.tls.PeerCertFile
+	if path == "" {
+		return runErr
+	}
+	if len(chain) == 0 {
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: --tls-get-peer-cert: no certificate was received (no TLS handshake); %s not written\n", path)
+		return runErr
+	}
+	if err := tlsconf.WriteChain(path, chain); err != nil {
+		werr := &exitcode.Error{Code: exitcode.Usage, Msg: "--tls-get-peer-cert: " + err.Error(), Hint: "give a file in a directory you can write to", Err: err}
+		if runErr == nil {
+			return werr
+		}
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: %v\n", werr)
+	}
+	return runErr
 }
 
 // insecureVerdict is the TLS line's verdict under --insecure: the line

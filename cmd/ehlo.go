@@ -10,6 +10,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/ehlo"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -92,5 +93,5 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
 		return err
 	}
-	return res.Err
+	return f.conn.savePeerCert(env, tlsconf.PeerChain(res.TLS, res.Err), res.Err)
 }

@@ -249,11 +249,23 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	}); err != nil {
 		return err
 	}
-	if res.Err == nil && res.Exit != 0 {
-		return exitcode.Silent(res.Exit)
+	var runErr error
+	switch {
+	case res.Err == nil && res.Exit != 0:
+		runErr = exitcode.Silent(res.Exit)
+	case res.Err != nil:
+		runErr = fmt.Errorf("%w", res.Err)
 	}
-	if res.Err != nil {
-		return fmt.Errorf("%w", res.Err)
+	return f.conn.savePeerCert(env, probeChain(res), runErr)
+}
+
+// probeChain is what --tls-get-peer-cert saves from a probe: the chain the
+// first endpoint with TLS sent.
+func probeChain(res *probe.Result) []*x509.Certificate {
+	for _, ep := range res.Endpoints {
+		if c := tlsconf.PeerChain(ep.TLS, ep.Err); c != nil {
+			return c
+		}
 	}
 	return nil
 }

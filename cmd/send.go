@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/smtpx/smtpx/internal/send"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
+	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -88,7 +90,20 @@ status is 0 only when every recipient and the message were accepted,
 otherwise that of the worst failure, a 5xx outranking a 4xx whatever the
 order (--allow-partial: 0 when at least one recipient got the message).
 After a partial delivery, send again only to the recipients marked retry,
-so that no one gets the message twice (the last example).`,
+so that no one gets the message twice (the last example).
+
+TLS: by default STARTTLS is used when the server offers it, its
+certificate is verified, and a failed handshake or a bad certificate ends
+the send (exit 6); a server that does not offer STARTTLS gets the message
+in clear text. --tls requires STARTTLS, --no-tls never uses it,
+--tls-on-connect speaks TLS from the first byte (port 465). swaks' three
+modes: --tls is --tls here; --tls-optional-strict is the default; and
+--tls-optional (go on in clear text when the handshake fails) is not
+offered, since falling back on a failure is what an attacker in the path
+wants: send again with --no-tls. swaks verifies certificates only with
+--tls-verify; smtpx always does, unless --insecure. Over --pipe there is
+no host name to verify against: STARTTLS there needs --tls-sni NAME or
+--insecure, and without either an offered STARTTLS is left unused.`,
 			`  smtpx send --server 127.0.0.1:2525 --to you@example.com
   smtpx send --server submission://mail.example.com --auth --user me@example.com \
       --password-file ~/.smtp-pass --to you@example.com --subject "hello"
@@ -195,6 +210,9 @@ func runSend(env *Env, f *sendFlags) error {
 		return dumpMail(env, src)
 	}
 	plan.opts.Source = src
+	if f.load.active() && f.conn.tls.PeerCertFile != "" {
+		return exitcode.Usagef("save the certificate with a single send, then run the load", "--tls-get-peer-cert does not apply to load mode")
+	}
 	if f.load.active() {
 		return runLoad(env, f, plan)
 	}
@@ -233,8 +251,24 @@ func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 		func(w io.Writer) error { send.WriteSummary(w, env.palette(), txs); return nil }); jerr != nil {
 		return jerr
 	}
-	if err != nil {
-		return err
+	return f.conn.savePeerCert(env, peerChain(txs), err)
+}
+
+// peerChain is what --tls-get-peer-cert saves from a send: the chain of
+// the first TLS connection made, else of the first handshake refused on
+// verification.
+func peerChain(txs []*send.Transaction) []*x509.Certificate {
+	for _, tx := range txs {
+		if tx.Session != nil && tx.Session.TLS != nil {
+			return tlsconf.PeerChain(tx.Session.TLS, nil)
+		}
+	}
+	for _, tx := range txs {
+		for _, f := range tx.Failures {
+			if c := tlsconf.PeerChain(nil, f); c != nil {
+				return c
+			}
+		}
 	}
 	return nil
 }
