@@ -24,6 +24,7 @@ type connFlags struct {
 	lmtp         bool
 	tls          tlsconf.Options
 	transport    transport.Options
+	timeLapse    bool
 }
 
 func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
@@ -33,6 +34,7 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(cmd, clientCert)
 	c.registerTransport(cmd)
+	cmd.Flags().BoolVar(&c.timeLapse, "show-time-lapse", false, "end each reply in the transcript with how long it took (JSON events always carry wait_ms)")
 	cmd.Flags().StringVar(&c.tls.PeerCertFile, "tls-get-peer-cert", "", "write the certificate chain the server sent to `FILE` (PEM), even one that fails verification")
 	_ = cmd.MarkFlagFilename("tls-get-peer-cert")
 	_ = cmd.MarkFlagFilename("socket")
@@ -177,18 +179,20 @@ func (c *connFlags) savePeerCert(env *Env, chain []*x509.Certificate, runErr err
 // names the flag that switched verification off.
 const insecureVerdict = session.NotVerified + " (--insecure)"
 
-// human returns the transcript renderer for stdout.
-func (e *Env) human(showAuth bool) *transcript.Human {
-	return transcript.NewHuman(e.IO.Out, transcript.Options{Color: e.ColorOut(), ShowAuth: showAuth})
-}
-
 // observer returns the observer for a dialogue: a live transcript on stdout
 // unless --json or -q, always recording for JSON.
 func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer {
+	return e.observerWith(rec, transcript.Options{ShowAuth: showAuth})
+}
+
+// observerWith is observer with the transcript's options (its colour is
+// stdout's).
+func (e *Env) observerWith(rec *transcript.Recorder, o transcript.Options) session.Observer {
 	if e.G.JSON || e.G.Quiet {
 		return rec.Observe
 	}
-	h := e.human(showAuth)
+	o.Color = e.ColorOut()
+	h := transcript.NewHuman(e.IO.Out, o)
 	return transcript.Tee(rec.Observe, h.Event)
 }
 

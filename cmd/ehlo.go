@@ -78,7 +78,7 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 		return err
 	}
 	rec := &transcript.Recorder{}
-	so.Observer = env.observer(rec, false)
+	so.Observer = env.observerWith(rec, transcript.Options{TimeLapse: f.conn.timeLapse})
 	o := ehlo.Options{
 		Session:   so,
 		Helo:      f.helo,

@@ -244,7 +244,7 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	}
 	res.FillHints(Hint)
 	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
-		res.WriteHuman(w, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose})
+		res.WriteHuman(w, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose, TimeLapse: f.conn.timeLapse})
 		return nil
 	}); err != nil {
 		return err

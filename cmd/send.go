@@ -234,7 +234,7 @@ func dumpMail(env *Env, src message.Source) error {
 func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
 	ctx := context.Background()
 	rec := &transcript.Recorder{}
-	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
+	plan.opts.Session.Observer = env.observerWith(rec, transcript.Options{ShowAuth: f.showAuth, TimeLapse: f.conn.timeLapse})
 	var txs []*send.Transaction
 	if plan.tgt != nil {
 		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.env.Rcpts)}

@@ -16,6 +16,9 @@ import (
 type HumanOptions struct {
 	Color   bool // colour the statuses (a terminal, or --color always)
 	Verbose bool // add each endpoint's transcript
+	// TimeLapse adds the transcript too, each reply ending with how long
+	// it took (--show-time-lapse).
+	TimeLapse bool
 }
 
 // WriteHuman writes the report for people: the domain's checks, then one
@@ -50,9 +53,9 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 		if t := ep.timingsLine(); t != "" {
 			fmt.Fprintf(w, "  %s\n", t)
 		}
-		if o.Verbose && len(ep.Events) > 0 {
+		if (o.Verbose || o.TimeLapse) && len(ep.Events) > 0 {
 			var b bytes.Buffer
-			h := transcript.NewHuman(&b, transcript.Options{Color: o.Color})
+			h := transcript.NewHuman(&b, transcript.Options{Color: o.Color, TimeLapse: o.TimeLapse})
 			for _, e := range ep.Events {
 				h.Event(e)
 			}

@@ -99,6 +99,9 @@ type Session struct {
 	// red hides the credentials once AUTH has begun; it outlives the
 	// reply reader, which STARTTLS replaces.
 	red redactor
+	// lastWrite is when the last flush (or the connection, or a TLS
+	// handshake) ended: what a reply's Event.Wait counts from.
+	lastWrite time.Time
 }
 
 // connPeeker is the peeker made for one connection (TLS replaces it).
@@ -157,6 +160,7 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		return nil, &Error{Kind: KindNetwork, Op: "connect to " + opts.Address, Msg: msg, Err: err, Cause: cause}
 	}
 	s.Timings.Connect = time.Since(t0)
+	s.lastWrite = time.Now()
 	s.conn = conn
 	s.info("Connected to %s in %s", opts.Address, FormatDuration(s.Timings.Connect))
 	if n, ok := conn.(Narrator); ok && opts.Observer != nil {
@@ -185,6 +189,7 @@ type Narrator interface {
 func NewClient(conn net.Conn, opts Options) *Session {
 	opts.withDefaults()
 	s := &Session{opts: opts, start: time.Now(), conn: conn}
+	s.lastWrite = s.start
 	s.setStreams(conn)
 	return s
 }
@@ -248,7 +253,11 @@ func (s *Session) ReadReply(op string) (*Reply, error) {
 		code = r.Code
 	}
 	for i, l := range raw {
-		s.emit(Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil})
+		e := Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil}
+		if e.Last {
+			e.Wait = time.Since(s.lastWrite)
+		}
+		s.emit(e)
 	}
 	if err != nil {
 		return nil, s.readErr(op, err)
@@ -330,6 +339,7 @@ func (s *Session) flush() error {
 		}
 		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err, Cause: ErrClosed}
 	}
+	s.lastWrite = time.Now()
 	return nil
 }
 
@@ -468,6 +478,7 @@ func (s *Session) handshake() error {
 		return &Error{Kind: KindTLS, Op: "TLS", Msg: msg, Err: err, Cause: cause}
 	}
 	st := tc.ConnectionState()
+	s.lastWrite = time.Now()
 	s.conn = tc
 	s.inTLS = true
 	s.TLS = &st
