@@ -65,6 +65,11 @@ type sendFlags struct {
 	pipeline     string
 	chunking     string
 	allowPartial bool
+
+	dropAfter, dropAfterSend          string
+	xclient, xforward                 []string
+	xclientOptional, xforwardOptional bool
+	prdr                              bool
 }
 
 // newSendCmd builds the send verb. runF, when set, gets the plan instead
@@ -171,8 +176,17 @@ no host name to verify against: STARTTLS there needs --tls-sni NAME or
 	fs.StringVar(&f.pipeline, "pipeline", "auto", "PIPELINING: auto (when offered) or never")
 	fs.StringVar(&f.chunking, "chunking", "auto", "CHUNKING/BDAT: auto (when offered) or never")
 	fs.BoolVar(&f.allowPartial, "allow-partial", false, "exit 0 when at least one recipient got the message")
+	fs.StringVar(&f.dropAfter, "drop-after", "", "close the connection without QUIT once `STAGE`'s reply is in (the --quit-after stages)")
+	fs.StringVar(&f.dropAfterSend, "drop-after-send", "", "close the connection without QUIT right after sending `STAGE`'s command, its reply unread")
+	stringListVar(fs, &f.xclient, "xclient", "", nil, "send Postfix XCLIENT `ATTR=VALUE`,... after STARTTLS, then EHLO again (NAME, ADDR, PORT, PROTO, HELO, LOGIN, DESTADDR, DESTPORT)")
+	fs.BoolVar(&f.xclientOptional, "xclient-optional", false, "leave XCLIENT out, instead of stopping, when the server does not offer it or an attribute")
+	stringListVar(fs, &f.xforward, "xforward", "", nil, "send Postfix XFORWARD `ATTR=VALUE`,... before MAIL (NAME, ADDR, PORT, PROTO, HELO, IDENT, SOURCE)")
+	fs.BoolVar(&f.xforwardOptional, "xforward-optional", false, "leave XFORWARD out, instead of stopping, when the server does not offer it or an attribute")
+	fs.BoolVar(&f.prdr, "prdr", false, "ask for a reply per recipient after the data (MAIL ... PRDR) when the server offers PRDR")
 
 	_ = c.RegisterFlagCompletionFunc("quit-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("drop-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("drop-after-send", cobra.FixedCompletions(send.StopPoints[2:], cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(auth.Mechanisms, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("pipeline", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("chunking", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -212,6 +226,9 @@ func runSend(env *Env, f *sendFlags) error {
 	plan.opts.Source = src
 	if f.load.active() && f.conn.tls.PeerCertFile != "" {
 		return exitcode.Usagef("save the certificate with a single send, then run the load", "--tls-get-peer-cert does not apply to load mode")
+	}
+	if f.load.active() && plan.opts.Drop != send.DropNone {
+		return exitcode.Usagef("drop connections with a single send", "--drop-after and --drop-after-send do not apply to load mode")
 	}
 	if f.load.active() {
 		return runLoad(env, f, plan)
@@ -286,6 +303,17 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	}
 	o.Pipeline, o.Chunking = f.pipeline == "auto", f.chunking == "auto"
 	o.QuitAfter = f.quitAfter
+	if err := planDrop(f, o); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.XClient, err = send.ParseAttrs("XCLIENT", f.xclient); err != nil {
+		return nil, err
+	}
+	if o.XForward, err = send.ParseAttrs("XFORWARD", f.xforward); err != nil {
+		return nil, err
+	}
+	o.XClientOptional, o.XForwardOptional, o.PRDR = f.xclientOptional, f.xforwardOptional, f.prdr
 	o.AllowPartial = f.allowPartial
 	if f.tls && f.noTLS {
 		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
@@ -363,6 +391,9 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 		// name to verify: the dialogue goes on in clear, as with swaks.
 		o.TLS = target.TLSNone
 	}
+	if o.PRDR && o.Session.LMTP {
+		return nil, exitcode.Usagef("drop --prdr: LMTP answers each recipient after the data anyway", "--prdr does not apply to LMTP")
+	}
 	o.Session.AllowInsecureAuth = f.allowInsecureAuth
 	o.Session.TraceBody = env.G.Verbose
 
@@ -371,6 +402,29 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 		return nil, err
 	}
 	return plan, nil
+}
+
+// planDrop turns --drop-after or --drop-after-send into the stage to stop
+// at and how.
+func planDrop(f *sendFlags, o *send.Options) error {
+	flag, stage, how := "--drop-after", f.dropAfter, send.DropAfterRead
+	switch {
+	case f.dropAfter != "" && f.dropAfterSend != "":
+		return exitcode.Usagef("use one of --drop-after and --drop-after-send", "--drop-after and --drop-after-send cannot be combined")
+	case f.dropAfterSend != "":
+		flag, stage, how = "--drop-after-send", f.dropAfterSend, send.DropAfterSend
+	case f.dropAfter == "":
+		return nil
+	}
+	if f.quitAfter != "" {
+		return exitcode.Usagef("use one of --quit-after (ends with QUIT) and "+flag+" (ends without)", "--quit-after and %s cannot be combined", flag)
+	}
+	s, err := send.ParseDrop(flag, stage)
+	if err != nil {
+		return err
+	}
+	o.QuitAfter, o.Drop = s, how
+	return nil
 }
 
 // defaultFrom is $USER@this host, the sender when none is given.

@@ -103,3 +103,72 @@ func TestProxyProtocolFlag(t *testing.T) {
 		t.Errorf("stdout\n%s", stdout)
 	}
 }
+
+// Bad send knobs (stages, XCLIENT/XFORWARD attributes): exit 2, one error
+// line and a hint, and nothing sent.
+func TestSendKnobUsageErrors(t *testing.T) {
+	srv := listener(t)
+	for _, args := range [][]string{
+		{"--drop-after", "lunch"},
+		{"--drop-after-send", "banner"},
+		{"--drop-after", "rcpt", "--drop-after-send", "rcpt"},
+		{"--drop-after", "rcpt", "--quit-after", "mail"},
+		{"--drop-after", "rcpt", "--count", "2"},
+		{"--xclient", "ADDR=mx.example.org"},
+		{"--xclient", "COLOR=red"},
+		{"--xclient", "NAME"},
+		{"--xforward", "LOGIN=bob"},
+		{"--xforward", "SOURCE=MARS"},
+		{"--prdr", "--lmtp"},
+	} {
+		full := append([]string{"send", "--server", srv.Addr(), "--to", "a@test"}, args...)
+		stdout, stderr, code := run(t, "", nil, full...)
+		if code != 2 || strings.Count(stderr, "smtpx: error:") != 1 || strings.Count(stderr, "smtpx: hint:") != 1 || stdout != "" {
+			t.Errorf("%q: exit %d stdout %q stderr %q", args, code, stdout, stderr)
+		}
+	}
+	if n := srv.Conns(); n != 0 {
+		t.Errorf("the server saw %d connections", n)
+	}
+}
+
+// PRDR through the send verb: per-recipient replies in the JSON and the
+// summary, the partial-delivery exit.
+func TestSendPRDR(t *testing.T) {
+	srv, err := smtptest.Start(`
+S: 220 exim.test ESMTP
+C~ EHLO
+S: 250-exim.test
+S: 250 PRDR
+C: MAIL FROM:<a@test> PRDR
+S: 250 ok
+C: RCPT TO:<b@test>
+S: 250 ok
+C: RCPT TO:<c@test>
+S: 250 ok
+C: DATA
+S: 354 go
+data
+S: 353 PRDR content analysis beginning
+S: 250 2.0.0 b ok
+S: 550 5.7.1 c refuses it
+S: 250 2.0.0 OK id=1q2w3e
+C: QUIT
+S: 221 bye
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	stdout, stderr, code := run(t, "", nil, "send", "--json", "--prdr", "--server", srv.Addr(), "--from", "a@test", "--to", "b@test,c@test")
+	if code != 5 || len(srv.Errors()) > 0 {
+		t.Fatalf("exit %d %v\n%s\n%s", code, srv.Errors(), stdout, stderr)
+	}
+	for _, want := range []string{`"prdr":true`, `"address":"b@test","server":"` + srv.Addr() + `","accepted":true,"status":"accepted"`,
+		`"address":"c@test","server":"` + srv.Addr() + `","accepted":false,"status":"failed","reply":{"code":250,"enhanced":"","text":"ok"},"data":{"code":550,"enhanced":"5.7.1","text":"c refuses it"}`,
+		`"queue_id":"1q2w3e"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, stdout)
+		}
+	}
+}

@@ -15,7 +15,7 @@ type RcptJSON struct {
 	Accepted bool          `json:"accepted"`
 	Status   string        `json:"status"` // accepted, retry or failed (see StatusAccepted)
 	Reply    *report.Reply `json:"reply"`  // the reply to RCPT TO, null if never sent
-	Data     *report.Reply `json:"data"`   // LMTP: this recipient's reply after the data
+	Data     *report.Reply `json:"data"`   // LMTP or PRDR: this recipient's reply after the data
 }
 
 // TxJSON is one transaction in --json output.
@@ -29,6 +29,9 @@ type TxJSON struct {
 	Size      int64              `json:"size"`
 	QueueID   string             `json:"queue_id"`
 	Stopped   string             `json:"stopped_after,omitempty"`
+	Dropped   bool               `json:"dropped,omitempty"` // closed at stopped_after without QUIT
+	XClient   *report.Reply      `json:"xclient,omitempty"`
+	PRDR      bool               `json:"prdr"` // MAIL asked for per-recipient replies (recipients[].data)
 	Mail      *report.Reply      `json:"mail"`
 	Data      *report.Reply      `json:"data"`
 	End       *report.Reply      `json:"end"`
@@ -54,7 +57,8 @@ func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, ev
 	for _, tx := range txs {
 		tj := TxJSON{
 			Server: tx.Server, MX: tx.MX, Auth: tx.Mech, Pipelined: tx.Pipelined, Chunked: tx.Chunked,
-			Size: tx.Size, QueueID: tx.QueueID, Stopped: tx.Stopped,
+			Size: tx.Size, QueueID: tx.QueueID, Stopped: tx.Stopped, Dropped: tx.Dropped,
+			XClient: report.FromReply(tx.XClient), PRDR: tx.PRDR,
 			Mail: report.FromReply(tx.Mail), Data: report.FromReply(tx.Data), End: report.FromReply(tx.End),
 			TimingsMS: report.Timings(tx.Timings),
 		}
