@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,27 @@ func init() {
 		_, port, _ := net.SplitHostPort(srv.Addr())
 		ts.Setenv(args[0]+"_PORT", port)
 		ts.Defer(srv.Close)
+		key := peerKey{ts, args[0]}
+		fakeServers.Store(key, srv)
+		ts.Defer(func() { fakeServers.Delete(key) })
+	}
+	// waitconns VAR N: wait (up to 30s) until the fakesmtp VAR has had N
+	// connections, so that a background client is known to be connected.
+	scriptCmds["waitconns"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: waitconns VAR N")
+		}
+		v, ok := fakeServers.Load(peerKey{ts, args[0]})
+		if !ok {
+			ts.Fatalf("no fakesmtp %s", args[0])
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		for deadline := time.Now().Add(30 * time.Second); v.(*smtptest.Server).Conns() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				ts.Fatalf("fakesmtp %s: %d connections, want %d", args[0], v.(*smtptest.Server).Conns(), n)
+			}
+		}
 	}
 	// smtppeer VAR [-cert DIR] [-implicit] [-user u:p]: a go-smtp server.
 	scriptCmds["smtppeer"] = func(ts *testscript.TestScript, neg bool, args []string) {
@@ -131,6 +154,9 @@ func init() {
 		ts.Setenv(args[0], addr)
 	}
 }
+
+// fakeServers are the running fakesmtp servers, for waitconns.
+var fakeServers sync.Map
 
 // tbKey is where the setup leaves the script's testing.TB for commands
 // that need one (dnstest.Start): its cleanups run when the script ends.

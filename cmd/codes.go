@@ -32,17 +32,38 @@ For each reply: the class (success, intermediate, transient, permanent) and
 category, a short name and plain explanation, what to do next, which commands
 return it and the defining RFC; for an enhanced code its class, subject and
 detail. Unknown but well-formed codes fall back on class and category, or on
-subject and class (RFC 3463 §2), and say so. A reply whose two codes disagree
-in class is flagged. Texts from Gmail, Microsoft 365 and Yahoo are recognised
-and their provider-specific meaning shown, labelled as such.
+subject and class (RFC 3463 §2), and say so; a code whose second digit is
+outside 0-5 (577) is read by its first digit alone (RFC 5321 §4.2). A reply
+whose two codes disagree in class is flagged. Advice always fits the class:
+a 5xx is never told to retry later.
 
---json prints one JSON object per reply (JSON Lines when several); the field
-names are listed in the README. --list shows every known code by class,
---search WORD those whose description mentions WORD.
+The reply text is read too, whatever server sent it: blocklists (which list,
+its lookup page), DMARC, SPF, DKIM, reverse DNS, HELO, relaying, AUTH,
+STARTTLS, app passwords, full mailboxes, unknown users, greylisting, rate
+limits, size, loops, spam, malware, unknown sender domains and null MX each
+get what happened, why it usually happens, how to check and what to do, with
+the source of the pattern. Texts from Gmail, Microsoft 365, Yahoo/AOL, Apple
+iCloud, Comcast, GMX/WEB.DE, Mimecast, Proofpoint and Barracuda get their
+provider-specific meaning, labelled as such, with its public source. In a
+pasted bounce (DSN Final-Recipient/Diagnostic-Code, Postfix or Exim) each
+reply is tied to its recipient, and a reply the bounce repeats is shown once.
 
-For codes: exit 0 when every input was a well-formed code or reply (fallbacks
-included), 1 when --search finds nothing, 2 when the input is not a code or
-reply. --exit-class instead makes the status the class of the last reply
+--json prints one JSON object per reply (JSON Lines when several): among the
+fields, code, enhanced, text, class_name, retry (none, continue, later,
+after_fix), action (the advice), category (blocklist, dmarc, spf, dkim,
+unauthenticated, reverse_dns, helo, relay_denied, auth_required, auth_failed,
+starttls_required, app_password, mailbox_full, unknown_user, greylisting,
+rate_limit, message_too_big, mail_loop, spam_content, virus_content,
+sender_domain, null_mx; "" if none), diagnosis (name, meaning, cause, fix,
+check, rule, source, ip, domain, address, blocklist), provider (provider, id,
+name, meaning, fix, source; null if none), source (of the most specific
+explanation) and recipient ("" if the input does not say). --list shows
+every known code by class, --search WORD those whose description mentions
+WORD.
+
+For codes: exit 0 when every input was a well-formed code or reply
+(fallbacks included, 577 too), 1 when --search finds nothing, 2 when the
+input is not a code or reply. --exit-class instead makes the status the class of the last reply
 explained: 0 for 2xx and 3xx, 4 for 4xx, 5 for 5xx.
 
 ` + exitcode.HelpSection() + `
@@ -51,6 +72,9 @@ EXAMPLES
   smtpx codes 5.7.1
   smtpx codes 550 5.7.26
   smtpx codes "421-4.7.28 Gmail has detected an unusual rate of email ... - gsmtp"
+  smtpx codes "554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org"
+  smtpx codes "550 5.7.1 Unauthenticated email from example.com is not accepted due to domain's DMARC policy"
+  smtpx codes --json - < bounce.eml | jq -r '[.recipient, .category] | @tsv'
   smtpx send ... 2>&1 | smtpx codes -
   smtpx codes --search tls
   smtpx codes --exit-class "$reply" || echo "not delivered"

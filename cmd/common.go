@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -194,6 +195,15 @@ func (e *Env) observerWith(rec *transcript.Recorder, o transcript.Options) sessi
 	o.Color = e.ColorOut()
 	h := transcript.NewHuman(e.IO.Out, o)
 	return transcript.Tee(rec.Observe, h.Event)
+}
+
+// checkHelo refuses an EHLO name that would not be one word on the wire:
+// the one check of --helo for every client verb.
+func checkHelo(name string) error {
+	if strings.ContainsAny(name, "\r\n \t") {
+		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	return nil
 }
 
 // show writes a verb's result on stdout: as JSON with --json, else for a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +47,7 @@ lists and what changed.`,
 			} else if f.conn.socket == "" && f.conn.transport.Pipe == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
-			return runEhlo(env, f, tgt)
+			return runEhlo(cmd.Context(), env, f, tgt)
 		},
 	}
 	fs := c.Flags()
@@ -60,12 +59,12 @@ lists and what changed.`,
 	return c
 }
 
-func runEhlo(env *Env, f *ehloFlags, tgt string) error {
+func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 	if f.quitAfter != "" && !slices.Contains(ehlo.StopPoints, f.quitAfter) {
 		return exitcode.Usagef("use --quit-after banner, ehlo or tls", "--quit-after %q is not a stop point", f.quitAfter)
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return err
 	}
 	so, _, err := f.conn.sessionOptions(env, tgt, 25)
 	if err != nil {
@@ -88,7 +87,7 @@ func runEhlo(env *Env, f *ehloFlags, tgt string) error {
 	if f.runF != nil {
 		return f.runF(o)
 	}
-	res := ehlo.Run(context.Background(), o)
+	res := ehlo.Run(ctx, o)
 	if err := env.show(func() any { return res.ToJSON(rec.Events, Hint(res.Err)) },
 		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
 		return err

@@ -29,7 +29,7 @@ func reportError(env *Env, err error) int {
 		return code
 	}
 	hint := Hint(err)
-	msg := transcript.EscapeMessage(oneLine(err.Error()))
+	msg := transcript.EscapeMessage(transcript.OneLine(err.Error()))
 	if env.jsonWanted && !env.out.wrote {
 		// A script piping --json into jq gets an object even when the run
 		// stopped before its verb could write one.
@@ -37,7 +37,7 @@ func reportError(env *Env, err error) int {
 			Exit  int    `json:"exit"`
 			Error string `json:"error"`
 			Hint  string `json:"hint,omitempty"`
-		}{code, oneLine(err.Error()), hint})
+		}{code, transcript.OneLine(err.Error()), hint})
 	}
 	p := term.NewPalette(env.ColorErr())
 	fmt.Fprintf(env.IO.Err, "%s %s\n", p.Fail.Sprint("smtpx: error:"), msg)
@@ -45,10 +45,6 @@ func reportError(env *Env, err error) int {
 		fmt.Fprintf(env.IO.Err, "%s %s\n", p.Temp.Sprint("smtpx: hint:"), hint)
 	}
 	return code
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // Hint suggests how to fix err.
@@ -62,6 +58,8 @@ func Hint(err error) string {
 		return ""
 	}
 	switch {
+	case errors.Is(err, session.ErrInterrupted):
+		return "stopped by Ctrl-C or SIGTERM before it finished; run it again to complete it"
 	case errors.Is(err, session.ErrNoHost):
 		return "the server's name did not resolve: check its spelling and your DNS"
 	case errors.Is(err, session.ErrRefused), errors.Is(err, session.ErrConnTimeout):

@@ -27,6 +27,7 @@ func TestHintFromCause(t *testing.T) {
 		{session.KindTLS, session.ErrInjection, "injecting"},
 		{session.KindTLS, session.ErrHandshake, "see the handshake"},
 		{session.KindProtocol, session.ErrOutOfSeq, "broke RFC 5321"},
+		{session.KindNetwork, session.ErrInterrupted, "Ctrl-C"},
 	} {
 		err := &session.Error{Kind: tt.kind, Op: "x", Msg: "words that carry no meaning", Cause: tt.cause}
 		if got := Hint(err); !strings.Contains(got, tt.want) {

@@ -152,6 +152,9 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
 		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
 	}
+	if err := checkHelo(f.helo); err != nil {
+		return o, err
+	}
 	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
@@ -244,7 +247,7 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	}
 	res.FillHints(Hint)
 	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
-		res.WriteHuman(w, probe.HumanOptions{Color: env.ColorOut(), Verbose: env.G.Verbose, TimeLapse: f.conn.timeLapse})
+		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose, TimeLapse: f.conn.timeLapse})
 		return nil
 	}); err != nil {
 		return err

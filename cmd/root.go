@@ -4,9 +4,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -195,7 +199,13 @@ func Main(args []string, std *term.IO, build BuildInfo) int {
 	if verb == "" && len(args) > 0 && !strings.HasPrefix(args[0], "-") && !builtin[args[0]] {
 		return reportError(env, unknownVerb(root, args[0]))
 	}
+	// One context for the whole run: the first Ctrl-C or SIGTERM ends it
+	// (each verb stops as cleanly as it can), and restores the default
+	// handling so that a second one ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	return reportError(env, err)
 }

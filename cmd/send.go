@@ -132,7 +132,7 @@ no host name to verify against: STARTTLS there needs --tls-sni NAME or
 			if err := applySendConfig(env, cmd, f); err != nil {
 				return err
 			}
-			return runSend(env, f)
+			return runSend(cmd.Context(), env, f)
 		},
 	}
 	fs := c.Flags()
@@ -205,7 +205,7 @@ type sendPlan struct {
 	env  *send.Envelope
 }
 
-func runSend(env *Env, f *sendFlags) error {
+func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 	plan, err := planSend(env, f)
 	if err != nil {
 		return err
@@ -231,9 +231,9 @@ func runSend(env *Env, f *sendFlags) error {
 		return exitcode.Usagef("drop connections with a single send", "--drop-after and --drop-after-send do not apply to load mode")
 	}
 	if f.load.active() {
-		return runLoad(env, f, plan)
+		return runLoad(ctx, env, f, plan)
 	}
-	return deliver(env, f, plan)
+	return deliver(ctx, env, f, plan)
 }
 
 func dumpMail(env *Env, src message.Source) error {
@@ -248,8 +248,7 @@ func dumpMail(env *Env, src message.Source) error {
 	return nil
 }
 
-func deliver(env *Env, f *sendFlags, plan *sendPlan) error {
-	ctx := context.Background()
+func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	rec := &transcript.Recorder{}
 	plan.opts.Session.Observer = env.observerWith(rec, transcript.Options{ShowAuth: f.showAuth, TimeLapse: f.conn.timeLapse})
 	var txs []*send.Transaction
@@ -318,8 +317,8 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	if f.tls && f.noTLS {
 		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
 	}
-	if strings.ContainsAny(f.helo, "\r\n \t") {
-		return nil, exitcode.Usagef("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	if err := checkHelo(f.helo); err != nil {
+		return nil, err
 	}
 	o.Helo = f.helo
 

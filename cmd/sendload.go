@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,7 +73,7 @@ func (l *loadFlags) check(f *sendFlags, plan *sendPlan) error {
 	return nil
 }
 
-func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
+func runLoad(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	l := &f.load
 	if err := l.check(f, plan); err != nil {
 		return err
@@ -89,14 +86,8 @@ func runLoad(env *Env, f *sendFlags, plan *sendPlan) error {
 	r := load.New(load.Options{Send: &o, Rcpts: plan.env.Rcpts, Count: l.count, Duration: l.duration,
 		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate})
 
-	// The first interrupt stops new messages and lets those in flight
-	// finish; a second one kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// The first interrupt (the run's context, see Main) stops new messages
+	// and lets those in flight finish; a second one kills the process.
 
 	var status *term.Status
 	if env.IO.ErrIsTTY && !env.G.Quiet {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
@@ -410,14 +408,8 @@ func sinkServe(ctx context.Context, o *SinkOptions, so sink.Options, s *sink.Sin
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// After the first signal, restore the default handling so a
-		// second one ends the process at once.
-		<-ctx.Done()
-		stop()
-	}()
+	// The run's context (see Main) ends at the first Ctrl-C or SIGTERM;
+	// a second one ends the process at once.
 	res := serve(ctx)
 	if o.ExitAfter > 0 && res.Messages < o.ExitAfter {
 		why := "interrupted"

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // flagError puts pflag's errors in the project's voice, with a hint chosen
@@ -93,7 +94,7 @@ func distance(a, b string) int {
 func atMostArgs(n int, usage string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) > n {
-			return exitcode.Usagef("usage: "+usage, "%s takes at most %d argument%s, got %d: %s", c.Name(), n, plural(n), len(args), strings.Join(args, " "))
+			return exitcode.Usagef("usage: "+usage, "%s takes at most %d %s, got %d: %s", c.Name(), n, transcript.Plural(n, "argument", "arguments"), len(args), strings.Join(args, " "))
 		}
 		return nil
 	}
@@ -105,13 +106,6 @@ func noArgs(c *cobra.Command, args []string) error {
 		return exitcode.Usagef("see '"+c.CommandPath()+" --help'", "%s takes no arguments, got %q", c.CommandPath(), args[0])
 	}
 	return nil
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // unknownVerb is the error for a first argument that names no command,

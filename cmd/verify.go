@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -173,8 +172,9 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		return usage("give a duration such as 2s, or 0", "--delay and --wait-greylist cannot be negative")
 	case f.port < 1 || f.port > 65535:
 		return usage("give a port between 1 and 65535", "--port %d is out of range", f.port)
-	case strings.ContainsAny(f.helo, "\r\n \t"):
-		return usage("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
+	}
+	if err := checkHelo(f.helo); err != nil {
+		return nil, err
 	}
 	for _, s := range f.failOn {
 		v, ok := verify.ParseVerdict(s)
@@ -322,8 +322,6 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	if p.bulk {
 		return runVerifyBulk(ctx, env, f, p)
 	}

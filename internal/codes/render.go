@@ -136,6 +136,12 @@ func (r *renderer) explanation(e *replycode.Explanation, sep bool) error {
 			b.WriteString("  | " + l + "\n")
 		}
 	}
+	if e.Recipient != "" {
+		r.field(&b, "rcpt", transcript.Escape(e.Recipient))
+	}
+	if d := e.Diagnosis; d != nil && !(r.brief && e.Class <= 3) {
+		r.diagnosis(&b, d)
+	}
 	if bi := e.Basic; bi != nil {
 		name := bi.Name
 		if bi.Extension != "" {
@@ -146,7 +152,10 @@ func (r *renderer) explanation(e *replycode.Explanation, sep bool) error {
 			_, err := io.WriteString(r.w, b.String())
 			return err
 		}
-		if bi.Fallback != "" {
+		switch bi.Fallback {
+		case "class":
+			r.field(&b, "", "fallback: no registered meaning and no defined category; read by class (RFC 5321 §4.2)")
+		case "class_and_category":
 			r.field(&b, "", "fallback: no registered meaning; read by class and category (RFC 5321 §4.2.1)")
 		}
 		r.field(&b, "", bi.Meaning)
@@ -207,6 +216,21 @@ func (r *renderer) explanation(e *replycode.Explanation, sep bool) error {
 	}
 	_, err := io.WriteString(r.w, b.String())
 	return err
+}
+
+// diagnosis writes what the text shows happened, before the registry's
+// reading of the codes: it is the most specific part.
+func (r *renderer) diagnosis(b *strings.Builder, d *replycode.Diagnosis) {
+	r.field(b, "what", d.Category+": "+d.Summary())
+	r.field(b, "", d.Meaning)
+	if bl := d.Blocklist; bl != nil && bl.Note != "" {
+		r.field(b, "", bl.Note)
+	}
+	r.field(b, "why", d.Cause)
+	r.field(b, "check", transcript.Escape(d.Check))
+	if d.Source != "" {
+		r.field(b, "", "pattern "+d.Rule+" · source: "+d.Source)
+	}
 }
 
 func (r *renderer) pattern(b *strings.Builder, e *replycode.Explanation) {

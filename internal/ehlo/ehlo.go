@@ -11,7 +11,6 @@ import (
 	"fmt"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -149,11 +148,11 @@ type JSON struct {
 	Target        string              `json:"target"`
 	Helo          string              `json:"helo"`
 	HeloFallback  bool                `json:"helo_fallback"`
-	Banner        *report.Reply       `json:"banner"`
+	Banner        *transcript.Reply   `json:"banner"`
 	Extensions    []session.Extension `json:"extensions"`
 	ExtensionsTLS []session.Extension `json:"extensions_tls"`
-	TLS           *report.TLS         `json:"tls"`
-	report.Final
+	TLS           *transcript.TLS     `json:"tls"`
+	transcript.Final
 	TimingsMS map[string]float64     `json:"timings_ms"`
 	Events    []transcript.JSONEvent `json:"events"`
 }
@@ -164,14 +163,14 @@ func (r *Result) ToJSON(events []session.Event, hint string) JSON {
 		Target:       r.Target,
 		Helo:         r.Helo,
 		HeloFallback: r.UsedHELO,
-		Banner:       report.FromReply(r.Banner),
-		Extensions:   report.Keywords(r.Ext),
-		TLS:          report.FromTLS(r.TLS, !r.Insecure),
-		TimingsMS:    report.Timings(r.Timings),
+		Banner:       transcript.FromReply(r.Banner),
+		Extensions:   transcript.Keywords(r.Ext),
+		TLS:          transcript.FromTLS(r.TLS, !r.Insecure),
+		TimingsMS:    transcript.Timings(r.Timings),
 		Events:       transcript.ToJSON(events, false),
 	}
 	if r.ExtTLS != nil {
-		j.ExtensionsTLS = report.Keywords(r.ExtTLS)
+		j.ExtensionsTLS = transcript.Keywords(r.ExtTLS)
 	}
 	j.SetReply(r.Final)
 	j.Exit = r.Exit

@@ -25,6 +25,9 @@ const (
 	Permanent = 5 // the final reply was 5xx
 	TLS       = 6 // TLS handshake or verification failed, or TLS required and not offered
 	Protocol  = 7 // the server's reply was malformed, out of sequence or over a limit
+	// Interrupted is the shell's status for a run ended by SIGINT (128+2):
+	// what a Ctrl-C gave before smtpx caught the signal to stop cleanly.
+	Interrupted = 130
 )
 
 // Table is the exit-status table in the order it is documented.
@@ -105,6 +108,9 @@ func For(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, session.ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return Interrupted
 	}
 	var se *session.Error
 	if errors.As(err, &se) {

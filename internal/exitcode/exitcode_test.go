@@ -58,3 +58,11 @@ func TestFromReply(t *testing.T) {
 		}
 	}
 }
+
+// A run ended by Ctrl-C exits as the shell reports an interrupt.
+func TestInterrupted(t *testing.T) {
+	err := &session.Error{Kind: session.KindNetwork, Op: "banner", Msg: "interrupted", Cause: session.ErrInterrupted}
+	if got := For(err); got != Interrupted || Interrupted != 130 {
+		t.Errorf("For(interrupted) = %d", got)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -250,7 +249,7 @@ type JSON struct {
 	Replies       map[string]int64       `json:"replies"`
 	Errors        []ErrorCount           `json:"errors"`
 	LatencyMS     map[string]LatencyJSON `json:"latency_ms"`
-	report.Final
+	transcript.Final
 }
 
 // LatencyJSON is one phase's latency in milliseconds.

@@ -10,6 +10,7 @@ import (
 	"github.com/smtpx/smtpx/internal/policy"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // dnsChecks looks up the endpoint's reverse DNS and TLSA records.
@@ -193,17 +194,17 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	}
 	switch {
 	case !tr.AD:
-		need(Warn, fmt.Sprintf("%d TLSA %s, but the answer is not DNSSEC-validated (AD bit clear): senders ignore them", len(tr.Records), plural(len(tr.Records), "record", "records")), "sign the zone, and query a validating resolver with --dns-server")
+		need(Warn, fmt.Sprintf("%d TLSA %s, but the answer is not DNSSEC-validated (AD bit clear): senders ignore them", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records")), "sign the zone, and query a validating resolver with --dns-server")
 		return
 	case ep.hostADKnown && !ep.hostAD:
-		need(Warn, fmt.Sprintf("%d TLSA %s, but the lookups leading to %s are not DNSSEC-validated: senders ignore them (RFC 7672 §2.2)", len(tr.Records), plural(len(tr.Records), "record", "records"), ep.Host), "sign the zones of the domain's MX records and of the MX host")
+		need(Warn, fmt.Sprintf("%d TLSA %s, but the lookups leading to %s are not DNSSEC-validated: senders ignore them (RFC 7672 §2.2)", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), ep.Host), "sign the zones of the domain's MX records and of the MX host")
 		return
 	case usable == 0:
 		need(Warn, "only PKIX-TA(0)/PKIX-EE(1) records, which SMTP does not use (RFC 7672 §3.1.3)", "publish DANE-EE(3) or DANE-TA(2) records")
 		return
 	}
 	d.Usable = true
-	cl.addf("dane.tlsa", Pass, e, "%d TLSA %s at %s, DNSSEC-validated", len(tr.Records), plural(len(tr.Records), "record", "records"), name)
+	cl.addf("dane.tlsa", Pass, e, "%d TLSA %s at %s, DNSSEC-validated", len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), name)
 	me := ev("name", name)
 	if c.tls == nil {
 		ch := cl.fail("dane.match", pr.daneExit(ep), "TLSA records are published but TLS did not come up: DANE senders will not deliver", me)
@@ -226,7 +227,7 @@ func (pr *prober) daneChecks(ctx context.Context, ep *Endpoint, c *conv, cl *che
 	me["results"] = det
 	var ch *Check
 	if len(d.Matched) > 0 {
-		ch = cl.addf("dane.match", Pass, me, "%d of %d TLSA %s %s the certificate", len(d.Matched), len(tr.Records), plural(len(tr.Records), "record", "records"), plural(len(d.Matched), "matches", "match"))
+		ch = cl.addf("dane.match", Pass, me, "%d of %d TLSA %s %s the certificate", len(d.Matched), len(tr.Records), transcript.Plural(len(tr.Records), "record", "records"), transcript.Plural(len(d.Matched), "matches", "match"))
 	} else {
 		ch = cl.fail("dane.match", pr.daneExit(ep), "no TLSA record matches the certificate: DANE senders will not deliver", me)
 		ch.Hint = "publish TLSA records for the current certificate (roll them over before changing keys)"

@@ -276,7 +276,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		ch := cl.add("ehlo", Warn, "EHLO refused; HELO accepted, so no extensions are known", ev("helo", c.helo, "helo_fallback", true))
 		ch.Hint = "without EHLO the server offers no STARTTLS, SIZE or 8BITMIME; enable ESMTP on it"
 	} else {
-		cl.addf("ehlo", Pass, ev("helo", c.helo, "keywords", len(c.ext), "ms", transcript.MS(t.Hello)), "%s %s accepted: %d %s", verb, c.helo, len(c.ext), plural(len(c.ext), "extension", "extensions"))
+		cl.addf("ehlo", Pass, ev("helo", c.helo, "keywords", len(c.ext), "ms", transcript.MS(t.Hello)), "%s %s accepted: %d %s", verb, c.helo, len(c.ext), transcript.Plural(len(c.ext), "extension", "extensions"))
 	}
 	pr.inventory(ep, c, cl)
 	// STARTTLS.
@@ -323,7 +323,7 @@ func (pr *prober) dialogueChecks(ep *Endpoint, c *conv, cl *checkList) {
 		if c.stopped == "ehlo_tls" {
 			cl.failErr("ehlo.tls", c.err, replyEv(c.final))
 		} else {
-			ch := cl.addf("ehlo.tls", Pass, ev("keywords", c.extTLS.Keywords(), "ms", transcript.MS(t.Hello2)), "EHLO after TLS accepted: %d %s", len(c.extTLS), plural(len(c.extTLS), "extension", "extensions"))
+			ch := cl.addf("ehlo.tls", Pass, ev("keywords", c.extTLS.Keywords(), "ms", transcript.MS(t.Hello2)), "EHLO after TLS accepted: %d %s", len(c.extTLS), transcript.Plural(len(c.extTLS), "extension", "extensions"))
 			for _, x := range c.extTLS {
 				ch.Details = append(ch.Details, describe(x))
 			}
@@ -507,7 +507,7 @@ func (pr *prober) tlsChecks(ep *Endpoint, c *conv, cl *checkList) {
 }
 
 // dayCount says "1 day" or "N days".
-func dayCount(n int) string { return fmt.Sprintf("%d %s", n, plural(n, "day", "days")) }
+func dayCount(n int) string { return fmt.Sprintf("%d %s", n, transcript.Plural(n, "day", "days")) }
 
 func versionNumber(v uint16) string {
 	return strings.TrimPrefix(tls.VersionName(v), "TLS ")
@@ -522,7 +522,7 @@ func (pr *prober) certChecks(ep *Endpoint, c *conv, cl *checkList) {
 		return
 	}
 	leaf := ep.Certs[0]
-	ch := cl.addf("tls.cert.chain", Info, ev("certificates", ep.Certs), "%s, issued by %s, %d %s", leaf.Subject, leaf.Issuer, len(ep.Certs), plural(len(ep.Certs), "certificate", "certificates"))
+	ch := cl.addf("tls.cert.chain", Info, ev("certificates", ep.Certs), "%s, issued by %s, %d %s", leaf.Subject, leaf.Issuer, len(ep.Certs), transcript.Plural(len(ep.Certs), "certificate", "certificates"))
 	for i, ce := range ep.Certs {
 		ch.Details = append(ch.Details, ce.lines(i)...)
 	}
@@ -582,18 +582,11 @@ func replyLine(r *session.Reply) string {
 	if r == nil {
 		return ""
 	}
-	s := fmt.Sprintf("%d", r.Code)
-	if r.Enhanced != "" {
-		s += " " + r.Enhanced
+	// The first line is enough for a check's summary; the evidence has all.
+	if t, _, _ := strings.Cut(r.Text(), "\n"); t != "" {
+		return r.Codes() + " " + t
 	}
-	if len(r.Lines) > 0 {
-		t, _, ok := strings.Cut(r.Text(), "\n")
-		_ = ok
-		if t != "" {
-			s += " " + t
-		}
-	}
-	return s
+	return r.Codes()
 }
 
 func replyEv(r *session.Reply) map[string]any {
@@ -604,11 +597,7 @@ func replyEv(r *session.Reply) map[string]any {
 }
 
 func bannerHint(r *session.Reply) string {
-	h := fmt.Sprintf("see 'smtpx codes %d", r.Code)
-	if r.Enhanced != "" {
-		h += " " + r.Enhanced
-	}
-	h += "'"
+	h := "see 'smtpx codes " + r.Codes() + "'"
 	if r.Class() == 4 {
 		h = "the server is refusing connections for now: retry later; " + h
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/smtptest"
+	"github.com/smtpx/smtpx/internal/term"
 )
 
 // baseOptions are the options every test starts from: short waits, a
@@ -456,7 +457,7 @@ func TestEscapesInHumanReport(t *testing.T) {
 		t.Errorf("banner not shown escaped:\n%s", out)
 	}
 	var bc strings.Builder
-	r.WriteHuman(&bc, HumanOptions{Color: true})
+	r.WriteHuman(&bc, HumanOptions{Palette: term.NewPalette(true)})
 	if !strings.Contains(bc.String(), "\x1b[32mPASS") {
 		t.Error("no colour with Color set")
 	}

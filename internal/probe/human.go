@@ -6,16 +6,15 @@ import (
 	"io"
 	"strings"
 
-	"github.com/fatih/color"
-
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // HumanOptions control the human report.
 type HumanOptions struct {
-	Color   bool // colour the statuses (a terminal, or --color always)
-	Verbose bool // add each endpoint's transcript
+	Palette *term.Palette // the colours; nil prints none
+	Verbose bool          // add each endpoint's transcript
 	// TimeLapse adds the transcript too, each reply ending with how long
 	// it took (--show-time-lapse).
 	TimeLapse bool
@@ -25,14 +24,17 @@ type HumanOptions struct {
 // block per endpoint, then a summary line. Everything that came from a
 // server or from DNS is escaped.
 func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
-	pal := newPalette(o.Color)
+	if o.Palette == nil {
+		o.Palette = term.NewPalette(false)
+	}
+	pal := palette{o.Palette}
 	fmt.Fprintln(w, transcript.Escape(r.headline()))
 	for _, c := range r.Checks {
 		fmt.Fprintln(w)
 		pal.check(w, c)
 	}
 	if d := r.Domain; d != nil {
-		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(d.Name)))
+		fmt.Fprintf(w, "\n%s\n", pal.Bold.Sprint(transcript.Escape(d.Name)))
 		for _, c := range d.Checks {
 			pal.check(w, c)
 		}
@@ -48,14 +50,14 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 		if !ep.noIP() && ep.Dial != ep.Address() {
 			title += " via " + ep.Dial
 		}
-		fmt.Fprintf(w, "\n%s\n", pal.head.Sprint(transcript.Escape(title)))
+		fmt.Fprintf(w, "\n%s\n", pal.Bold.Sprint(transcript.Escape(title)))
 		pal.checks(w, ep.Checks, o.Verbose)
 		if t := ep.timingsLine(); t != "" {
 			fmt.Fprintf(w, "  %s\n", t)
 		}
 		if (o.Verbose || o.TimeLapse) && len(ep.Events) > 0 {
 			var b bytes.Buffer
-			h := transcript.NewHuman(&b, transcript.Options{Color: o.Color, TimeLapse: o.TimeLapse})
+			h := transcript.NewHuman(&b, transcript.Options{Color: o.Palette.On(), TimeLapse: o.TimeLapse})
 			for _, e := range ep.Events {
 				h.Event(e)
 			}
@@ -69,7 +71,7 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 	}
 	c := r.Counts()
 	fmt.Fprintf(w, "\n%s %d %s: %d pass, %d warn, %d fail, %d info; exit %d\n",
-		pal.head.Sprint("result:"), len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"),
+		pal.Bold.Sprint("result:"), len(r.Endpoints), transcript.Plural(len(r.Endpoints), "endpoint", "endpoints"),
 		c[Pass], c[Warn], c[Fail], c[Info], r.Exit)
 }
 
@@ -79,7 +81,7 @@ func (r *Result) headline() string {
 	switch {
 	case r.Domain != nil:
 		n := len(r.Domain.Route.Hosts)
-		s += fmt.Sprintf(": mail domain, %d MX %s", n, plural(n, "host", "hosts"))
+		s += fmt.Sprintf(": mail domain, %d MX %s", n, transcript.Plural(n, "host", "hosts"))
 		if r.Domain.Route.Implicit {
 			s = "probe " + r.Target + ": mail domain, implicit MX"
 		}
@@ -90,7 +92,7 @@ func (r *Result) headline() string {
 	default:
 		s += ": host"
 	}
-	s += fmt.Sprintf(", %d %s", len(r.Endpoints), plural(len(r.Endpoints), "endpoint", "endpoints"))
+	s += fmt.Sprintf(", %d %s", len(r.Endpoints), transcript.Plural(len(r.Endpoints), "endpoint", "endpoints"))
 	if r.DNS > 0 {
 		s += ", dns " + session.FormatDuration(r.DNS)
 	}
@@ -112,32 +114,13 @@ func (ep *Endpoint) timingsLine() string {
 	return "timings (ms): " + strings.Join(parts, ", ")
 }
 
-type palette struct {
-	pass, warn, fail, info, head *color.Color
-}
-
-func newPalette(on bool) *palette {
-	p := &palette{
-		pass: color.New(color.FgGreen),
-		warn: color.New(color.FgYellow),
-		fail: color.New(color.FgRed, color.Bold),
-		info: color.New(color.FgCyan),
-		head: color.New(color.Bold),
-	}
-	for _, c := range []*color.Color{p.pass, p.warn, p.fail, p.info, p.head} {
-		if on {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-	}
-	return p
-}
+// palette paints the report with the one palette (term.Palette).
+type palette struct{ *term.Palette }
 
 // checks writes an endpoint's checks. Unless verbose, the notable
 // extensions that are not advertised share one line: they are facts, not
 // findings, and a dozen of them would drown the rest.
-func (p *palette) checks(w io.Writer, cs []*Check, verbose bool) {
+func (p palette) checks(w io.Writer, cs []*Check, verbose bool) {
 	var absent []string
 	for _, c := range cs {
 		if !verbose && isAbsentKeyword(c) {
@@ -163,18 +146,16 @@ func isAbsentKeyword(c *Check) bool {
 	return c.Status == Info && strings.HasPrefix(c.ID, "ehlo.") && ok && !adv
 }
 
-func (p *palette) check(w io.Writer, c *Check) {
+func (p palette) check(w io.Writer, c *Check) {
 	word := strings.ToUpper(string(c.Status))
-	var col *color.Color
+	col := p.Inter
 	switch c.Status {
 	case Pass:
-		col = p.pass
+		col = p.OK
 	case Warn:
-		col = p.warn
+		col = p.Temp
 	case Fail:
-		col = p.fail
-	default:
-		col = p.info
+		col = p.Fail
 	}
 	sum := transcript.Escape(c.Summary)
 	if c.Ignored {

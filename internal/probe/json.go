@@ -5,7 +5,6 @@ import (
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -18,7 +17,7 @@ type JSON struct {
 	Checks    []*Check       `json:"checks"`
 	Endpoints []EndpointJSON `json:"endpoints"`
 	Summary   Summary        `json:"summary"`
-	report.Final
+	transcript.Final
 	TimingsMS map[string]float64 `json:"timings_ms"`
 }
 
@@ -75,10 +74,10 @@ type EndpointJSON struct {
 	ServerName    string              `json:"server_name"`
 	Helo          string              `json:"helo"`
 	HeloFallback  bool                `json:"helo_fallback"`
-	Banner        *report.Reply       `json:"banner"`
+	Banner        *transcript.Reply   `json:"banner"`
 	Extensions    []session.Extension `json:"extensions"`
 	ExtensionsTLS []session.Extension `json:"extensions_tls"`
-	TLS           *report.TLS         `json:"tls"`
+	TLS           *transcript.TLS     `json:"tls"`
 	Certificates  []Cert              `json:"certificates"`
 	Verification  *Verification       `json:"verification"`
 	PTR           []PTRJSON           `json:"ptr"`
@@ -88,7 +87,7 @@ type EndpointJSON struct {
 	Runs          int                 `json:"runs"`
 	RunsFailed    int                 `json:"runs_failed"`
 	TimingStats   map[string]Stat     `json:"timing_stats_ms,omitempty"`
-	report.Final
+	transcript.Final
 	Events []transcript.JSONEvent `json:"events"`
 }
 
@@ -158,8 +157,8 @@ func (r *Result) ToJSON(hint func(error) string) JSON {
 func (ep *Endpoint) toJSON(hint func(error) string) EndpointJSON {
 	j := EndpointJSON{
 		Host: ep.Host, Port: ep.Port, Dial: ep.Dial, ImplicitTLS: ep.Implicit, ServerName: ep.ServerName,
-		Helo: ep.Helo, HeloFallback: ep.UsedHELO, Banner: report.FromReply(ep.Banner),
-		Extensions: report.Keywords(ep.Ext), Certificates: nonNil(ep.Certs), Verification: ep.Verify,
+		Helo: ep.Helo, HeloFallback: ep.UsedHELO, Banner: transcript.FromReply(ep.Banner),
+		Extensions: transcript.Keywords(ep.Ext), Certificates: nonNil(ep.Certs), Verification: ep.Verify,
 		PTR: []PTRJSON{}, DANE: ep.DANE, Checks: nonNil(ep.Checks), TimingsMS: ep.timingsMS(),
 		Runs: ep.Runs, RunsFailed: ep.Failed, TimingStats: ep.Stats,
 		Events: transcript.ToJSON(ep.Events, false),
@@ -177,10 +176,10 @@ func (ep *Endpoint) toJSON(hint func(error) string) EndpointJSON {
 		j.Address, j.Family = ep.Addr.String(), "ipv6"
 	}
 	if ep.ExtTLS != nil {
-		j.ExtensionsTLS = report.Keywords(ep.ExtTLS)
+		j.ExtensionsTLS = transcript.Keywords(ep.ExtTLS)
 	}
 	if ep.TLS != nil {
-		j.TLS = report.FromTLS(ep.TLS, ep.Verify != nil && ep.Verify.OK)
+		j.TLS = transcript.FromTLS(ep.TLS, ep.Verify != nil && ep.Verify.OK)
 	}
 	for _, p := range ep.PTR {
 		j.PTR = append(j.PTR, PTRJSON{Name: p.Name, Confirmed: p.Confirmed})

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
@@ -59,7 +61,7 @@ func (pr *prober) sizeCheck(s *session.Session, ext session.Extensions, cl *chec
 		cl.add("size.enforced", Info, "not tested: no SIZE limit is advertised", ev("tested", false))
 		return
 	}
-	cmd := fmt.Sprintf("MAIL FROM:<> SIZE=%d", n+1)
+	cmd := session.MailCmd("", &smtp.MailOptions{Size: int64(n + 1)})
 	r, err := s.Cmd(cmd)
 	if err != nil {
 		lost(s, "size.enforced", err, cl)
@@ -122,7 +124,7 @@ func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
 			break
 		}
 		res := map[string]any{"mail_from": t.from, "rcpt_to": t.rcpt}
-		r, err := s.Cmd("MAIL FROM:<" + t.from + ">")
+		r, err := s.Cmd(session.MailCmd(t.from, nil))
 		if err != nil {
 			s.Close()
 			res["error"] = err.Error()
@@ -138,7 +140,7 @@ func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
 			}
 			continue
 		}
-		r, err = s.Cmd("RCPT TO:<" + t.rcpt + ">")
+		r, err = s.Cmd(session.RcptCmd(t.rcpt, nil))
 		if err != nil {
 			s.Close()
 			res["error"] = err.Error()

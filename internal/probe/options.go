@@ -256,9 +256,6 @@ func makePlan(o *Options) (*plan, error) {
 	if o.CertDays < 0 || o.CertDays > 36500 {
 		return nil, usage("give --cert-days as a number of days, e.g. --cert-days 14", "--cert-days %d is out of range", o.CertDays)
 	}
-	if strings.ContainsAny(o.Helo, " \t\r\n") {
-		return nil, usage("give a single host name or address literal to --helo", "--helo must not contain spaces or line breaks")
-	}
 	for _, r := range o.Require {
 		if r == "" || strings.ContainsAny(r, " \t\r\n=") {
 			return nil, usage("name extensions as EHLO keywords, e.g. --require STARTTLS,SMTPUTF8", "--require %q is not an EHLO keyword", r)

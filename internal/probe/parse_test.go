@@ -107,7 +107,6 @@ func TestMakePlan(t *testing.T) {
 		{Options{Target: "127.0.0.1", Family: 6}, "", nil, "not an IPv6"},
 		{Options{Target: "x", Require: []string{"A B"}}, "", nil, "not an EHLO keyword"},
 		{Options{Target: "x", Ignore: []string{"nope"}}, "", nil, "not a check id"},
-		{Options{Target: "x", Helo: "a b"}, "", nil, "--helo"},
 		{Options{Target: "x", Socket: "/s"}, "", nil, "both given"},
 		{Options{Target: "bad..name"}, "", nil, ""},
 		{Options{Target: "x", Count: 5000}, "", nil, "--count"},

@@ -14,6 +14,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // Result is everything a probe found.
@@ -485,16 +486,9 @@ func (pr *prober) finish(r *Result) {
 		msg += " (a warning; --fail-on warn)"
 	}
 	if r.Failed > 1 {
-		msg += fmt.Sprintf(" (and %d more failed %s)", r.Failed-1, plural(r.Failed-1, "check", "checks"))
+		msg += fmt.Sprintf(" (and %d more failed %s)", r.Failed-1, transcript.Plural(r.Failed-1, "check", "checks"))
 	}
 	r.Err = &exitcode.Error{Code: r.Exit, Msg: msg, Hint: r.Decisive.Hint, Err: r.Decisive.Err}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // Final is the reply that ended the decisive endpoint's dialogue (or the

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -48,7 +47,7 @@ func stats(samples []map[string]float64) map[string]Stat {
 // timingsMS are an endpoint's phase timings in milliseconds, with the DNS
 // time of its lookup.
 func (ep *Endpoint) timingsMS() map[string]float64 {
-	m := report.Timings(ep.Timings)
+	m := transcript.Timings(ep.Timings)
 	if ep.DNS > 0 {
 		m["dns"] = transcript.MS(ep.DNS)
 	}
@@ -91,7 +90,7 @@ func (pr *prober) repeat(ctx context.Context, ep *Endpoint, first *conv, cl *che
 				resumed++
 			}
 		}
-		m := report.Timings(c.timings)
+		m := transcript.Timings(c.timings)
 		if ep.DNS > 0 {
 			m["dns"] = transcript.MS(ep.DNS)
 		}

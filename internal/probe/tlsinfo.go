@@ -6,12 +6,12 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/certs"
+	"github.com/smtpx/smtpx/internal/session"
 )
 
 // Verification is the probe's own check of a presented chain (RFC 5280
@@ -91,21 +91,18 @@ func verify(cs tls.ConnectionState, name string, roots *x509.CertPool, skip bool
 }
 
 func verifyError(err error, name string) (string, string) {
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ie x509.CertificateInvalidError
-	var se x509.SystemRootsError
-	switch {
-	case errors.As(err, &ua):
-		return "certificate is not signed by a trusted authority", "authority"
-	case errors.As(err, &he):
+	cause, msg := session.CertCause(err)
+	switch cause {
+	case session.ErrUntrustedCA:
+		return msg, "authority"
+	case session.ErrNameMismatch:
 		return "certificate is not valid for " + name, "name"
-	case errors.As(err, &ie) && ie.Reason == x509.Expired:
-		return "certificate has expired or is not yet valid", "expired"
-	case errors.As(err, &ie):
-		return "certificate is invalid: " + ie.Error(), "other"
-	case errors.As(err, &se):
-		return "no system roots to verify against", "roots"
+	case session.ErrCertExpired:
+		return msg, "expired"
+	case session.ErrNoRoots:
+		return msg, "roots"
+	case session.ErrCertInvalid:
+		return msg + ": " + err.Error(), "other"
 	}
 	return err.Error(), "other"
 }

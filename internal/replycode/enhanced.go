@@ -302,3 +302,39 @@ var enhancedTexts = [...]enhancedWords{
 		"The message demands TLS on every hop (REQUIRETLS, RFC 8689) and a hop could not guarantee it.",
 		"Deliver over a path where every hop supports REQUIRETLS, or send without the requirement."}},
 }
+
+// classAdvice replaces the advice of codes whose remedy depends on the
+// class: a 4.x.x may be waited out, a 5.x.x must not be retried unchanged.
+// A code given with any class ("X.2.2") keeps the general advice.
+var classAdvice = [...]struct {
+	Code                 string
+	Transient, Permanent string
+}{
+	{"X.3.YYY", "Retry later; a mail queue does it for you.", "Do not retry unchanged; the receiving side's admin has to act."},
+	{"X.2.1", "Retry later; the mailbox refuses mail only for now.", "Do not retry; reach the recipient another way."},
+	{"X.2.2", "Retry later; a mail queue does it for you, and the recipient may free space meanwhile.", "Do not retry unchanged; reach the recipient another way so they can free space."},
+	{"X.3.0", "Retry later; a mail queue does it for you.", "Do not retry unchanged; the receiver's admin must act, so tell them."},
+	{"X.3.1", "Retry later; the system may free storage meanwhile.", "Do not retry unchanged; the receiver's admin must free storage."},
+	{"X.3.2", "Retry later; the host is not taking mail for now.", "Do not retry; this host never accepts mail, so check where the domain's MX points."},
+	{"X.4.1", "Retry later; check the destination's MX records and firewalls if it persists.", "Do not retry unchanged; check the destination's MX records and firewalls."},
+	{"X.4.2", "Retry; the connection broke on the way.", "Do not retry unchanged; find out why the connection keeps breaking."},
+	{"X.4.3", "Retry later; if it persists, check the DNS of the domains involved.", "Do not retry unchanged; check the DNS of the domains involved."},
+	{"X.4.5", "Retry later.", "Do not retry unchanged; the destination refuses to queue more mail."},
+}
+
+// enhancedAction is the advice for enhanced code key ("X.2.2" or
+// "X.3.YYY") in a reply of the given class (4 or 5; 0 when any).
+func enhancedAction(key string, class int, w words) string {
+	if class != 4 && class != 5 {
+		return w.Action
+	}
+	for _, a := range classAdvice {
+		if a.Code == key {
+			if class == 4 {
+				return a.Transient
+			}
+			return a.Permanent
+		}
+	}
+	return w.Action
+}

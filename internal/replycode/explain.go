@@ -14,6 +14,10 @@ type Reply struct {
 	Lines    []string // text of each line, codes removed
 	Raw      []string // each line as it was given, markers removed
 	Notes    []string // what the parser noticed, e.g. a reply cut short
+	// Recipient is the address a pasted bounce says the reply was about
+	// (DSN Final-Recipient, Postfix "<addr>: host ... said:", Exim's
+	// recipient line), "" when the input does not say.
+	Recipient string
 }
 
 // Text is the reply text, lines joined by "\n".
@@ -23,13 +27,17 @@ func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
 // part of smtpx's stable JSON output (see README, section codes).
 type Explanation struct {
 	Input        string        `json:"input"`         // the reply or code as given
+	Recipient    string        `json:"recipient"`     // the recipient a pasted bounce ties the reply to, "" if none
 	Code         int           `json:"code"`          // basic reply code, 0 if none
 	Enhanced     string        `json:"enhanced"`      // enhanced status code, "" if none
 	Text         string        `json:"text"`          // reply text without codes
 	Class        int           `json:"class"`         // 2, 3, 4 or 5; 0 if unknown
 	ClassName    string        `json:"class_name"`    // success, intermediate, transient, permanent
 	Retry        string        `json:"retry"`         // none, continue, later, after_fix
-	Action       string        `json:"action"`        // what to do, the most specific advice known
+	Action       string        `json:"action"`        // what to do, the most specific advice known, fitted to the class
+	Category     string        `json:"category"`      // what happened, recognised from the text: blocklist, dmarc, ...; "" if none
+	Diagnosis    *Diagnosis    `json:"diagnosis"`     // the category explained, nil if none
+	Source       string        `json:"source"`        // where the most specific explanation comes from (URL or RFC)
 	Basic        *Basic        `json:"basic"`         // the basic code, nil if none
 	Status       *Status       `json:"status"`        // the enhanced code, nil if none
 	Pattern      *Pattern      `json:"pattern"`       // set for class/category queries such as "5yz"
@@ -131,6 +139,7 @@ func Explain(r Reply) *Explanation {
 		Text:         text,
 		ProviderUses: []ProviderUse{},
 		Notes:        append([]string{}, r.Notes...),
+		Recipient:    r.Recipient,
 	}
 	if e.Input == "" {
 		e.Input = strings.TrimSpace(fmt.Sprintf("%s %s", codeString(r.Code), r.Enhanced))
@@ -155,13 +164,24 @@ func Explain(r Reply) *Explanation {
 	if e.Basic != nil && e.Status != nil && e.Status.Class != 0 && e.Status.Class != e.Class {
 		e.Mismatch = mismatch(e.Class, e.Status.Class)
 	}
+	var pr *providerRule
 	if r.Enhanced != "" || text != "" {
-		if pr := matchProvider(r.Enhanced, text); pr != nil {
-			e.Provider = providerInfo(pr)
-			if pr.Retry != "" {
-				e.Retry = pr.Retry
-			}
-		}
+		pr = matchProvider(r.Enhanced, text)
+	}
+	provM, catM := matchRules(e.Class, r.Enhanced, cutText(text), lt)
+	switch {
+	case pr != nil:
+		e.Provider = providerInfo(pr)
+	case provM != nil:
+		e.Provider = patternProviderInfo(provM.rule)
+	}
+	e.Diagnosis = diagnosis(pr, catM, e.Class, text, lt)
+	if e.Diagnosis != nil {
+		e.Category = e.Diagnosis.Category
+		e.Retry = e.Diagnosis.Retry
+	}
+	if e.Provider != nil && e.Provider.Retry != "" {
+		e.Retry = e.Provider.Retry
 	}
 	if text == "" && r.Enhanced != "" {
 		for _, pr := range providerUses(r.Enhanced) {
@@ -171,22 +191,66 @@ func Explain(r Reply) *Explanation {
 		}
 	}
 	e.Action = action(e)
-	if e.Class == 4 && e.Provider == nil && containsAny(lt, "greylist", "graylist", "grey-list", "gray-list") {
-		// Greylisting refuses the first attempt from an unknown sender on
-		// purpose; the fix is simply a proper retry (RFC 5321 §4.5.4.1).
-		e.Notes = append(e.Notes, "the text mentions greylisting: the first attempt from an unknown sender is refused on purpose")
-		e.Action = "Retry from the same server after a few minutes (a queue does this); greylisting lets the retry through."
-	}
+	e.Source = source(e)
 	e.ExitClass = exitClass(e.Class)
 	return e
 }
 
-// action picks the most specific advice: the provider's, then a registered
-// enhanced code's, then the basic code's, then the fallbacks'.
+// diagnosis names the category of a reply: the provider rule's own
+// category when it has one, else the first text pattern that matches.
+func diagnosis(pr *providerRule, m *ruleMatch, class int, text, lt string) *Diagnosis {
+	id := ""
+	switch {
+	case pr != nil && pr.Category != "":
+		id, m = pr.Category, nil
+	case m != nil:
+		id = m.rule.Category
+	}
+	c := categoryFor(id)
+	if c == nil {
+		return nil
+	}
+	d := diagnose(c, m, class, cutText(text), lt)
+	if m == nil {
+		d.Rule, d.Source = pr.ID, pr.Source
+	}
+	return d
+}
+
+// cutText is the part of a reply text that patterns look at.
+func cutText(s string) string {
+	if len(s) > maxMatchedText {
+		return s[:maxMatchedText]
+	}
+	return s
+}
+
+// source says where the most specific explanation comes from.
+func source(e *Explanation) string {
+	switch {
+	case e.Provider != nil:
+		return e.Provider.Source
+	case e.Diagnosis != nil:
+		return e.Diagnosis.Source
+	case e.Status != nil && e.Status.Fallback == "" && e.Mismatch == "" && e.Status.Reference != "":
+		return e.Status.Reference
+	case e.Basic != nil:
+		return e.Basic.Reference
+	case e.Status != nil:
+		return e.Status.Reference
+	}
+	return ""
+}
+
+// action picks the most specific advice: the provider's, then the text
+// pattern's, then a registered enhanced code's, then the basic code's, then
+// the fallbacks'.
 func action(e *Explanation) string {
 	switch {
 	case e.Provider != nil:
 		return e.Provider.Fix
+	case e.Diagnosis != nil:
+		return e.Diagnosis.Fix
 	case e.Status != nil && e.Status.Fallback == "" && e.Mismatch == "" && e.Status.Class != 2 && (e.Basic == nil || e.Class >= 4):
 		return e.Status.Action
 	case e.Basic != nil && e.Basic.Fallback == "":
@@ -323,7 +387,10 @@ func basicUses(code int, lowerText string) []Use {
 
 func basicInfo(code int, lowerText string) *Basic {
 	b := &Basic{Code: code, Category: code / 10 % 10, OtherUses: []Use{}}
-	b.CategoryName = categoryNames[b.Category]
+	b.CategoryName = "undefined"
+	if b.Category < len(categoryNames) {
+		b.CategoryName = categoryNames[b.Category]
+	}
 	uses := basicUses(code, lowerText)
 	if len(uses) > 0 {
 		u := uses[0]
@@ -336,19 +403,43 @@ func basicInfo(code int, lowerText string) *Basic {
 	// RFC 5321 §4.2.1: a client that meets an unknown code goes by its
 	// first digit; the second digit still tells the category.
 	class := fmt.Sprintf("%dyz", code/100)
-	cat := fmt.Sprintf("x%dz", b.Category)
 	cw, _ := basicWordsFor(class, "")
-	kw, _ := basicWordsFor(cat, "")
-	kf, _ := basicFactFor(cat)
 	cf, _ := basicFactFor(class)
 	b.Name = "unregistered code"
-	b.Meaning = fmt.Sprintf("No meaning is registered for %d. By its first digit it is a %s, and by its second it concerns %s.",
-		code, cw.Name, kw.Name)
 	b.Action = cw.Action
-	b.Commands = kf.Commands
 	b.Reference = cf.Ref
 	b.Fallback = "class_and_category"
+	if b.Category >= len(categoryNames) {
+		// Outside RFC 5321's grammar (second digit 0-5): only the class
+		// can be read, and clients act on it alone.
+		b.Name = "unknown code, read by class"
+		b.Meaning = fmt.Sprintf("No meaning is registered for %d. By its first digit it is a %s (%s negative reply); its detail is unknown: the second digit, %d, is outside the categories RFC 5321 defines (0 to 5). A client acts on the first digit of a code it does not know (RFC 5321 §4.2).",
+			code, cw.Name, classAdjective(code/100), b.Category)
+		b.Commands = "any"
+		b.Reference = cf.Ref + "; §4.2"
+		b.Fallback = "class"
+		return b
+	}
+	cat := fmt.Sprintf("x%dz", b.Category)
+	kw, _ := basicWordsFor(cat, "")
+	kf, _ := basicFactFor(cat)
+	b.Meaning = fmt.Sprintf("No meaning is registered for %d. By its first digit it is a %s, and by its second it concerns %s.",
+		code, cw.Name, kw.Name)
+	b.Commands = kf.Commands
 	return b
+}
+
+// classAdjective words a reply class the way RFC 5321 §4.2.1 does.
+func classAdjective(class int) string {
+	switch class {
+	case 2:
+		return "a positive completion"
+	case 3:
+		return "a positive intermediate"
+	case 4:
+		return "a transient"
+	}
+	return "a permanent"
 }
 
 func enhancedClassName(class int) string {
@@ -396,7 +487,7 @@ func statusInfo(code string) *Status {
 	key := fmt.Sprintf("X.%d.%d", subject, detail)
 	if f, ok := enhancedFactFor(key); ok {
 		w, _ := enhancedWordsFor(key)
-		s.Name, s.Meaning, s.Action = w.Name, w.Meaning, w.Action
+		s.Name, s.Meaning, s.Action = w.Name, w.Meaning, enhancedAction(key, class, w)
 		s.RegistryName, s.Reference, s.Standard, s.AssociatedCodes = f.Registry, f.Ref, f.Standard, f.Basic
 		return s
 	}
@@ -406,7 +497,7 @@ func statusInfo(code string) *Status {
 		f, _ := enhancedFactFor(subjKey)
 		s.Name = "unregistered detail in subject " + sw.Name
 		s.Meaning = fmt.Sprintf("No meaning is registered for detail %d. By its subject it concerns %s: %s", detail, sw.Name, sw.Meaning)
-		s.Action = sw.Action
+		s.Action = enhancedAction(subjKey, class, sw)
 		s.Reference, s.Standard = f.Ref, f.Standard
 		s.Fallback = "subject"
 		return s
@@ -431,6 +522,11 @@ func providerInfo(r *providerRule) *Provider {
 		Retry: r.Retry, RegistryDiffers: r.Reuse, Source: r.Source}
 }
 
+func patternProviderInfo(r *patternRule) *Provider {
+	return &Provider{Provider: r.Provider, ID: r.ID, Name: r.Name, Meaning: r.Meaning, Fix: r.Fix,
+		Retry: r.Retry, Source: r.Source}
+}
+
 // Hint returns a one-line annotation for a failing reply (4xx or 5xx), for
 // verbs that show a transcript: the provider's meaning when the text is
 // recognised, else the most specific registered meaning, with the first
@@ -443,15 +539,28 @@ func Hint(code int, enhanced, text string) string {
 	if pr := matchProvider(enhanced, text); pr != nil {
 		return pr.Provider + ": " + pr.Name + "; " + firstSentence(pr.Fix)
 	}
+	class := code / 100
+	if code == 0 && enhanced != "" {
+		class = int(enhanced[0] - '0')
+	}
+	lt := lowerPrefix(text)
+	if provM, catM := matchRules(class, enhanced, cutText(text), lt); provM != nil {
+		return provM.rule.Provider + ": " + provM.rule.Name + "; " + firstSentence(provM.rule.Fix)
+	} else if d := diagnosis(nil, catM, class, text, lt); d != nil && vagueStatus(enhanced) {
+		// A specific registered code already says it in one line; the
+		// text pattern speaks for the vague ones (X.7.1, X.n.0, none).
+		return d.Summary() + ": " + firstSentence(d.Fix)
+	}
 	if enhanced != "" && (code == 0 || enhanced[0] == byte('0'+code/100)) {
 		if _, subject, detail, ok := parseEnhanced(enhanced); ok {
-			if w, ok := enhancedWordsFor(fmt.Sprintf("X.%d.%d", subject, detail)); ok {
-				return w.Name + ": " + firstSentence(w.Action)
+			key := fmt.Sprintf("X.%d.%d", subject, detail)
+			if w, ok := enhancedWordsFor(key); ok {
+				return w.Name + ": " + firstSentence(enhancedAction(key, int(enhanced[0]-'0'), w))
 			}
 		}
 	}
 	if code >= 400 && code < 600 {
-		uses := basicUses(code, lowerPrefix(text))
+		uses := basicUses(code, lt)
 		if len(uses) > 0 {
 			w, _ := basicWordsFor(strconv.Itoa(code), uses[0].Extension)
 			return w.Name + ": " + firstSentence(w.Action)
@@ -460,6 +569,17 @@ func Hint(code int, enhanced, text string) string {
 		return w.Name + ": " + firstSentence(w.Action)
 	}
 	return ""
+}
+
+// vagueStatus reports an enhanced code that says little by itself: none,
+// an unregistered one, a detail of 0, or X.7.1 (refused by policy).
+func vagueStatus(enhanced string) bool {
+	_, subject, detail, ok := parseEnhanced(enhanced)
+	if !ok || detail == 0 || subject == 7 && detail == 1 {
+		return true
+	}
+	_, known := enhancedWordsFor(fmt.Sprintf("X.%d.%d", subject, detail))
+	return !known
 }
 
 // firstSentence cuts s after its first sentence or clause.

@@ -97,12 +97,19 @@ func TestHint(t *testing.T) {
 		want      string
 	}{
 		{550, "5.1.1", "User unknown", "recipient mailbox does not exist: Check the address for typos"},
-		{550, "", "User unknown", "mailbox unavailable or refused: Do not retry unchanged"},
-		{451, "4.7.1", "greylisted", "not authorised, message refused: Read the text for the reason"},
+		{550, "5.1.1", "", "recipient mailbox does not exist: Check the address for typos"},
+		{550, "", "User unknown", "recipient does not exist: Check the address for typos and confirm it with the recipient another way"},
+		{550, "", "mailbox unavailable", "recipient does not exist: Check the address for typos and confirm it with the recipient another way"},
+		{550, "", "no", "mailbox unavailable or refused: Do not retry unchanged"},
+		{451, "4.7.1", "greylisted", "greylisted: Nothing to fix: retry from the same server after a few minutes (a mail queue does it by itself)"},
+		{451, "4.7.1", "whatever", "not authorised, message refused: Read the text for the reason"},
 		{559, "", "", "permanent failure: Do not retry unchanged"},
 		{421, "4.7.0", "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume", "Yahoo: deferred: unexpected volume or user complaints; Let the queue retry later"},
-		{530, "5.7.0", "Must issue a STARTTLS command first", "security or policy status: Read the text: authenticate, use TLS, or check the sender's reputation as it indicates"},
-		{530, "", "Must issue a STARTTLS command first", "STARTTLS required first: Run STARTTLS first (smtpx does so by default when the server offers it)"},
+		{530, "5.7.0", "Must issue a STARTTLS command first", "TLS required: Turn on STARTTLS in the sending client or MTA (smtpx does it by default when the server offers it), and make sure the TLS handshake succeeds"},
+		{530, "5.7.0", "", "security or policy status: Read the text: authenticate, use TLS, or check the sender's reputation as it indicates"},
+		{554, "5.7.1", "Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org", "listed on Spamhaus ZEN: Look the address up on the list's own page, fix what caused the listing (secure accounts, stop the abuse, send from a proper mail server), then ask that list for removal"},
+		{554, "5.3.0", "", "mail system problem: Do not retry unchanged"},
+		{451, "4.3.0", "", "mail system problem: Retry later"},
 		{250, "", "ok", ""},
 		{354, "", "go ahead", ""},
 	} {
@@ -128,10 +135,10 @@ func BenchmarkExplainReply(b *testing.B) {
 
 func TestGreylisting(t *testing.T) {
 	e := one(t, "451 4.7.1 <alice@example.org>: Sender address rejected: greylisted, try again later")
-	if !strings.Contains(e.Action, "greylisting lets the retry through") || len(e.Notes) != 1 || e.Retry != "later" {
-		t.Errorf("greylisting: %q %q", e.Action, e.Notes)
+	if e.Category != "greylisting" || !strings.Contains(e.Action, "retry from the same server") || e.Retry != "later" {
+		t.Errorf("greylisting: %q %q %q", e.Category, e.Action, e.Retry)
 	}
-	if e = one(t, "550 5.7.1 greylisted forever"); strings.Contains(e.Action, "greylisting") {
-		t.Errorf("a 5xx is no greylisting: %q", e.Action)
+	if e = one(t, "550 5.7.1 greylisted forever"); e.Category == "greylisting" || strings.Contains(e.Action, "retry from the same server") {
+		t.Errorf("a 5xx is no greylisting: %q %q", e.Category, e.Action)
 	}
 }

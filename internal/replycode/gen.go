@@ -3,6 +3,7 @@ package replycode
 // The reference tables live outside the repository, in ../shared/reference
 // beside the clone; the generated facts are committed so builds need nothing.
 //go:generate go run ./internal/genfacts -basic ../../../shared/reference/codes-basic.tsv -enhanced ../../../shared/reference/codes-enhanced.tsv -o facts_gen.go
+//go:generate go run ./internal/genpatterns -in patterns.txt -o patterns_gen.go
 
 // basicFact is one row of the basic reply-code reference: a code ("250"), a
 // class ("2yz") or a category ("x5z") as used by core SMTP or an extension.

@@ -21,7 +21,7 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Msg }
 
 const (
-	hintBasic    = "reply codes have three digits: the first 2-5, the second 0-5 (RFC 5321 §4.2); 'smtpx codes --list' shows the known ones"
+	hintBasic    = "reply codes have three digits, the first 2-5 (RFC 5321 §4.2); 'smtpx codes --list' shows the known ones"
 	hintEnhanced = "enhanced status codes are class.subject.detail: class 2, 4 or 5, then up to three digits each (RFC 3463 §2)"
 	hintGeneral  = "give a reply code (550), an enhanced code (5.7.1), both, a whole reply in quotes, or - to read replies from standard input; --search WORD finds codes by word"
 )
@@ -34,7 +34,7 @@ var recvMarkers = [...]string{"<-  ", "<** ", "<~  ", "<~* "}
 var otherMarkers = [...]string{" -> ", " ~> ", "=== ", "*** "}
 
 // Lead-ins after which bounces and logs quote a remote server's reply.
-var leadIns = [...]string{"said: ", "returned '", "reason: ", "response: ", "reply: "}
+var leadIns = [...]string{"said: ", "returned '", "reason: ", "response: ", "reply: ", "smtp; ", "SMTP; ", "]: "}
 
 // piece is one reply line found in the input.
 type piece struct {
@@ -54,7 +54,16 @@ type scanner struct {
 	inBnc  bool
 	emit   func(Reply) error
 	err    error
+	// rcpt is the recipient the lines being read are about, as a pasted
+	// bounce says it; a blank line ends its paragraph.
+	rcpt string
+	// seen holds the bounce replies already passed on, per recipient: a
+	// Postfix bounce gives each reply twice (its text and its DSN).
+	seen map[string]bool
 }
+
+// maxSeen bounds the memory that recognising repeated bounce replies takes.
+const maxSeen = 4096
 
 // Scan finds SMTP replies in r, one per call of fn, in order: lines such as
 // "550-5.7.1 text", optionally after swaks markers ("<-  ", "<** ", "<~  ",
@@ -116,6 +125,18 @@ func (s *scanner) line(l string) {
 			return
 		}
 		s.flushBounce()
+	}
+	if strings.TrimSpace(l) == "" {
+		s.close("the reply has no final line (code followed by a space); it may be cut short")
+		s.rcpt = ""
+		return
+	}
+	if a, ok := recipientLine(l); ok {
+		s.close("the reply has no final line (code followed by a space); it may be cut short")
+		s.rcpt = a
+		if !strings.Contains(l, "said:") && !strings.Contains(l, "]: ") {
+			return
+		}
 	}
 	for _, m := range otherMarkers {
 		if strings.HasPrefix(l, m) {
@@ -262,9 +283,85 @@ func (s *scanner) close(note string) {
 func (s *scanner) finish() {
 	r := *s.cur
 	s.cur, s.open = nil, false
+	r.Recipient = s.rcpt
+	if r.Recipient != "" {
+		k := bounceKey(r)
+		if s.seen[k] {
+			return
+		}
+		if s.seen == nil {
+			s.seen = map[string]bool{}
+		}
+		if len(s.seen) < maxSeen {
+			s.seen[k] = true
+		}
+	}
 	if s.err == nil {
 		s.err = s.emit(r)
 	}
+}
+
+// bounceKey identifies a reply for one recipient whatever the wrapping:
+// the text's words, without Postfix's "(in reply to ... command)" tail.
+func bounceKey(r Reply) string {
+	t := strings.ToLower(strings.Join(strings.Fields(r.Text()), " "))
+	if i := strings.LastIndex(t, " (in reply to "); i >= 0 {
+		t = t[:i]
+	}
+	return fmt.Sprintf("%s\x00%d\x00%s\x00%s", strings.ToLower(r.Recipient), r.Code, r.Enhanced, t)
+}
+
+// recipientLine reports a line that names the recipient of what follows in
+// a pasted bounce: a DSN "Final-Recipient: rfc822; addr", Postfix's
+// "<addr>: host ... said:" (or "<addr> (expanded from <alias>): ..."),
+// Exim's indented bare address, or "... after RCPT TO:<addr>:".
+func recipientLine(l string) (string, bool) {
+	for _, m := range recvMarkers {
+		if strings.HasPrefix(l, m) {
+			return "", false
+		}
+	}
+	for _, m := range otherMarkers {
+		if strings.HasPrefix(l, m) {
+			return "", false
+		}
+	}
+	t := strings.TrimSpace(l)
+	if len(t) > 15 && strings.EqualFold(t[:15], "final-recipient") {
+		rest := strings.TrimLeft(t[15:], " \t")
+		if !strings.HasPrefix(rest, ":") {
+			return "", false
+		}
+		rest = rest[1:]
+		if _, after, ok := strings.Cut(rest, ";"); ok {
+			rest = after
+		}
+		return plainAddress(rest)
+	}
+	if i := strings.Index(strings.ToUpper(t), "AFTER RCPT TO:<"); i >= 0 {
+		if a, _, ok := strings.Cut(t[i+15:], ">"); ok {
+			return plainAddress(a)
+		}
+	}
+	if strings.HasPrefix(t, "<") {
+		if a, rest, ok := strings.Cut(t[1:], ">"); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, " (expanded from")) {
+			return plainAddress(a)
+		}
+	}
+	if l != t && !strings.ContainsAny(t, " \t") {
+		return plainAddress(strings.TrimSuffix(strings.TrimPrefix(t, "<"), ">"))
+	}
+	return "", false
+}
+
+// plainAddress accepts local@domain with nothing else around it.
+func plainAddress(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || len(s) > 320 || strings.ContainsAny(s, " \t<>()[],;\"") || !strings.Contains(s[at:], ".") {
+		return "", false
+	}
+	return s, true
 }
 
 // replyStart parses "NNN-text", "NNN text" or "NNN" with a code that RFC
@@ -283,8 +380,11 @@ func replyStart(l string) (code int, sep byte, text string, ok bool) {
 	return code, l[3], l[4:], true
 }
 
+// validBasic accepts a code whose first digit is a class (2-5). A second
+// digit above 5 is outside RFC 5321's grammar, but §4.2 has clients read an
+// unknown code by its first digit, so such a code is explained by class.
 func validBasic(s string) bool {
-	return len(s) == 3 && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '5' && s[2] >= '0' && s[2] <= '9'
+	return len(s) == 3 && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
 }
 
 // embedded finds a reply quoted inside a line: after a lead-in such as

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smtpx/smtpx/internal/session"
 )
 
 // Options configures a Resolver. The zero value asks the system's resolvers
@@ -229,7 +230,7 @@ func (r *Resolver) exchange(ctx context.Context, name, typ, qname string, qtype 
 			switch {
 			case ctx.Err() != nil:
 				return nil, "", fail(srv, "interrupted", ctx.Err())
-			case err != nil && isTimeout(err):
+			case err != nil && session.IsTimeout(err):
 				last = fail(srv, "no answer within "+r.timeout.String(), err)
 			case err != nil:
 				last = fail(srv, err.Error(), err)
@@ -241,11 +242,6 @@ func (r *Resolver) exchange(ctx context.Context, name, typ, qname string, qtype 
 		}
 	}
 	return nil, "", last
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func rcodeText(rcode int) string {

@@ -3,26 +3,25 @@ package send
 import (
 	"errors"
 
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // RcptJSON is one recipient in --json output.
 type RcptJSON struct {
-	Address  string        `json:"address"`
-	Server   string        `json:"server"`
-	Accepted bool          `json:"accepted"`
-	Status   string        `json:"status"` // accepted, retry or failed (see StatusAccepted)
-	Reply    *report.Reply `json:"reply"`  // the reply to RCPT TO, null if never sent
-	Data     *report.Reply `json:"data"`   // LMTP or PRDR: this recipient's reply after the data
+	Address  string            `json:"address"`
+	Server   string            `json:"server"`
+	Accepted bool              `json:"accepted"`
+	Status   string            `json:"status"` // accepted, retry or failed (see StatusAccepted)
+	Reply    *transcript.Reply `json:"reply"`  // the reply to RCPT TO, null if never sent
+	Data     *transcript.Reply `json:"data"`   // LMTP or PRDR: this recipient's reply after the data
 }
 
 // TxJSON is one transaction in --json output.
 type TxJSON struct {
 	Server    string             `json:"server"`
 	MX        string             `json:"mx,omitempty"`
-	TLS       *report.TLS        `json:"tls"`
+	TLS       *transcript.TLS    `json:"tls"`
 	Auth      string             `json:"auth,omitempty"`
 	Pipelined bool               `json:"pipelined"`
 	Chunked   bool               `json:"chunked"`
@@ -30,11 +29,11 @@ type TxJSON struct {
 	QueueID   string             `json:"queue_id"`
 	Stopped   string             `json:"stopped_after,omitempty"`
 	Dropped   bool               `json:"dropped,omitempty"` // closed at stopped_after without QUIT
-	XClient   *report.Reply      `json:"xclient,omitempty"`
+	XClient   *transcript.Reply  `json:"xclient,omitempty"`
 	PRDR      bool               `json:"prdr"` // MAIL asked for per-recipient replies (recipients[].data)
-	Mail      *report.Reply      `json:"mail"`
-	Data      *report.Reply      `json:"data"`
-	End       *report.Reply      `json:"end"`
+	Mail      *transcript.Reply  `json:"mail"`
+	Data      *transcript.Reply  `json:"data"`
+	End       *transcript.Reply  `json:"end"`
 	Error     string             `json:"error,omitempty"`
 	TimingsMS map[string]float64 `json:"timings_ms"`
 }
@@ -45,7 +44,7 @@ type JSON struct {
 	Recipients   []RcptJSON `json:"recipients"`
 	Transactions []TxJSON   `json:"transactions"`
 	QueueID      string     `json:"queue_id"`
-	report.Final
+	transcript.Final
 	Events []transcript.JSONEvent `json:"events"`
 }
 
@@ -58,13 +57,13 @@ func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, ev
 		tj := TxJSON{
 			Server: tx.Server, MX: tx.MX, Auth: tx.Mech, Pipelined: tx.Pipelined, Chunked: tx.Chunked,
 			Size: tx.Size, QueueID: tx.QueueID, Stopped: tx.Stopped, Dropped: tx.Dropped,
-			XClient: report.FromReply(tx.XClient), PRDR: tx.PRDR,
-			Mail: report.FromReply(tx.Mail), Data: report.FromReply(tx.Data), End: report.FromReply(tx.End),
-			TimingsMS: report.Timings(tx.Timings),
+			XClient: transcript.FromReply(tx.XClient), PRDR: tx.PRDR,
+			Mail: transcript.FromReply(tx.Mail), Data: transcript.FromReply(tx.Data), End: transcript.FromReply(tx.End),
+			TimingsMS: transcript.Timings(tx.Timings),
 		}
 		if tx.Session != nil && tx.Session.TLS != nil {
 			insecure := o.Session.TLSConfig != nil && o.Session.TLSConfig.InsecureSkipVerify
-			tj.TLS = report.FromTLS(tx.Session.TLS, !insecure)
+			tj.TLS = transcript.FromTLS(tx.Session.TLS, !insecure)
 		}
 		if tx.Err != nil {
 			tj.Error = tx.Err.Error()
@@ -76,7 +75,7 @@ func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, ev
 		for i, r := range tx.Rcpts {
 			j.Recipients = append(j.Recipients, RcptJSON{
 				Address: r.Mailbox, Server: tx.Server, Accepted: r.Accepted, Status: tx.RcptStatus(i),
-				Reply: report.FromReply(r.Reply), Data: report.FromReply(r.Data),
+				Reply: transcript.FromReply(r.Reply), Data: transcript.FromReply(r.Data),
 			})
 		}
 		if tx.Final != nil {

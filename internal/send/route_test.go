@@ -132,29 +132,13 @@ func limitsResolver(t *testing.T, zone string) *route.Resolver {
 // TestRouteThirtySilentMX: 30 MX hosts that accept and never answer used
 // to hold a send for 30 reply timeouts; now 5 addresses are tried.
 func TestRouteThirtySilentMX(t *testing.T) {
-	// Each MX host has its own loopback identity in the zone and its own
-	// server that accepts and never says a word.
-	var zone strings.Builder
-	to := map[string]string{}
-	var servers []*smtptest.Server
-	for i := range 30 {
-		srv, err := smtptest.Start("hang\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		servers = append(servers, srv)
-		ip := fmt.Sprintf("127.0.5.%d", i+1)
-		fmt.Fprintf(&zone, "silent.test. MX %d mx%02d.silent.test.\nmx%02d.silent.test. A %s\n", 10+i, i, i, ip)
-		to[ip] = srv.Addr()
+	mx, err := smtptest.StartSilentMX("silent.test", 30)
+	if err != nil {
+		t.Fatal(err)
 	}
-	accepted := func() (n int) {
-		for _, srv := range servers {
-			n += srv.Conns()
-		}
-		return n
-	}
-	r := limitsResolver(t, zone.String())
+	t.Cleanup(mx.Close)
+	zone, to, accepted := mx.Zone, mx.Addrs, mx.Conns
+	r := limitsResolver(t, zone)
 	var dials atomic.Int64
 	o := opts("")
 	o.Session.Observer = nil

@@ -5,7 +5,6 @@ import (
 	"github.com/smtpx/smtpx/internal/eol"
 	"io"
 	"strconv"
-	"time"
 )
 
 // DotWriter writes message content for the DATA phase (RFC 5321 §4.5.2):
@@ -214,7 +213,7 @@ func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
 	for {
 		n, rerr := r.Read(buf)
 		if n > 0 {
-			_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+			_ = s.deadline(true)
 			if _, err := w.Write(buf[:n]); err != nil {
 				return s.wireErr(err)
 			}
@@ -230,7 +229,10 @@ func (s *Session) copyTimed(w io.Writer, r io.Reader) error {
 }
 
 func (s *Session) wireErr(err error) error {
-	if isTimeout(err) {
+	if s.ctx.Err() != nil {
+		return &Error{Kind: KindNetwork, Op: "DATA", Msg: "interrupted", Cause: ErrInterrupted}
+	}
+	if IsTimeout(err) {
 		return &Error{Kind: KindNetwork, Op: "DATA", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
 	return &Error{Kind: KindNetwork, Op: "DATA", Msg: "connection lost while sending the message", Err: err, Cause: ErrClosed}
@@ -297,7 +299,7 @@ func (s *Session) copyN(r io.Reader, n int64) (int64, error) {
 		}
 		k, rerr := r.Read(buf[:want])
 		if k > 0 {
-			_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+			_ = s.deadline(true)
 			if _, err := s.bw.Write(buf[:k]); err != nil {
 				return done, s.wireErr(err)
 			}

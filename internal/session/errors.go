@@ -34,6 +34,7 @@ var (
 	ErrTimeout      = &Cause{"no reply in time"}                      // a reply or a write waited past Timeout
 	ErrClosed       = &Cause{"connection closed"}                     // closed or broken by the peer
 	ErrUntrustedCA  = &Cause{"certificate from an unknown authority"} // chain does not lead to a trusted root
+	ErrNoRoots      = &Cause{"no trusted roots"}                      // nothing to verify against
 	ErrNameMismatch = &Cause{"certificate for another name"}          // leaf does not name the server
 	ErrCertExpired  = &Cause{"certificate expired or not yet valid"}  // outside its validity
 	ErrCertInvalid  = &Cause{"certificate invalid"}                   // any other verification failure
@@ -43,6 +44,7 @@ var (
 	ErrInsecureAuth = &Cause{"AUTH without TLS"}                      // credentials would cross the network in clear
 	ErrOutOfSeq     = &Cause{"reply out of sequence"}                 // a reply where none, or another, was due
 	ErrMalformed    = &Cause{"malformed reply"}                       // a reply over a limit or not in the grammar
+	ErrInterrupted  = &Cause{"interrupted"}                           // the run's context ended (Ctrl-C, SIGTERM)
 )
 
 // Error is a session failure. Reply is set for KindReply.
@@ -107,7 +109,7 @@ func CertCause(err error) (*Cause, string) {
 	case errors.As(err, &ie):
 		return ErrCertInvalid, "certificate is invalid"
 	case errors.As(err, &sr):
-		return ErrUntrustedCA, "no system roots to verify the certificate against"
+		return ErrNoRoots, "no system roots to verify the certificate against"
 	}
 	var ve *tls.CertificateVerificationError
 	if errors.As(err, &ve) {

@@ -102,6 +102,10 @@ type Session struct {
 	// lastWrite is when the last flush (or the connection, or a TLS
 	// handshake) ended: what a reply's Event.Wait counts from.
 	lastWrite time.Time
+	// ctx is the run's context: once it is done (Ctrl-C), every wait ends
+	// at once; unwatch stops the watch when the session closes.
+	ctx     context.Context
+	unwatch func() bool
 }
 
 // connPeeker is the peeker made for one connection (TLS replaces it).
@@ -131,7 +135,7 @@ func (o *Options) withDefaults() {
 // read the banner: call ReadBanner.
 func Dial(ctx context.Context, opts Options) (*Session, error) {
 	opts.withDefaults()
-	s := &Session{opts: opts, start: time.Now()}
+	s := &Session{opts: opts, start: time.Now(), ctx: ctx}
 	where := opts.Address
 	if opts.Network == "pipe" {
 		where = "pipe to " + where
@@ -150,7 +154,9 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		msg, cause := "connection failed", ErrClosed
 		var dnsErr *net.DNSError
 		switch {
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		case ctx.Err() != nil:
+			msg, cause = "interrupted", ErrInterrupted
+		case errors.Is(err, context.DeadlineExceeded) || IsTimeout(err):
 			msg, cause = fmt.Sprintf("no connection within %s", opts.ConnectTimeout), ErrConnTimeout
 		case errors.As(err, &dnsErr):
 			msg, cause = "cannot resolve the server's name", ErrNoHost
@@ -162,6 +168,9 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 	s.Timings.Connect = time.Since(t0)
 	s.lastWrite = time.Now()
 	s.conn = conn
+	// A wait already under way when the run is interrupted ends now; the
+	// next one sees the context before it starts (deadline).
+	s.unwatch = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	s.info("Connected to %s in %s", opts.Address, FormatDuration(s.Timings.Connect))
 	if n, ok := conn.(Narrator); ok && opts.Observer != nil {
 		n.Narrate(func(line string) { s.info("%s", line) })
@@ -188,7 +197,7 @@ type Narrator interface {
 // NewClient wraps an established connection (tests, proxies).
 func NewClient(conn net.Conn, opts Options) *Session {
 	opts.withDefaults()
-	s := &Session{opts: opts, start: time.Now(), conn: conn}
+	s := &Session{opts: opts, start: time.Now(), conn: conn, ctx: context.Background()}
 	s.lastWrite = s.start
 	s.setStreams(conn)
 	return s
@@ -246,7 +255,9 @@ func (s *Session) ReadBanner() (*Reply, error) {
 // ReadReply waits (bounded by Options.Timeout) for one reply and reports its
 // lines. op names what the reply answers, for error messages.
 func (s *Session) ReadReply(op string) (*Reply, error) {
-	_ = s.conn.SetReadDeadline(time.Now().Add(s.opts.Timeout))
+	if err := s.deadline(false); err != nil {
+		return nil, s.readErr(op, err)
+	}
 	r, raw, err := s.rr.ReadReply()
 	code := 0
 	if r != nil {
@@ -266,12 +277,32 @@ func (s *Session) ReadReply(op string) (*Reply, error) {
 	return r, nil
 }
 
+// deadline arms the wait for one read (or write), unless the run was
+// interrupted: then it reports so, and leaves the connection's deadline
+// in the past, so that no wait starts after an interrupt.
+func (s *Session) deadline(write bool) error {
+	d := time.Now().Add(s.opts.Timeout)
+	if write {
+		_ = s.conn.SetWriteDeadline(d)
+	} else {
+		_ = s.conn.SetReadDeadline(d)
+	}
+	if s.ctx.Err() != nil {
+		_ = s.conn.SetDeadline(time.Unix(1, 0))
+		return s.ctx.Err()
+	}
+	return nil
+}
+
 func (s *Session) readErr(op string, err error) error {
+	if s.ctx.Err() != nil {
+		return &Error{Kind: KindNetwork, Op: op, Msg: "interrupted", Cause: ErrInterrupted}
+	}
 	var pe *ProtocolError
 	if errors.As(err, &pe) {
 		return &Error{Kind: KindProtocol, Op: op, Msg: pe.Error(), Cause: ErrMalformed}
 	}
-	if isTimeout(err) {
+	if IsTimeout(err) {
 		return &Error{Kind: KindNetwork, Op: op, Msg: fmt.Sprintf("no reply within %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -332,9 +363,12 @@ func (s *Session) writeSecret(line string) error {
 }
 
 func (s *Session) flush() error {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+	_ = s.deadline(true)
 	if err := s.bw.Flush(); err != nil {
-		if isTimeout(err) {
+		if s.ctx.Err() != nil {
+			return &Error{Kind: KindNetwork, Op: "write", Msg: "interrupted", Cause: ErrInterrupted}
+		}
+		if IsTimeout(err) {
 			return &Error{Kind: KindNetwork, Op: "write", Msg: fmt.Sprintf("write blocked for %s", s.opts.Timeout), Err: err, Cause: ErrTimeout}
 		}
 		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err, Cause: ErrClosed}
@@ -464,14 +498,14 @@ func (s *Session) tlsConfig() *tls.Config {
 func (s *Session) handshake() error {
 	cfg := s.tlsConfig()
 	tc := tls.Client(s.conn, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
 	t0 := time.Now()
 	err := tc.HandshakeContext(ctx)
 	s.Timings.Handshake = time.Since(t0)
 	if err != nil {
 		cause, msg := CertCause(err)
-		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		if IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			cause, msg = ErrTimeout, fmt.Sprintf("TLS handshake did not finish within %s", s.opts.Timeout)
 		}
 		s.emit(Event{Dir: Failure, Line: msg + ": " + err.Error()})
@@ -549,6 +583,9 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.Timings.Total = time.Since(s.start)
+	if s.unwatch != nil {
+		s.unwatch()
+	}
 	err := s.conn.Close()
 	s.conn = nil
 	return err
@@ -590,7 +627,12 @@ func (s *Session) HeloName() string {
 	return "[127.0.0.1]"
 }
 
-func isTimeout(err error) bool {
+// IsTimeout reports a deadline that passed (a net.Error's Timeout, or
+// os.ErrDeadlineExceeded): the one test of it every package uses.
+func IsTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
+
+	smtpsession "github.com/smtpx/smtpx/internal/session"
 )
 
 func saslPlain(user, pass string) sasl.Client { return sasl.NewPlainClient("", user, pass) }
@@ -430,7 +432,7 @@ func TestServeReturnsWithStuckConnection(t *testing.T) {
 	rc.c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	rc.expect(250)
 	rc.expect(250)
-	if l, err := rc.r.ReadLine(); err == nil || isTimeout(err) {
+	if l, err := rc.r.ReadLine(); err == nil || smtpsession.IsTimeout(err) {
 		t.Errorf("the stuck connection is still open: %q %v", l, err)
 	}
 }

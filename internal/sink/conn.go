@@ -3,7 +3,6 @@ package sink
 import (
 	"bytes"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	smtpsession "github.com/smtpx/smtpx/internal/session"
 )
 
 // conn wraps one client's network connection. go-smtp reads and writes
@@ -90,7 +91,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	if err == nil && len(p) > 0 && (p[0] < 20 || p[0] > 22) {
 		c.wrote.Store(true)
 	}
-	if err != nil && isTimeout(err) {
+	if err != nil && smtpsession.IsTimeout(err) {
 		c.mu.Lock()
 		closing := c.closing
 		c.mu.Unlock()
@@ -108,7 +109,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		return 0, errShutdown
 	}
 	n, err := c.Conn.Read(p)
-	if err != nil && isTimeout(err) {
+	if err != nil && smtpsession.IsTimeout(err) {
 		c.mu.Lock()
 		closing := c.closing
 		c.mu.Unlock()
@@ -157,11 +158,6 @@ func earliest(t, limit time.Time) time.Time {
 		return limit
 	}
 	return t
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // beginClose is called once when the sink shuts down. A connection in the

@@ -25,31 +25,15 @@ func counting(dial func(ctx context.Context, network, addr string) (net.Conn, er
 // TestThirtySilentMX: 30 MX hosts that accept and never answer used to
 // hold one address for 30 reply timeouts; now 5 addresses are tried.
 func TestThirtySilentMX(t *testing.T) {
-	// Each MX host has its own loopback identity in the zone and its own
-	// server that accepts and never says a word.
-	var zone strings.Builder
-	to := map[string]string{}
-	var servers []*smtptest.Server
-	for i := range 30 {
-		srv, err := smtptest.Start("hang\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		servers = append(servers, srv)
-		ip := fmt.Sprintf("127.0.5.%d", i+1)
-		fmt.Fprintf(&zone, "silent.test. MX %d mx%02d.silent.test.\nmx%02d.silent.test. A %s\n", 10+i, i, i, ip)
-		to[ip] = srv.Addr()
+	mx, err := smtptest.StartSilentMX("silent.test", 30)
+	if err != nil {
+		t.Fatal(err)
 	}
-	accepted := func() (n int) {
-		for _, srv := range servers {
-			n += srv.Conns()
-		}
-		return n
-	}
+	t.Cleanup(mx.Close)
+	zone, to, accepted := mx.Zone, mx.Addrs, mx.Conns
 	var dials atomic.Int64
 	o := baseOptions()
-	o.Resolver = resolver(t, dnstest.Start(t, zone.String()))
+	o.Resolver = resolver(t, dnstest.Start(t, zone))
 	o.Session.Timeout = time.Second
 	o.Session.ConnectTimeout = time.Second
 	o.Session.Dial = counting(dialMap(to), &dials)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smtpx/smtpx/internal/replycode"
-	"github.com/smtpx/smtpx/internal/report"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -18,28 +17,28 @@ import (
 // one line each (JSON Lines) for a bulk run. Field names are stable and
 // documented in the README.
 type JSON struct {
-	Line          int         `json:"line,omitempty"`
-	Input         string      `json:"input"`
-	Address       string      `json:"address"`
-	Mailbox       string      `json:"mailbox"`
-	Domain        string      `json:"domain"`
-	Verdict       Verdict     `json:"verdict"`
-	Reason        string      `json:"reason"`
-	Source        string      `json:"source"`
-	CatchAll      *bool       `json:"catch_all"`
-	Greylisted    bool        `json:"greylisted"`
-	RetryAfterS   float64     `json:"retry_after_s,omitempty"`
-	Skipped       bool        `json:"skipped"`
-	SMTPUTF8      bool        `json:"smtputf8"`
-	MX            string      `json:"mx"`
-	MXAddress     string      `json:"mx_address"`
-	MXTried       []Attempt   `json:"mx_tried"`
-	TLS           *report.TLS `json:"tls"`
-	TLSError      string      `json:"tls_error,omitempty"`
-	TLSFallback   bool        `json:"tls_fallback"`
-	Port25Blocked bool        `json:"port25_blocked"`
-	Session       int         `json:"session"`
-	report.Final
+	Line          int             `json:"line,omitempty"`
+	Input         string          `json:"input"`
+	Address       string          `json:"address"`
+	Mailbox       string          `json:"mailbox"`
+	Domain        string          `json:"domain"`
+	Verdict       Verdict         `json:"verdict"`
+	Reason        string          `json:"reason"`
+	Source        string          `json:"source"`
+	CatchAll      *bool           `json:"catch_all"`
+	Greylisted    bool            `json:"greylisted"`
+	RetryAfterS   float64         `json:"retry_after_s,omitempty"`
+	Skipped       bool            `json:"skipped"`
+	SMTPUTF8      bool            `json:"smtputf8"`
+	MX            string          `json:"mx"`
+	MXAddress     string          `json:"mx_address"`
+	MXTried       []Attempt       `json:"mx_tried"`
+	TLS           *transcript.TLS `json:"tls"`
+	TLSError      string          `json:"tls_error,omitempty"`
+	TLSFallback   bool            `json:"tls_fallback"`
+	Port25Blocked bool            `json:"port25_blocked"`
+	Session       int             `json:"session"`
+	transcript.Final
 	TimingsMS map[string]float64     `json:"timings_ms"`
 	Events    []transcript.JSONEvent `json:"events,omitempty"`
 }
@@ -62,12 +61,12 @@ func (r *Result) ToJSON(exit int, events []session.Event) JSON {
 		MX:            r.MX,
 		MXAddress:     r.MXAddress,
 		MXTried:       r.Tried,
-		TLS:           report.FromTLS(r.TLS, r.TLSVerified),
+		TLS:           transcript.FromTLS(r.TLS, r.TLSVerified),
 		TLSError:      r.TLSError,
 		TLSFallback:   r.TLSFallback,
 		Port25Blocked: r.PortBlocked,
 		Session:       r.Session,
-		TimingsMS:     report.Timings(r.Timings),
+		TimingsMS:     transcript.Timings(r.Timings),
 	}
 	if j.MXTried == nil {
 		j.MXTried = []Attempt{}

@@ -1,7 +1,8 @@
-// Package report holds the JSON building blocks every verb's result shares
-// (DESIGN §5): the final reply, the exit status, timings, TLS facts and the
-// transcript events. Field names are snake_case and stable.
-package report
+package transcript
+
+// The JSON building blocks every verb's result shares (DESIGN §5): the
+// final reply, the exit status, timings and TLS facts, beside the events.
+// Field names are snake_case and stable.
 
 import (
 	"crypto/tls"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/smtpx/smtpx/internal/session"
-	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // Reply is an SMTP reply in JSON.
@@ -100,7 +100,7 @@ func Timings(t session.Timings) map[string]float64 {
 	m := map[string]float64{}
 	add := func(k string, d time.Duration) {
 		if d > 0 {
-			m[k] = transcript.MS(d)
+			m[k] = MS(d)
 		}
 	}
 	add("connect", t.Connect)
