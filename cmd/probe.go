@@ -40,6 +40,8 @@ type probeFlags struct {
 	checkVRFY     bool
 	checkInject   bool
 	checkLegacy   bool
+	checkTLS      bool
+	requireTLS13  bool
 	checkSize     bool
 	mtaSTSCA      string
 	mtaSTSPort    int
@@ -73,11 +75,15 @@ DMARC.
 The probe is read-only: it never sends DATA. Checks that send more than
 EHLO and STARTTLS run only when asked: --check-size, --check-vrfy,
 --check-relay (RCPT only, RSET between), --check-injection,
---check-legacy-tls.
+--check-legacy-tls (the TLS versions 1.0 to 1.3 accepted, one handshake
+each), --check-tls (those, and each TLS 1.0-1.2 cipher suite Go can offer,
+as testssl.sh -t smtp reports them; weak suites and TLS 1.0/1.1 warn).
+--require-tls13 fails unless TLS 1.3 is accepted; --fail-on ID makes a
+check's warnings fail too (--fail-on tls.legacy,tls.ciphers).
 
 Each check is PASS, WARN, FAIL or INFO with a stable id (see --json). The
 exit status is the most severe any check stands for (the highest number):
-1 a check failed (or warned, with --fail-on warn); 3 the network; 4 or 5 a
+1 a check failed (or warned, with --fail-on warn or ID); 3 the network; 4 or 5 a
 refusing greeting or EHLO; 6 TLS where TLS was required (--require-tls,
 submission://, implicit TLS); 7 a protocol violation.`,
 			`  smtpx probe example.com
@@ -87,6 +93,7 @@ submission://, implicit TLS); 7 a protocol violation.`,
   smtpx probe --json example.com | jq '.endpoints[].checks[] | select(.status=="fail")'
   smtpx probe --count 10 127.0.0.1:2525
   smtpx probe --check-relay --check-vrfy --check-injection mx.example.com:25
+  smtpx probe --check-tls --require-tls13 --fail-on tls.legacy,tls.ciphers mx.example.com:25
 `),
 		Args: atMostArgs(1, "smtpx probe [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,7 +116,7 @@ submission://, implicit TLS); 7 a protocol violation.`,
 	fs.BoolVar(&f.requireMTASTS, "require-mta-sts", false, "fail unless the domain has an MTA-STS policy in enforce mode that every MX satisfies")
 	fs.BoolVar(&f.requireDANE, "require-dane", false, "fail unless every MX has DNSSEC-validated TLSA records matching its certificate")
 	fs.IntVar(&f.certDays, "cert-days", 0, "fail when a certificate expires within `N` days (a warning under 30 regardless)")
-	fs.StringVar(&f.failOn, "fail-on", "fail", "the `LEVEL` of check that fails the probe: fail or warn")
+	fs.StringVar(&f.failOn, "fail-on", "fail", "what fails the probe, `LEVEL`: fail, warn, or check ids whose warnings fail too (e.g. tls.legacy)")
 	fs.StringSliceVar(&f.ignore, "ignore", nil, "report these check `IDS` but never gate on them (prefix.* allowed)")
 	fs.IntVar(&f.count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
 	fs.IntVar(&f.parallel, "parallel", 4, "probe up to `N` endpoints at once")
@@ -118,7 +125,9 @@ submission://, implicit TLS); 7 a protocol violation.`,
 	fs.BoolVar(&f.checkRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
 	fs.BoolVar(&f.checkVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
 	fs.BoolVar(&f.checkInject, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")
-	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test whether TLS 1.0 and 1.1 are accepted")
+	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test which TLS versions (1.0-1.3) are accepted, one handshake each")
+	fs.BoolVar(&f.checkTLS, "check-tls", false, "opt-in: test which TLS versions and TLS 1.0-1.2 cipher suites are accepted, one handshake each (about 25 connections)")
+	fs.BoolVar(&f.requireTLS13, "require-tls13", false, "fail unless the server accepts TLS 1.3")
 	fs.BoolVar(&f.checkSize, "check-size", false, "opt-in: test whether the advertised SIZE is enforced at MAIL")
 	fs.StringVar(&f.mtaSTSCA, "mta-sts-ca", "", "trust the CA certificates in `FILE` (PEM) for the MTA-STS policy server")
 	fs.IntVar(&f.mtaSTSPort, "mta-sts-port", 0, "port of the MTA-STS policy server (tests)")
@@ -151,6 +160,7 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
 		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
+		CheckTLS: f.checkTLS, RequireTLS13: f.requireTLS13,
 	}
 	if err := checkHelo(f.helo); err != nil {
 		return o, err
@@ -158,12 +168,19 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
-	switch f.failOn {
-	case "fail":
-	case "warn":
-		o.FailOnWarn = true
-	default:
-		return o, exitcode.Usagef("use --fail-on fail or --fail-on warn", "--fail-on %q is neither fail nor warn", f.failOn)
+	for _, v := range strings.Split(f.failOn, ",") {
+		switch v = strings.TrimSpace(v); {
+		case v == "fail":
+		case v == "warn":
+			o.FailOnWarn = true
+		case v == "" || !strings.Contains(v, "."):
+			return o, exitcode.Usagef("use --fail-on fail, --fail-on warn, or check ids such as --fail-on tls.legacy", "--fail-on %q is neither fail, warn nor a check id", v)
+		default:
+			o.FailOn = append(o.FailOn, v)
+		}
+	}
+	if f.requireTLS13 && (f.conn.tls.Max == "1.0" || f.conn.tls.Max == "1.1" || f.conn.tls.Max == "1.2") {
+		return o, exitcode.Usagef("drop --tls-max, or --require-tls13", "--require-tls13 cannot be met with --tls-max %s", f.conn.tls.Max)
 	}
 	switch {
 	case f.ipv4 && f.ipv6:

@@ -101,8 +101,17 @@ type Options struct {
 	CheckRelay     bool
 	CheckVRFY      bool
 	CheckInjection bool
-	CheckLegacyTLS bool
-	CheckSize      bool
+	CheckLegacyTLS bool // the TLS versions accepted (tls.versions, tls.legacy.*)
+	// CheckTLS adds to the versions each TLS 1.0-1.2 cipher suite Go can
+	// offer, one handshake each (tls.ciphers), and whether TLS 1.3 is
+	// there (tls.tls13).
+	CheckTLS bool
+	// RequireTLS13 fails the probe unless TLS 1.3 is accepted.
+	RequireTLS13 bool
+	// FailOn lists check ids (a family such as tls.legacy, or prefix.*)
+	// whose warnings fail the probe like failures (--fail-on ID).
+	FailOn    []string
+	CheckSize bool
 
 	// MTASTSRoots verifies the MTA-STS policy server; nil means the
 	// system roots (--mta-sts-ca).
@@ -264,6 +273,11 @@ func makePlan(o *Options) (*plan, error) {
 	for _, id := range o.Ignore {
 		if !KnownID(id) {
 			return nil, usage("see 'smtpx probe --help' or the README for the check ids", "--ignore %q is not a check id", id)
+		}
+	}
+	for _, id := range o.FailOn {
+		if !KnownID(id) && !KnownID(id+".*") {
+			return nil, usage("use --fail-on fail, warn, or check ids such as tls.legacy", "--fail-on %q is not a check id", id)
 		}
 	}
 	if o.Pipe != "" {

@@ -220,7 +220,7 @@ func newProber(o Options, pl *plan) (*prober, error) {
 	}
 	return &prober{
 		o: o, p: pl, res: res, sysHosts: o.DNSServer == "", now: now(),
-		gates: gates{failOnWarn: o.FailOnWarn, ignore: o.Ignore},
+		gates: gates{failOnWarn: o.FailOnWarn, failOn: o.FailOn, ignore: o.Ignore},
 		ptr:   map[netip.Addr]*once[[]route.PTR]{},
 		tlsa:  map[string]*once[route.TLSAResult]{},
 	}, nil
@@ -483,7 +483,7 @@ func (pr *prober) finish(r *Result) {
 	}
 	msg := fmt.Sprintf("%s: %s: %s", where, r.Decisive.ID, r.Decisive.Summary)
 	if r.Decisive.Status == Warn {
-		msg += " (a warning; --fail-on warn)"
+		msg += " (a warning; " + pr.failOnFlag(r.Decisive.ID) + ")"
 	}
 	if r.Failed > 1 {
 		msg += fmt.Sprintf(" (and %d more failed %s)", r.Failed-1, transcript.Plural(r.Failed-1, "check", "checks"))
