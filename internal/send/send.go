@@ -180,11 +180,6 @@ func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, note
 	return withParams(session.MailCmdWith(o.From, mo, x), o.MailParams), nil
 }
 
-// usePRDR reports whether MAIL asks for PRDR: wanted and offered.
-func (o *Options) usePRDR(ext session.Extensions) bool {
-	return o.PRDR && ext.Has("PRDR") && !o.Session.LMTP
-}
-
 // withParams appends the raw --mail-param or --rcpt-param values.
 func withParams(cmd string, params []string) string {
 	for _, p := range params {

@@ -466,16 +466,29 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 		}
 		return
 	}
+	ok := tx.readRcptReplies(s, op, func(r *session.Reply) { tx.End = r })
+	if ok {
+		st.ended = true
+	}
+}
+
+// readRcptReplies reads the replies after the data that come one per
+// recipient accepted at RCPT, in RCPT order (LMTP, PRDR): each decides
+// whether its recipient got the message. each, when not nil, sees every
+// reply. It reports false when the connection failed.
+func (tx *Transaction) readRcptReplies(s *session.Session, op string, each func(*session.Reply)) bool {
 	for i := range tx.Rcpts {
 		if rr := tx.Rcpts[i].Reply; rr == nil || rr.Code/100 != 2 {
 			continue
 		}
 		r, ok := tx.read(s, op)
 		if !ok {
-			return
+			return false
 		}
 		tx.Rcpts[i].Data = r
-		tx.End = r
+		if each != nil {
+			each(r)
+		}
 		if r.Code/100 == 2 {
 			tx.Rcpts[i].Accepted = true
 			if tx.QueueID == "" {
@@ -485,7 +498,7 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 			tx.replyFail(op, r)
 		}
 	}
-	st.ended = true
+	return true
 }
 
 func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
