@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/smtpx/smtpx/internal/target"
 	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
+	"github.com/smtpx/smtpx/internal/transport"
 )
 
 // connFlags are the connection flags the client verbs share.
@@ -21,6 +24,8 @@ type connFlags struct {
 	socket       string
 	lmtp         bool
 	tls          tlsconf.Options
+	transport    transport.Options
+	timeLapse    bool
 }
 
 func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
@@ -29,7 +34,25 @@ func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs.StringVar(&c.socket, "socket", "", "connect to a unix socket at `PATH` instead of TCP")
 	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(cmd, clientCert)
+	c.registerTransport(cmd)
+	cmd.Flags().BoolVar(&c.timeLapse, "show-time-lapse", false, "end each reply in the transcript with how long it took (JSON events always carry wait_ms)")
+	cmd.Flags().StringVar(&c.tls.PeerCertFile, "tls-get-peer-cert", "", "write the certificate chain the server sent to `FILE` (PEM), even one that fails verification")
+	_ = cmd.MarkFlagFilename("tls-get-peer-cert")
 	_ = cmd.MarkFlagFilename("socket")
+}
+
+func (c *connFlags) registerTransport(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	t := &c.transport
+	fs.StringVar(&t.Pipe, "pipe", "", "speak SMTP with `COMMAND`'s stdin and stdout instead of a server (split like a shell, run without one)")
+	fs.StringVar(&t.LocalAddress, "local-address", "", "connect from `ADDR` (ADDR, ADDR:PORT, [IPv6]:PORT or :PORT)")
+	fs.StringVar(&t.Proxy, "proxy", "", "connect through the SOCKS5 proxy at `URL`: socks5://[USER:PASS@]HOST[:PORT], socks5h:// to resolve names there")
+	fs.BoolVar(&t.ProxyFromEnv, "proxy-from-env", false, "take the SOCKS5 proxy from $ALL_PROXY, honouring $NO_PROXY")
+	fs.StringVar(&t.ProxyProtocol, "proxy-protocol", "", "send a HAProxy PROXY protocol header first, `VERSION` v1 or v2")
+	fs.StringVar(&t.ProxySource, "proxy-source", "", "client `ADDR:PORT` the PROXY header announces (default: this end of the connection)")
+	fs.StringVar(&t.ProxyDest, "proxy-dest", "", "server `ADDR:PORT` the PROXY header announces (default: the server's end)")
+	_ = cmd.MarkFlagFilename("pipe")
+	_ = cmd.RegisterFlagCompletionFunc("proxy-protocol", cobra.FixedCompletions([]string{"v1", "v2"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
@@ -38,6 +61,8 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 	fs.StringVar(&c.tls.CAFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) instead of the system's")
 	fs.StringVar(&c.tls.SNI, "tls-sni", "", "server `NAME` to send in SNI and verify (default: the host)")
 	fs.StringVar(&c.tls.Min, "tls-min", "", "minimum TLS `VERSION`: 1.0, 1.1, 1.2 (default) or 1.3")
+	fs.StringVar(&c.tls.Max, "tls-max", "", "maximum TLS `VERSION`: 1.0, 1.1, 1.2 or 1.3 (default)")
+	fs.StringVar(&c.tls.Ciphers, "tls-ciphers", "", "offer only these TLS 1.0-1.2 cipher `SUITES`, IANA names, comma-separated (TLS 1.3 suites are fixed)")
 	if clientCert {
 		fs.StringVar(&c.tls.CertFile, "cert", "", "client certificate `FILE` (PEM)")
 		fs.StringVar(&c.tls.KeyFile, "key", "", "client certificate key `FILE` (PEM)")
@@ -45,7 +70,10 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 		_ = cmd.MarkFlagFilename("key")
 	}
 	_ = cmd.MarkFlagFilename("ca-file")
-	_ = cmd.RegisterFlagCompletionFunc("tls-min", cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
+	versions := cobra.FixedCompletions([]string{"1.0", "1.1", "1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp)
+	_ = cmd.RegisterFlagCompletionFunc("tls-min", versions)
+	_ = cmd.RegisterFlagCompletionFunc("tls-max", versions)
+	_ = cmd.RegisterFlagCompletionFunc("tls-ciphers", cobra.FixedCompletions(tlsconf.SuiteNames(), cobra.ShellCompDirectiveNoFileComp))
 }
 
 // sessionOptions resolves the target and TLS flags into session options.
@@ -53,12 +81,18 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.Options, target.Target, error) {
 	var t target.Target
 	var err error
-	if c.socket != "" {
+	switch {
+	case c.transport.Pipe != "":
+		if tgt != "" || c.socket != "" {
+			return session.Options{}, t, exitcode.Usagef("give one of a target, --socket and --pipe", "--pipe was given with a target or --socket")
+		}
+		t = target.Target{Network: transport.Network}
+	case c.socket != "":
 		if tgt != "" {
 			return session.Options{}, t, exitcode.Usagef("give either a target or --socket", "a target and --socket were both given")
 		}
 		t = target.Target{Network: "unix", Path: c.socket}
-	} else {
+	default:
 		t, err = target.Parse(tgt, defPort)
 		if err != nil {
 			return session.Options{}, t, exitcode.Usagef("write the target as host, host:port or [ipv6]:port", "%v", err)
@@ -90,25 +124,76 @@ func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.O
 	if c.tls.Insecure {
 		so.TLSVerdict = func(*tls.ConnectionState) string { return insecureVerdict }
 	}
+	to := c.transport
+	to.Getenv, to.Socket = env.IO.Getenv, c.socket != ""
+	d, err := transport.New(to)
+	if err != nil {
+		return session.Options{}, t, err
+	}
+	if d != nil {
+		so.Dial = d.Dial
+	}
+	if d.Pipe() {
+		so.Address = d.PipeLine()
+	}
 	return so, t, nil
+}
+
+// pipeTLS checks TLS over --pipe, where no host name says what the
+// server's certificate must be for: TLS the user asks for needs --tls-sni
+// or --insecure. It reports whether TLS can be verified (or is not
+// verified on purpose).
+func (c *connFlags) pipeTLS(required bool) (bool, error) {
+	if c.transport.Pipe == "" || c.tls.SNI != "" || c.tls.Insecure {
+		return true, nil
+	}
+	if required || c.tlsOnConnect {
+		return false, exitcode.Usagef("name the certificate to expect with --tls-sni NAME, or skip verification with --insecure",
+			"TLS over --pipe has no server name to verify the certificate against")
+	}
+	return false, nil
+}
+
+// savePeerCert writes the chain the server sent for --tls-get-peer-cert,
+// once the dialogue is over, and returns runErr, how the dialogue ended.
+// A chain that cannot be written fails a run that otherwise succeeded.
+func (c *connFlags) savePeerCert(env *Env, chain []*x509.Certificate, runErr error) error {
+	path := c.tls.PeerCertFile
+	if path == "" {
+		return runErr
+	}
+	if len(chain) == 0 {
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: --tls-get-peer-cert: no certificate was received (no TLS handshake); %s not written\n", path)
+		return runErr
+	}
+	if err := tlsconf.WriteChain(path, chain); err != nil {
+		werr := &exitcode.Error{Code: exitcode.Usage, Msg: "--tls-get-peer-cert: " + err.Error(), Hint: "give a file in a directory you can write to", Err: err}
+		if runErr == nil {
+			return werr
+		}
+		fmt.Fprintf(env.IO.Err, "smtpx: warning: %v\n", werr)
+	}
+	return runErr
 }
 
 // insecureVerdict is the TLS line's verdict under --insecure: the line
 // names the flag that switched verification off.
 const insecureVerdict = session.NotVerified + " (--insecure)"
 
-// human returns the transcript renderer for stdout.
-func (e *Env) human(showAuth bool) *transcript.Human {
-	return transcript.NewHuman(e.IO.Out, transcript.Options{Color: e.ColorOut(), ShowAuth: showAuth})
-}
-
 // observer returns the observer for a dialogue: a live transcript on stdout
 // unless --json or -q, always recording for JSON.
 func (e *Env) observer(rec *transcript.Recorder, showAuth bool) session.Observer {
+	return e.observerWith(rec, transcript.Options{ShowAuth: showAuth})
+}
+
+// observerWith is observer with the transcript's options (its colour is
+// stdout's).
+func (e *Env) observerWith(rec *transcript.Recorder, o transcript.Options) session.Observer {
 	if e.G.JSON || e.G.Quiet {
 		return rec.Observe
 	}
-	h := e.human(showAuth)
+	o.Color = e.ColorOut()
+	h := transcript.NewHuman(e.IO.Out, o)
 	return transcript.Tee(rec.Observe, h.Event)
 }
 

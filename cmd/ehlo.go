@@ -9,6 +9,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/ehlo"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -61,7 +62,7 @@ smtpx-ehlo(1) and in docs/json.md.`,
 			tgt := ""
 			if len(args) == 1 {
 				tgt = args[0]
-			} else if f.conn.socket == "" {
+			} else if f.conn.socket == "" && f.conn.transport.Pipe == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
 			return runEhlo(cmd.Context(), env, f, tgt)
@@ -90,8 +91,11 @@ func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 	if f.tls && so.ImplicitTLS {
 		return exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and --tls-on-connect cannot be combined")
 	}
+	if _, err := f.conn.pipeTLS(f.tls || f.quitAfter == ehlo.StopTLS); err != nil {
+		return err
+	}
 	rec := &transcript.Recorder{}
-	so.Observer = env.observer(rec, false)
+	so.Observer = env.observerWith(rec, transcript.Options{TimeLapse: f.conn.timeLapse})
 	o := ehlo.Options{
 		Session:   so,
 		Helo:      f.helo,
@@ -106,5 +110,5 @@ func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
 		return err
 	}
-	return res.Err
+	return f.conn.savePeerCert(env, tlsconf.PeerChain(res.TLS, res.Err), res.Err)
 }

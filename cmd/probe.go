@@ -14,6 +14,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/probe"
 	"github.com/smtpx/smtpx/internal/tlsconf"
+	"github.com/smtpx/smtpx/internal/transport"
 )
 
 type probeFlags struct {
@@ -39,6 +40,8 @@ type probeFlags struct {
 	checkVRFY     bool
 	checkInject   bool
 	checkLegacy   bool
+	checkTLS      bool
+	requireTLS13  bool
 	checkSize     bool
 	mtaSTSCA      string
 	mtaSTSPort    int
@@ -120,6 +123,9 @@ GATES
   --require-dane      every MX has DNSSEC-validated TLSA records that match
                       its certificate
   --fail-on warn      warnings fail too (default: --fail-on fail)
+  --fail-on ID,...    these checks' warnings fail too (tls.legacy,
+                      tls.ciphers; prefix.* allowed)
+  --require-tls13     TLS 1.3 is accepted (needs a TLS handshake)
   --ignore ID,...     report these checks, but never gate on them;
                       tls.cert.* matches a family
   With several endpoints the most severe failure sets the exit status
@@ -138,8 +144,12 @@ OPT-IN CHECKS
   --check-injection   a second connection sends STARTTLS and RSET in one
                       packet: a server that answers the RSET inside TLS kept
                       plaintext across the handshake (CVE-2011-0411)
-  --check-legacy-tls  extra connections offering only TLS 1.0, then only
-                      TLS 1.1 (RFC 8996)
+  --check-legacy-tls  extra connections, one per TLS version 1.0 to 1.3:
+                      which the server accepts (1.0 and 1.1 should not be,
+                      RFC 8996)
+  --check-tls         those, and one connection per TLS 1.0-1.2 cipher suite
+                      Go can offer, as testssl.sh -t smtp reports them; weak
+                      suites and TLS 1.0/1.1 warn (4 + 22 connections)
 
 CHECK IDS
   dns.mx              domain    MX hosts by preference; the implicit MX; a
@@ -209,6 +219,12 @@ CHECK IDS
                                 8996)
   tls.legacy.1_1      endpoint  --check-legacy-tls: TLS 1.1 is refused (RFC
                                 8996)
+  tls.versions        endpoint  --check-tls, --check-legacy-tls: the TLS
+                                versions (1.0-1.3) the server accepts
+  tls.tls13           endpoint  --check-tls, --require-tls13: TLS 1.3 is
+                                accepted (RFC 8446)
+  tls.ciphers         endpoint  --check-tls: each TLS 1.0-1.2 cipher suite Go
+                                can offer, accepted or not; weak ones warn
   tls.resumption      endpoint  a later connection resumes the TLS session
                                 (--count 2 or more)
   timing              endpoint  min/median/max per phase over --count
@@ -223,9 +239,10 @@ smtpx-probe(1) and in docs/json.md.`,
   smtpx probe --json example.com | jq '.endpoints[].checks[] | select(.status=="fail")'
   smtpx probe --count 10 127.0.0.1:2525
   smtpx probe --check-relay --check-vrfy --check-injection mx.example.com:25
+  smtpx probe --check-tls --require-tls13 --fail-on tls.legacy,tls.ciphers mx.example.com:25
 `,
 			exitcode.Case{Code: exitcode.OK, When: "every gating check passed (warnings too, unless --fail-on warn)"},
-			exitcode.Case{Code: exitcode.Check, When: "a check failed: --require, --cert-days, an expired certificate, MTA-STS or DANE broken, STARTTLS advertised but failing (when TLS is not required) or advertised again inside TLS, a failing --check-*; with --fail-on warn, a warning"},
+			exitcode.Case{Code: exitcode.Check, When: "a check failed: --require, --cert-days, an expired certificate, MTA-STS or DANE broken, STARTTLS advertised but failing (when TLS is not required) or advertised again inside TLS, a failing --check-*, --require-tls13 without TLS 1.3; with --fail-on warn (or a check id), a warning"},
 			exitcode.Case{Code: exitcode.Usage},
 			exitcode.Case{Code: exitcode.Network, When: "DNS did not answer, a connection was refused or timed out, the server went silent"},
 			exitcode.Case{Code: exitcode.Transient, When: "a 4xx greeting or EHLO"},
@@ -254,7 +271,7 @@ smtpx-probe(1) and in docs/json.md.`,
 	fs.BoolVar(&f.requireMTASTS, "require-mta-sts", false, "fail unless the domain has an MTA-STS policy in enforce mode that every MX satisfies")
 	fs.BoolVar(&f.requireDANE, "require-dane", false, "fail unless every MX has DNSSEC-validated TLSA records matching its certificate")
 	fs.IntVar(&f.certDays, "cert-days", 0, "fail when a certificate expires within `N` days (a warning under 30 regardless)")
-	fs.StringVar(&f.failOn, "fail-on", "fail", "the `LEVEL` of check that fails the probe: fail or warn")
+	fs.StringVar(&f.failOn, "fail-on", "fail", "what fails the probe, `LEVEL`: fail, warn, or check ids whose warnings fail too (e.g. tls.legacy)")
 	fs.StringSliceVar(&f.ignore, "ignore", nil, "report these check `IDS` but never gate on them (prefix.* allowed)")
 	fs.IntVar(&f.count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
 	fs.IntVar(&f.parallel, "parallel", 4, "probe up to `N` endpoints at once")
@@ -263,7 +280,9 @@ smtpx-probe(1) and in docs/json.md.`,
 	fs.BoolVar(&f.checkRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
 	fs.BoolVar(&f.checkVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
 	fs.BoolVar(&f.checkInject, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")
-	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test whether TLS 1.0 and 1.1 are accepted")
+	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test which TLS versions (1.0-1.3) are accepted, one handshake each")
+	fs.BoolVar(&f.checkTLS, "check-tls", false, "opt-in: test which TLS versions and TLS 1.0-1.2 cipher suites are accepted, one handshake each (about 25 connections)")
+	fs.BoolVar(&f.requireTLS13, "require-tls13", false, "fail unless the server accepts TLS 1.3")
 	fs.BoolVar(&f.checkSize, "check-size", false, "opt-in: test whether the advertised SIZE is enforced at MAIL")
 	fs.StringVar(&f.mtaSTSCA, "mta-sts-ca", "", "trust the CA certificates in `FILE` (PEM) for the MTA-STS policy server")
 	fs.IntVar(&f.mtaSTSPort, "mta-sts-port", 0, "port of the MTA-STS policy server (tests)")
@@ -296,19 +315,27 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
 		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
 		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
+		CheckTLS: f.checkTLS, RequireTLS13: f.requireTLS13,
 	}
 	if err := checkHelo(f.helo); err != nil {
 		return o, err
 	}
-	if tgt == "" && f.conn.socket == "" {
+	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
-	switch f.failOn {
-	case "fail":
-	case "warn":
-		o.FailOnWarn = true
-	default:
-		return o, exitcode.Usagef("use --fail-on fail or --fail-on warn", "--fail-on %q is neither fail nor warn", f.failOn)
+	for _, v := range strings.Split(f.failOn, ",") {
+		switch v = strings.TrimSpace(v); {
+		case v == "fail":
+		case v == "warn":
+			o.FailOnWarn = true
+		case v == "" || !strings.Contains(v, "."):
+			return o, exitcode.Usagef("use --fail-on fail, --fail-on warn, or check ids such as --fail-on tls.legacy", "--fail-on %q is neither fail, warn nor a check id", v)
+		default:
+			o.FailOn = append(o.FailOn, v)
+		}
+	}
+	if f.requireTLS13 && (f.conn.tls.Max == "1.0" || f.conn.tls.Max == "1.1" || f.conn.tls.Max == "1.2") {
+		return o, exitcode.Usagef("drop --tls-max, or --require-tls13", "--require-tls13 cannot be met with --tls-max %s", f.conn.tls.Max)
 	}
 	switch {
 	case f.ipv4 && f.ipv6:
@@ -346,6 +373,21 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		return o, exitcode.Usagef("check the TLS flags", "%v", err)
 	}
 	o.TLS = cfg
+	to := f.conn.transport
+	to.Getenv, to.Socket = env.IO.Getenv, f.conn.socket != ""
+	d, err := transport.New(to)
+	if err != nil {
+		return o, err
+	}
+	if d != nil {
+		o.Dial = d.Dial
+	}
+	if d.Pipe() {
+		if _, err := f.conn.pipeTLS(f.requireTLS); err != nil {
+			return o, err
+		}
+		o.Pipe = d.PipeLine()
+	}
 	if f.mtaSTSCA != "" {
 		pem, err := tlsconf.ReadFile(f.mtaSTSCA)
 		if err != nil {
@@ -377,16 +419,28 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	}
 	res.FillHints(Hint)
 	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
-		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose})
+		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose, TimeLapse: f.conn.timeLapse})
 		return nil
 	}); err != nil {
 		return err
 	}
-	if res.Err == nil && res.Exit != 0 {
-		return exitcode.Silent(res.Exit)
+	var runErr error
+	switch {
+	case res.Err == nil && res.Exit != 0:
+		runErr = exitcode.Silent(res.Exit)
+	case res.Err != nil:
+		runErr = fmt.Errorf("%w", res.Err)
 	}
-	if res.Err != nil {
-		return fmt.Errorf("%w", res.Err)
+	return f.conn.savePeerCert(env, probeChain(res), runErr)
+}
+
+// probeChain is what --tls-get-peer-cert saves from a probe: the chain the
+// first endpoint with TLS sent.
+func probeChain(res *probe.Result) []*x509.Certificate {
+	for _, ep := range res.Endpoints {
+		if c := tlsconf.PeerChain(ep.TLS, ep.Err); c != nil {
+			return c
+		}
 	}
 	return nil
 }

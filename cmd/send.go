@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/smtpx/smtpx/internal/send"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
+	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -64,6 +66,11 @@ type sendFlags struct {
 	chunking     string
 	allowPartial bool
 	force8Bit    bool
+
+	dropAfter, dropAfterSend          string
+	xclient, xforward                 []string
+	xclientOptional, xforwardOptional bool
+	prdr                              bool
 }
 
 // newSendCmd builds the send verb. runF, when set, gets the plan instead
@@ -91,7 +98,14 @@ TLS AND AUTH
   STARTTLS is used whenever offered, and its certificate verified: one that
   fails verification stops the send (exit 6) rather than falling back to
   plaintext. --tls makes STARTTLS mandatory, --no-tls never uses it,
-  --tls-on-connect speaks TLS from the first byte. AUTH is never sent in
+  --tls-on-connect speaks TLS from the first byte. swaks' three modes:
+  --tls is --tls here; --tls-optional-strict is the default; --tls-optional
+  (go on in clear text when the handshake fails) is not offered, since
+  falling back on a failure is what an attacker in the path wants: send
+  again with --no-tls. swaks verifies certificates only with --tls-verify;
+  smtpx always does, unless --insecure. Over --pipe there is no host name
+  to verify: STARTTLS there needs --tls-sni NAME or --insecure, and without
+  either an offered STARTTLS is left unused. AUTH is never sent in
   clear text to a non-loopback server unless --allow-insecure-auth.
   --auth picks the strongest mechanism the server offers that the
   credentials fit (SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, OAUTHBEARER,
@@ -259,8 +273,17 @@ JSON OUTPUT section of smtpx-send(1) and in docs/json.md.`,
 	fs.StringVar(&f.chunking, "chunking", "auto", "CHUNKING/BDAT: auto (when offered) or never")
 	fs.BoolVar(&f.allowPartial, "allow-partial", false, "exit 0 when at least one recipient got the message")
 	fs.BoolVar(&f.force8Bit, "force-8bit", false, "send 8-bit content to a server that does not offer 8BITMIME (for testing servers; default: exit 5 before MAIL)")
+	fs.StringVar(&f.dropAfter, "drop-after", "", "close the connection without QUIT once `STAGE`'s reply is in (the --quit-after stages)")
+	fs.StringVar(&f.dropAfterSend, "drop-after-send", "", "close the connection without QUIT right after sending `STAGE`'s command, its reply unread")
+	stringListVar(fs, &f.xclient, "xclient", "", nil, "send Postfix XCLIENT `ATTR=VALUE`,... after STARTTLS, then EHLO again (NAME, ADDR, PORT, PROTO, HELO, LOGIN, DESTADDR, DESTPORT)")
+	fs.BoolVar(&f.xclientOptional, "xclient-optional", false, "leave XCLIENT out, instead of stopping, when the server does not offer it or an attribute")
+	stringListVar(fs, &f.xforward, "xforward", "", nil, "send Postfix XFORWARD `ATTR=VALUE`,... before MAIL (NAME, ADDR, PORT, PROTO, HELO, IDENT, SOURCE)")
+	fs.BoolVar(&f.xforwardOptional, "xforward-optional", false, "leave XFORWARD out, instead of stopping, when the server does not offer it or an attribute")
+	fs.BoolVar(&f.prdr, "prdr", false, "ask for a reply per recipient after the data (MAIL ... PRDR) when the server offers PRDR")
 
 	_ = c.RegisterFlagCompletionFunc("quit-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("drop-after", cobra.FixedCompletions(send.StopPoints, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("drop-after-send", cobra.FixedCompletions(send.StopPoints[2:], cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(auth.Mechanisms, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("pipeline", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("chunking", cobra.FixedCompletions([]string{"auto", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -298,6 +321,12 @@ func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 		return dumpMail(env, src)
 	}
 	plan.opts.Source = src
+	if f.load.active() && f.conn.tls.PeerCertFile != "" {
+		return exitcode.Usagef("save the certificate with a single send, then run the load", "--tls-get-peer-cert does not apply to load mode")
+	}
+	if f.load.active() && plan.opts.Drop != send.DropNone {
+		return exitcode.Usagef("drop connections with a single send", "--drop-after and --drop-after-send do not apply to load mode")
+	}
 	if f.load.active() {
 		return runLoad(ctx, env, f, plan)
 	}
@@ -318,7 +347,7 @@ func dumpMail(env *Env, src message.Source) error {
 
 func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	rec := &transcript.Recorder{}
-	plan.opts.Session.Observer = env.observer(rec, f.showAuth)
+	plan.opts.Session.Observer = env.observerWith(rec, transcript.Options{ShowAuth: f.showAuth, TimeLapse: f.conn.timeLapse})
 	var txs []*send.Transaction
 	if plan.tgt != nil {
 		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.env.Rcpts)}
@@ -335,8 +364,24 @@ func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error 
 		func(w io.Writer) error { send.WriteSummary(w, env.palette(), txs); return nil }); jerr != nil {
 		return jerr
 	}
-	if err != nil {
-		return err
+	return f.conn.savePeerCert(env, peerChain(txs), err)
+}
+
+// peerChain is what --tls-get-peer-cert saves from a send: the chain of
+// the first TLS connection made, else of the first handshake refused on
+// verification.
+func peerChain(txs []*send.Transaction) []*x509.Certificate {
+	for _, tx := range txs {
+		if tx.Session != nil && tx.Session.TLS != nil {
+			return tlsconf.PeerChain(tx.Session.TLS, nil)
+		}
+	}
+	for _, tx := range txs {
+		for _, f := range tx.Failures {
+			if c := tlsconf.PeerChain(nil, f); c != nil {
+				return c
+			}
+		}
 	}
 	return nil
 }
@@ -354,6 +399,17 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	}
 	o.Pipeline, o.Chunking = f.pipeline == "auto", f.chunking == "auto"
 	o.QuitAfter = f.quitAfter
+	if err := planDrop(f, o); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.XClient, err = send.ParseAttrs("XCLIENT", f.xclient); err != nil {
+		return nil, err
+	}
+	if o.XForward, err = send.ParseAttrs("XFORWARD", f.xforward); err != nil {
+		return nil, err
+	}
+	o.XClientOptional, o.XForwardOptional, o.PRDR = f.xclientOptional, f.xforwardOptional, f.prdr
 	o.AllowPartial = f.allowPartial
 	o.Force8Bit = f.force8Bit
 	if f.tls && f.noTLS {
@@ -391,7 +447,7 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 
 	// Where to connect.
 	var so session.Options
-	if f.server != "" || f.conn.socket != "" {
+	if f.server != "" || f.conn.socket != "" || f.conn.transport.Pipe != "" {
 		so, t, err := f.conn.sessionOptions(env, f.server, 25)
 		if err != nil {
 			return nil, err
@@ -423,6 +479,18 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 	case f.tls:
 		o.TLS = target.TLSRequired
 	}
+	verifiable, err := f.conn.pipeTLS(o.TLS == target.TLSRequired)
+	if err != nil {
+		return nil, err
+	}
+	if !verifiable && o.TLS == target.TLSOpportunistic {
+		// Over --pipe, STARTTLS when offered would fail for want of a
+		// name to verify: the dialogue goes on in clear, as with swaks.
+		o.TLS = target.TLSNone
+	}
+	if o.PRDR && o.Session.LMTP {
+		return nil, exitcode.Usagef("drop --prdr: LMTP answers each recipient after the data anyway", "--prdr does not apply to LMTP")
+	}
 	o.Session.AllowInsecureAuth = f.allowInsecureAuth
 	o.Session.TraceBody = env.G.Verbose
 
@@ -431,6 +499,29 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 		return nil, err
 	}
 	return plan, nil
+}
+
+// planDrop turns --drop-after or --drop-after-send into the stage to stop
+// at and how.
+func planDrop(f *sendFlags, o *send.Options) error {
+	flag, stage, how := "--drop-after", f.dropAfter, send.DropAfterRead
+	switch {
+	case f.dropAfter != "" && f.dropAfterSend != "":
+		return exitcode.Usagef("use one of --drop-after and --drop-after-send", "--drop-after and --drop-after-send cannot be combined")
+	case f.dropAfterSend != "":
+		flag, stage, how = "--drop-after-send", f.dropAfterSend, send.DropAfterSend
+	case f.dropAfter == "":
+		return nil
+	}
+	if f.quitAfter != "" {
+		return exitcode.Usagef("use one of --quit-after (ends with QUIT) and "+flag+" (ends without)", "--quit-after and %s cannot be combined", flag)
+	}
+	s, err := send.ParseDrop(flag, stage)
+	if err != nil {
+		return err
+	}
+	o.QuitAfter, o.Drop = s, how
+	return nil
 }
 
 // defaultFrom is $USER@this host, the sender when none is given.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/sink"
+	"github.com/smtpx/smtpx/internal/transport"
 )
 
 // SinkOptions are the sink verb's flags, as given.
@@ -47,6 +48,10 @@ type SinkOptions struct {
 	RunFor            time.Duration
 	Grace             time.Duration
 	IdleTimeout       time.Duration
+	// Stdio serves one client on stdin and stdout instead of listening.
+	Stdio bool
+	// listenGiven is set when --listen was on the command line.
+	listenGiven bool
 	// Timeout is the global --timeout when it was given explicitly: for
 	// the sink, the older spelling of --run-for.
 	Timeout time.Duration
@@ -199,6 +204,7 @@ STOPPING
 			if cmd.Flags().Changed("timeout") {
 				o.Timeout = env.G.Timeout
 			}
+			o.listenGiven = cmd.Flags().Changed("listen")
 			return sinkRun(cmd.Context(), env, o)
 		},
 	}
@@ -232,6 +238,7 @@ STOPPING
 	f.DurationVar(&o.RunFor, "run-for", 0, "exit after `DURATION` (0: run until stopped)")
 	f.DurationVar(&o.Grace, "grace", sink.DefaultMessageGrace, "once stopping, how long a message in flight may still take, `DURATION`")
 	f.StringVar(&o.ReadyFile, "ready-file", "", "write the listening addresses to `FILE` once ready")
+	f.BoolVar(&o.Stdio, "stdio", false, "serve one client on stdin and stdout instead of listening (inetd, a client's --pipe)")
 	for _, n := range []string{"dir", "maildir", "cert", "key", "save-cert", "ready-file", "auth-file"} {
 		_ = c.MarkFlagFilename(n)
 	}
@@ -267,6 +274,10 @@ func sinkOptions(o *SinkOptions, getenv func(string) string) (so sink.Options, w
 		Greylist:          o.Greylist,
 		ExitAfter:         o.ExitAfter,
 		ReadyFile:         o.ReadyFile,
+	}
+	if o.Stdio && (o.listenGiven || o.ReadyFile != "") {
+		return so, nil, exitcode.Usagef("drop --listen and --ready-file: with --stdio the client is on stdin and stdout",
+			"--stdio cannot be combined with --listen or --ready-file")
 	}
 	for _, l := range o.Listen {
 		a, err := sink.ParseListen(l)
@@ -389,7 +400,14 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	pr := &sink.Printer{Verbose: g.Verbose, Summaries: !g.JSON, RunFlag: o.runFlag, Grace: so.MessageGrace}
 	var human io.Writer = env.IO.Out
 	pr.Color = env.ColorOut()
-	if g.JSON {
+	switch {
+	case o.Stdio:
+		// stdout carries the SMTP dialogue: everything else goes to stderr.
+		human, pr.Color = env.IO.Err, env.ColorErr()
+		if g.JSON {
+			pr.JSON = env.IO.Err
+		}
+	case g.JSON:
 		pr.JSON = env.IO.Out
 		human = env.IO.Err
 		pr.Color = env.ColorErr()
@@ -403,6 +421,11 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	if err != nil {
 		return optionUsage(err)
 	}
+	if o.Stdio {
+		return sinkServe(ctx, o, so, s, func(ctx context.Context) sink.Result {
+			return s.ServeConn(ctx, transport.Stdio(env.IO.In, env.IO.Out))
+		})
+	}
 	if err := s.Listen(); err != nil {
 		var oe *sink.OptionError
 		if errors.As(err, &oe) {
@@ -414,21 +437,33 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 		}
 		return &exitcode.Error{Code: exitcode.Network, Msg: err.Error(), Hint: hint, Err: err}
 	}
+	return sinkServe(ctx, o, so, s, s.Serve)
+}
+
+// sinkServe runs serve until a stop, and checks --exit-after.
+func sinkServe(ctx context.Context, o *SinkOptions, so sink.Options, s *sink.Sink, serve func(context.Context) sink.Result) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	// The run's context (see Main) ends at the first Ctrl-C or SIGTERM;
 	// a second one ends the process at once.
-	res := s.Serve(ctx)
+	res := serve(ctx)
 	if o.ExitAfter > 0 && res.Messages < o.ExitAfter {
 		why := "interrupted"
-		if res.Reason == sink.StopDeadline {
+		switch res.Reason {
+		case sink.StopDeadline:
 			why = fmt.Sprintf("%s %s passed", o.runFlag, so.Deadline)
+		case sink.StopClosed:
+			why = "the client left"
+		}
+		hint := "check that the client sends to " + strings.Join(s.Addrs(), " or ") + " (-v shows every dialogue)"
+		if o.Stdio {
+			hint = "check that the client sends a message (-v shows the dialogue on stderr)"
 		}
 		return &exitcode.Error{
 			Code: exitcode.Check,
 			Msg:  fmt.Sprintf("%s with %d of %d messages received", why, res.Messages, o.ExitAfter),
-			Hint: "check that the client sends to " + strings.Join(s.Addrs(), " or ") + " (-v shows every dialogue)",
+			Hint: hint,
 		}
 	}
 	return nil

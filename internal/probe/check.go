@@ -122,7 +122,7 @@ func (c *Check) gate(g gates) {
 			c.Exit = exitcode.Check
 		}
 	case Warn:
-		if g.failOnWarn {
+		if g.failOnWarn || g.failsOn(c.ID) {
 			c.Exit = exitcode.Check
 		}
 	}
@@ -131,7 +131,22 @@ func (c *Check) gate(g gates) {
 // gates are the options that turn checks into an exit status.
 type gates struct {
 	failOnWarn bool
+	failOn     []string // ids whose warnings fail (--fail-on ID)
 	ignore     []string
+}
+
+// failsOn reports whether --fail-on names id: exactly, as its family
+// (tls.legacy for tls.legacy.1_0) or by a "prefix.*" pattern.
+func (g gates) failsOn(id string) bool {
+	for _, p := range g.failOn {
+		if pre, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(id, pre) {
+			return true
+		}
+		if p == id || strings.HasPrefix(id, p+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // ignored reports whether --ignore names id, exactly or by a "prefix.*"
@@ -191,8 +206,11 @@ var IDs = []struct{ ID, Scope, About string }{
 	{"expn.disclosure", "endpoint", "--check-vrfy: EXPN does not expand lists"},
 	{"relay.foreign_rcpt", "endpoint", "--check-relay: RCPT for a foreign domain is refused"},
 	{"tls.injection", "endpoint", "--check-injection: commands sent before the handshake are not executed inside TLS"},
-	{"tls.legacy.1_0", "endpoint", "--check-legacy-tls: TLS 1.0 is refused (RFC 8996)"},
-	{"tls.legacy.1_1", "endpoint", "--check-legacy-tls: TLS 1.1 is refused (RFC 8996)"},
+	{"tls.versions", "endpoint", "--check-tls, --check-legacy-tls: the TLS versions (1.0-1.3) the server accepts, one handshake each"},
+	{"tls.legacy.1_0", "endpoint", "--check-tls, --check-legacy-tls: TLS 1.0 is refused (RFC 8996)"},
+	{"tls.legacy.1_1", "endpoint", "--check-tls, --check-legacy-tls: TLS 1.1 is refused (RFC 8996)"},
+	{"tls.tls13", "endpoint", "--check-tls, --require-tls13: TLS 1.3 is accepted (RFC 8446)"},
+	{"tls.ciphers", "endpoint", "--check-tls: each TLS 1.0-1.2 cipher suite Go can offer, accepted or not; weak ones warn"},
 	{"tls.resumption", "endpoint", "a later connection resumes the TLS session (--count 2 or more)"},
 	{"timing", "endpoint", "min/median/max per phase over --count dialogues"},
 }

@@ -15,7 +15,7 @@ import (
 
 // dnsChecks looks up the endpoint's reverse DNS and TLSA records.
 func (pr *prober) dnsChecks(ctx context.Context, ep *Endpoint, c *conv, cl *checkList) {
-	if ep.Network == "unix" {
+	if ep.noIP() {
 		return
 	}
 	pr.ptrCheck(ctx, ep, c, cl)

@@ -15,6 +15,9 @@ import (
 type HumanOptions struct {
 	Palette *term.Palette // the colours; nil prints none
 	Verbose bool          // add each endpoint's transcript
+	// TimeLapse adds the transcript too, each reply ending with how long
+	// it took (--show-time-lapse).
+	TimeLapse bool
 }
 
 // WriteHuman writes the report for people: the domain's checks, then one
@@ -44,7 +47,7 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 		case ep.Preference >= 0:
 			title += fmt.Sprintf(" (MX %d)", ep.Preference)
 		}
-		if ep.Network != "unix" && ep.Dial != ep.Address() {
+		if !ep.noIP() && ep.Dial != ep.Address() {
 			title += " via " + ep.Dial
 		}
 		fmt.Fprintf(w, "\n%s\n", pal.Bold.Sprint(transcript.Escape(title)))
@@ -52,9 +55,9 @@ func (r *Result) WriteHuman(w io.Writer, o HumanOptions) {
 		if t := ep.timingsLine(); t != "" {
 			fmt.Fprintf(w, "  %s\n", t)
 		}
-		if o.Verbose && len(ep.Events) > 0 {
+		if (o.Verbose || o.TimeLapse) && len(ep.Events) > 0 {
 			var b bytes.Buffer
-			h := transcript.NewHuman(&b, transcript.Options{Color: o.Palette.On()})
+			h := transcript.NewHuman(&b, transcript.Options{Color: o.Palette.On(), TimeLapse: o.TimeLapse})
 			for _, e := range ep.Events {
 				h.Event(e)
 			}
@@ -84,6 +87,8 @@ func (r *Result) headline() string {
 		}
 	case r.Mode == ModeSocket:
 		s += ": unix socket"
+	case r.Mode == ModePipe:
+		s += ": pipe"
 	default:
 		s += ": host"
 	}

@@ -168,8 +168,8 @@ func (ep *Endpoint) toJSON(hint func(error) string) EndpointJSON {
 		j.Preference = &p
 	}
 	switch {
-	case ep.Network == "unix":
-		j.Address, j.Family = ep.Socket, "unix"
+	case ep.noIP():
+		j.Address, j.Family = ep.Socket, ep.Network
 	case ep.Addr.Is4():
 		j.Address, j.Family = ep.Addr.String(), "ipv4"
 	default:

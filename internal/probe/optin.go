@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
@@ -173,15 +172,17 @@ func (pr *prober) relayCheck(ep *Endpoint, s *session.Session, cl *checkList) {
 }
 
 // connectionOptIns runs the checks that need connections of their own:
-// STARTTLS injection and legacy TLS versions.
+// STARTTLS injection, and the TLS versions and cipher suites accepted.
 func (pr *prober) connectionOptIns(ctx context.Context, ep *Endpoint, c *conv, rec *transcript.Recorder, cl *checkList) {
 	if pr.o.CheckInjection {
 		pr.injectionCheck(ctx, ep, c, rec, cl)
 	}
-	if pr.o.CheckLegacyTLS {
-		for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
-			pr.legacyCheck(ctx, ep, c, v, rec, cl)
-		}
+	var tls13, known bool
+	if pr.o.CheckLegacyTLS || pr.o.CheckTLS {
+		tls13, known = pr.tlsScan(ctx, ep, c, rec, cl)
+	}
+	if pr.o.CheckTLS || pr.o.RequireTLS13 {
+		pr.tls13Check(ep, c, tls13, known, cl)
 	}
 }
 
@@ -281,60 +282,4 @@ func (pr *prober) injectionCheck(ctx context.Context, ep *Endpoint, c *conv, rec
 	default:
 		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", true))
 	}
-}
-
-// legacyCheck asks whether the server completes a handshake at exactly
-// version v (RFC 8996 deprecates TLS 1.0 and 1.1).
-func (pr *prober) legacyCheck(ctx context.Context, ep *Endpoint, c *conv, v uint16, rec *transcript.Recorder, cl *checkList) {
-	id := "tls.legacy." + strings.ReplaceAll(versionNumber(v), ".", "_")
-	name := tls.VersionName(v)
-	if !ep.Implicit && !c.offered {
-		cl.add(id, Info, "not tested: STARTTLS is not offered", ev("tested", false))
-		return
-	}
-	cfg := pr.testConfig(ep, v, v)
-	// Old versions need the CBC suites, some of them outside Go's defaults.
-	for _, s := range tls.CipherSuites() {
-		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
-	}
-	for _, s := range tls.InsecureCipherSuites() {
-		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
-	}
-	obs := rec.Observe
-	s, err := session.Dial(ctx, pr.sessionOptions(ep, obs, cfg, testVerdict("legacy TLS check")))
-	var se *session.Error
-	refused := func(err error) bool {
-		return errors.As(err, &se) && se.Kind == session.KindTLS && se.Op == "TLS"
-	}
-	if err != nil {
-		if refused(err) {
-			cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
-			return
-		}
-		cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
-		return
-	}
-	defer s.Close()
-	if !ep.Implicit {
-		if _, err := s.ReadBanner(); err != nil {
-			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
-			return
-		}
-		if _, err := s.Hello(c.helo); err != nil {
-			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
-			return
-		}
-		if _, err := s.StartTLS(); err != nil {
-			if refused(err) {
-				cl.add(id, Pass, name+" is refused", ev("tested", true, "accepted", false, "error", err.Error()))
-				return
-			}
-			cl.add(id, Info, "inconclusive: "+errText(err), ev("tested", false))
-			s.Finish(err)
-			return
-		}
-	}
-	ch := cl.add(id, Warn, name+" is accepted (deprecated by RFC 8996)", ev("tested", true, "accepted", true, "cipher", tls.CipherSuiteName(s.TLS.CipherSuite)))
-	ch.Hint = "disable TLS 1.0 and 1.1 on the server"
-	s.Quit()
 }

@@ -26,6 +26,9 @@ type Options struct {
 	Target string
 	// Socket probes the unix socket at this path instead of Target.
 	Socket string
+	// Pipe probes the child process this command line starts (--pipe)
+	// instead of Target; Dial must be the dialer that starts it.
+	Pipe string
 	// Ports to probe on every address; nil means the target's port, else 25.
 	// Port 465 is implicit TLS (RFC 8314).
 	Ports []int
@@ -98,8 +101,17 @@ type Options struct {
 	CheckRelay     bool
 	CheckVRFY      bool
 	CheckInjection bool
-	CheckLegacyTLS bool
-	CheckSize      bool
+	CheckLegacyTLS bool // the TLS versions accepted (tls.versions, tls.legacy.*)
+	// CheckTLS adds to the versions each TLS 1.0-1.2 cipher suite Go can
+	// offer, one handshake each (tls.ciphers), and whether TLS 1.3 is
+	// there (tls.tls13).
+	CheckTLS bool
+	// RequireTLS13 fails the probe unless TLS 1.3 is accepted.
+	RequireTLS13 bool
+	// FailOn lists check ids (a family such as tls.legacy, or prefix.*)
+	// whose warnings fail the probe like failures (--fail-on ID).
+	FailOn    []string
+	CheckSize bool
 
 	// MTASTSRoots verifies the MTA-STS policy server; nil means the
 	// system roots (--mta-sts-ca).
@@ -215,6 +227,7 @@ const (
 	ModeDomain Mode = "domain" // a mail domain: its MX hosts
 	ModeHost   Mode = "host"   // one host (all its addresses) or one address
 	ModeSocket Mode = "socket" // a unix socket
+	ModePipe   Mode = "pipe"   // a child process's stdin and stdout (--pipe)
 )
 
 // plan is the validated target.
@@ -261,6 +274,18 @@ func makePlan(o *Options) (*plan, error) {
 		if !KnownID(id) {
 			return nil, usage("'smtpx probe --help' lists the check ids", "--ignore %q is not a check id", id)
 		}
+	}
+	for _, id := range o.FailOn {
+		if !KnownID(id) && !KnownID(id+".*") {
+			return nil, usage("use --fail-on fail, warn, or check ids such as tls.legacy", "--fail-on %q is not a check id", id)
+		}
+	}
+	if o.Pipe != "" {
+		if o.Target != "" || o.Socket != "" || len(o.Ports) > 0 {
+			return nil, usage("give --pipe alone, without a target, --socket or --port", "--pipe was given with a target, --socket or --port")
+		}
+		p.mode, p.socket, p.ports = ModePipe, o.Pipe, []int{0}
+		return p, p.checkDomainGates(o)
 	}
 	if o.Socket != "" {
 		if o.Target != "" {

@@ -59,8 +59,8 @@ type Endpoint struct {
 	Preference int    // MX preference; -1 when not from an MX record
 	Addr       netip.Addr
 	Port       int
-	Network    string // "tcp" or "unix"
-	Socket     string
+	Network    string // "tcp", "unix" or "pipe"
+	Socket     string // the socket path, or the --pipe command line
 	Dial       string // where the connection went (differs with --connect-to)
 	Implicit   bool   // TLS from the first byte
 	ServerName string // the name the certificate is checked against
@@ -99,8 +99,8 @@ type Endpoint struct {
 // Label names the endpoint for people: "mx1.example.com [192.0.2.1]:25".
 func (e *Endpoint) Label() string {
 	switch {
-	case e.Network == "unix":
-		return "unix:" + e.Socket
+	case e.noIP():
+		return e.Network + ":" + e.Socket
 	case e.Host != "":
 		return fmt.Sprintf("%s %s", e.Host, e.addrPort())
 	}
@@ -117,9 +117,14 @@ func (e *Endpoint) addrPort() string {
 	return fmt.Sprintf("%s:%d", e.Addr, e.Port)
 }
 
-// Address is the endpoint's own address, host:port or the socket path.
+// noIP reports whether the endpoint is reached without an IP address: a
+// unix socket or a --pipe child.
+func (e *Endpoint) noIP() bool { return e.Network == "unix" || e.Network == "pipe" }
+
+// Address is the endpoint's own address, host:port, the socket path or
+// the --pipe command line.
 func (e *Endpoint) Address() string {
-	if e.Network == "unix" {
+	if e.noIP() {
 		return e.Socket
 	}
 	return netip.AddrPortFrom(e.Addr, uint16(e.Port)).String()
@@ -160,6 +165,9 @@ func Run(ctx context.Context, o Options) *Result {
 	r := &Result{Target: o.Target}
 	if o.Socket != "" {
 		r.Target = o.Socket
+	}
+	if o.Pipe != "" {
+		r.Target = o.Pipe
 	}
 	pl, err := makePlan(&o)
 	if err != nil {
@@ -212,7 +220,7 @@ func newProber(o Options, pl *plan) (*prober, error) {
 	}
 	return &prober{
 		o: o, p: pl, res: res, sysHosts: o.DNSServer == "", now: now(),
-		gates: gates{failOnWarn: o.FailOnWarn, ignore: o.Ignore},
+		gates: gates{failOnWarn: o.FailOnWarn, failOn: o.FailOn, ignore: o.Ignore},
 		ptr:   map[netip.Addr]*once[[]route.PTR]{},
 		tlsa:  map[string]*once[route.TLSAResult]{},
 	}, nil
@@ -224,8 +232,12 @@ func (pr *prober) run(ctx context.Context, r *Result) {
 	var dom *Domain
 	var domDone chan struct{}
 	switch pr.p.mode {
-	case ModeSocket:
-		eps = []*Endpoint{{Network: "unix", Socket: pr.p.socket, Dial: pr.p.socket, Preference: -1, Implicit: pr.p.implicit, ServerName: pr.o.TLS.ServerName}}
+	case ModeSocket, ModePipe:
+		network := "unix"
+		if pr.p.mode == ModePipe {
+			network = "pipe"
+		}
+		eps = []*Endpoint{{Network: network, Socket: pr.p.socket, Dial: pr.p.socket, Preference: -1, Implicit: pr.p.implicit, ServerName: pr.o.TLS.ServerName}}
 	case ModeHost:
 		eps = pr.hostEndpoints(ctx, r)
 	case ModeDomain:
@@ -471,7 +483,7 @@ func (pr *prober) finish(r *Result) {
 	}
 	msg := fmt.Sprintf("%s: %s: %s", where, r.Decisive.ID, r.Decisive.Summary)
 	if r.Decisive.Status == Warn {
-		msg += " (a warning; --fail-on warn)"
+		msg += " (a warning; " + pr.failOnFlag(r.Decisive.ID) + ")"
 	}
 	if r.Failed > 1 {
 		msg += fmt.Sprintf(" (and %d more failed %s)", r.Failed-1, transcript.Plural(r.Failed-1, "check", "checks"))

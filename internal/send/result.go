@@ -14,7 +14,7 @@ type RcptJSON struct {
 	Accepted bool              `json:"accepted"`
 	Status   string            `json:"status"` // accepted, retry or failed (see StatusAccepted)
 	Reply    *transcript.Reply `json:"reply"`  // the reply to RCPT TO, null if never sent
-	Data     *transcript.Reply `json:"data"`   // LMTP: this recipient's reply after the data
+	Data     *transcript.Reply `json:"data"`   // LMTP or PRDR: this recipient's reply after the data
 }
 
 // TxJSON is one transaction in --json output.
@@ -28,6 +28,9 @@ type TxJSON struct {
 	Size      int64              `json:"size"`
 	QueueID   string             `json:"queue_id"`
 	Stopped   string             `json:"stopped_after,omitempty"`
+	Dropped   bool               `json:"dropped,omitempty"` // closed at stopped_after without QUIT
+	XClient   *transcript.Reply  `json:"xclient,omitempty"`
+	PRDR      bool               `json:"prdr"` // MAIL asked for per-recipient replies (recipients[].data)
 	Mail      *transcript.Reply  `json:"mail"`
 	Data      *transcript.Reply  `json:"data"`
 	End       *transcript.Reply  `json:"end"`
@@ -58,7 +61,8 @@ func ToJSON(o *Options, txs []*Transaction, exit int, err error, hint string, ev
 	for _, tx := range txs {
 		tj := TxJSON{
 			Server: tx.Server, MX: tx.MX, Auth: tx.Mech, Pipelined: tx.Pipelined, Chunked: tx.Chunked,
-			Size: tx.Size, QueueID: tx.QueueID, Stopped: tx.Stopped,
+			Size: tx.Size, QueueID: tx.QueueID, Stopped: tx.Stopped, Dropped: tx.Dropped,
+			XClient: transcript.FromReply(tx.XClient), PRDR: tx.PRDR,
 			Mail: transcript.FromReply(tx.Mail), Data: transcript.FromReply(tx.Data), End: transcript.FromReply(tx.End),
 			TimingsMS: transcript.Timings(tx.Timings),
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 // Stop points for --quit-after, in dialogue order.
-var StopPoints = []string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "dot"}
+var StopPoints = []string{"connect", "banner", "ehlo", "tls", "xclient", "auth", "mail", "rcpt", "data", "dot"}
 
 // Source is message content ready to send: CRLF line ends, not dot-stuffed.
 // Open may be called more than once and yields the same bytes each time.
@@ -75,6 +75,17 @@ type Options struct {
 	// Force8Bit sends 8-bit content to a server that does not offer
 	// 8BITMIME, instead of stopping before MAIL (for testing servers).
 	Force8Bit bool
+	// Drop ends the dialogue at QuitAfter without QUIT.
+	Drop Drop
+	// XClient, when set, is sent after STARTTLS and before AUTH, and EHLO
+	// said again (Postfix XCLIENT); XForward before each MAIL (Postfix
+	// XFORWARD). Attributes the server does not list are refused here
+	// unless the matching Optional is set, which leaves the command out.
+	XClient, XForward                 []Attr
+	XClientOptional, XForwardOptional bool
+	// PRDR asks for a reply per recipient after the end of data when the
+	// server offers PRDR (MAIL ... PRDR); the message then goes by DATA.
+	PRDR bool
 }
 
 // RcptResult is one recipient's fate.
@@ -98,7 +109,10 @@ type Transaction struct {
 	Session   *session.Session
 	Final     *session.Reply
 	Err       error
-	Stopped   string // the --quit-after point reached, if any
+	Stopped   string         // the --quit-after (or --drop-after) point reached, if any
+	Dropped   bool           // the connection was closed there without QUIT
+	XClient   *session.Reply // reply to XCLIENT
+	PRDR      bool           // MAIL asked for per-recipient replies
 	Size      int64
 	Pipelined bool
 	Chunked   bool
@@ -175,7 +189,11 @@ func (o *Options) mailCommand(s *session.Session, size int64, rcpts []Rcpt, note
 	} else if o.DSN != (DSN{}) {
 		*notes = append(*notes, "the server does not offer DSN; --notify, --ret, --envid and --orcpt were left out")
 	}
-	return withParams(session.MailCmd(o.From, mo), o.MailParams), nil
+	x := session.MailExtra{PRDR: o.usePRDR(ext)}
+	if o.PRDR && !x.PRDR {
+		*notes = append(*notes, "the server does not offer PRDR: one reply after the data stands for every recipient")
+	}
+	return withParams(session.MailCmdWith(o.From, mo, x), o.MailParams), nil
 }
 
 // withParams appends the raw --mail-param or --rcpt-param values.

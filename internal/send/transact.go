@@ -23,7 +23,11 @@ func Deliver(ctx context.Context, o *Options, rcpts []Rcpt) *Transaction {
 		return tx
 	}
 	o.Transact(s, tx, rcpts, true)
-	if !s.Closed() {
+	switch {
+	case s.Closed():
+	case o.Drop != DropNone && tx.Err == nil && (tx.Stopped != "" || o.QuitAfter == "dot" && tx.End != nil):
+		o.drop(s, tx, o.QuitAfter)
+	default:
 		s.Finish(tx.Err)
 	}
 	tx.Timings = s.Timings
@@ -52,12 +56,20 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 		if err != nil {
 			tx.fail(err)
 		}
+		if err == nil && tx.Stopped != "" && o.Drop != DropNone {
+			o.drop(s, tx, tx.Stopped)
+			return nil
+		}
 		s.Finish(err)
 		tx.Timings = s.Timings
 		return nil
 	}
 	if o.stoppedAt("connect") {
 		tx.Stopped = "connect"
+		if o.Drop != DropNone {
+			o.drop(s, tx, "connect")
+			return nil
+		}
 		s.Close()
 		tx.Timings = s.Timings
 		return nil
@@ -74,6 +86,14 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 	helo := o.Helo
 	if helo == "" {
 		helo = s.HeloName()
+	}
+	if o.dropSend("ehlo") {
+		verb := "EHLO "
+		if o.Session.LMTP {
+			verb = "LHLO "
+		}
+		o.writeAndDrop(s, tx, "ehlo", verb+helo)
+		return nil
 	}
 	r, err = s.Hello(helo)
 	tx.note(r)
@@ -94,6 +114,10 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 		startTLS = true
 	case target.TLSOpportunistic:
 		startTLS = s.Ext.Has("STARTTLS")
+	}
+	if startTLS && o.dropSend("tls") {
+		o.writeAndDrop(s, tx, "tls", "STARTTLS")
+		return nil
 	}
 	if startTLS {
 		r, err = s.StartTLS()
@@ -117,6 +141,16 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 	}
 	if o.stoppedAt("tls") {
 		tx.Stopped = "tls"
+		return end(nil)
+	}
+	if len(o.XClient) > 0 && !o.xclient(s, tx, helo) {
+		if tx.Dropped {
+			return nil
+		}
+		return end(nil)
+	}
+	if o.stoppedAt("xclient") {
+		tx.Stopped = "xclient"
 		return end(nil)
 	}
 	if o.Auth != nil {
@@ -143,6 +177,12 @@ func (o *Options) Open(ctx context.Context, tx *Transaction) *session.Session {
 			return end(exitcode.Usagef("use one of "+strings.Join(auth.Mechanisms, ", "), "%v", err))
 		}
 		tx.Mech = mech
+		if o.dropSend("auth") {
+			// The mechanism alone: no credentials go out on a dialogue
+			// that is about to be dropped.
+			o.writeAndDrop(s, tx, "auth", "AUTH "+mech)
+			return nil
+		}
 		r, err = s.Auth(c)
 		tx.note(r)
 		if err != nil {
@@ -213,7 +253,8 @@ func (o *Options) ride(st *step, pipelined bool, group []string) []string {
 			return []string{"QUIT"}
 		}
 	case AfterNext:
-		if pipelined && group != nil {
+		// XFORWARD must precede the next MAIL on its own: nothing rides.
+		if pipelined && group != nil && len(o.XForward) == 0 {
 			st.wroteNext = true
 			return group
 		}
@@ -243,13 +284,19 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 	for _, n := range notes {
 		o.info(n)
 	}
+	if len(o.XForward) > 0 && !o.xforward(s, tx) {
+		return
+	}
+	tx.PRDR = o.usePRDR(s.Ext)
 	cmds := make([]string, len(rcpts))
 	for i, r := range rcpts {
 		cmds[i] = o.rcptCommand(s, r)
 		tx.Rcpts = append(tx.Rcpts, RcptResult{Mailbox: r.Mailbox})
 	}
 	pipe := o.Pipeline && s.Ext.Has("PIPELINING") && o.QuitAfter != "mail" && o.QuitAfter != "rcpt" && o.QuitAfter != "data"
-	chunk := o.Chunking && s.Ext.Has("CHUNKING") && o.QuitAfter != "data"
+	// PRDR is defined for DATA: its per-recipient replies follow the
+	// final dot.
+	chunk := o.Chunking && s.Ext.Has("CHUNKING") && o.QuitAfter != "data" && !tx.PRDR
 	tx.Pipelined, tx.Chunked = pipe, chunk
 	switch {
 	case pipe && chunk:
@@ -402,6 +449,10 @@ func (o *Options) sendContent(s *session.Session, tx *Transaction, accepted int,
 		tx.fail(err)
 		return
 	}
+	if o.dropSend("dot") {
+		o.drop(s, tx, "dot")
+		return
+	}
 	o.readEnd(s, tx, accepted, "DATA", st)
 }
 
@@ -413,6 +464,10 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 	if !o.Session.LMTP {
 		r, ok := tx.read(s, op)
 		if !ok {
+			return
+		}
+		if tx.PRDR && r.Code == 353 {
+			o.readPRDR(s, tx, op, st)
 			return
 		}
 		tx.End = r
@@ -429,16 +484,29 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 		}
 		return
 	}
+	ok := tx.readRcptReplies(s, op, func(r *session.Reply) { tx.End = r })
+	if ok {
+		st.ended = true
+	}
+}
+
+// readRcptReplies reads the replies after the data that come one per
+// recipient accepted at RCPT, in RCPT order (LMTP, PRDR): each decides
+// whether its recipient got the message. each, when not nil, sees every
+// reply. It reports false when the connection failed.
+func (tx *Transaction) readRcptReplies(s *session.Session, op string, each func(*session.Reply)) bool {
 	for i := range tx.Rcpts {
 		if rr := tx.Rcpts[i].Reply; rr == nil || rr.Code/100 != 2 {
 			continue
 		}
 		r, ok := tx.read(s, op)
 		if !ok {
-			return
+			return false
 		}
 		tx.Rcpts[i].Data = r
-		tx.End = r
+		if each != nil {
+			each(r)
+		}
 		if r.Code/100 == 2 {
 			tx.Rcpts[i].Accepted = true
 			if tx.QueueID == "" {
@@ -448,7 +516,7 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 			tx.replyFail(op, r)
 		}
 	}
-	st.ended = true
+	return true
 }
 
 func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
@@ -464,6 +532,10 @@ func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string
 	}
 	if err := s.WriteBDAT(before, body, tx.Size, true, o.ride(st, true, nil)...); err != nil {
 		tx.fail(err)
+		return
+	}
+	if o.dropSend("dot") {
+		o.drop(s, tx, "dot")
 		return
 	}
 	if st.rset && !tx.readRSET(s) {
@@ -500,6 +572,10 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 			tx.replyFail("RSET", r)
 		}
 	}
+	if o.dropSend("mail") {
+		o.writeAndDrop(s, tx, "mail", mail)
+		return
+	}
 	r, ok := cmd(mail, "MAIL")
 	if !ok {
 		return
@@ -515,6 +591,10 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 	}
 	accepted := 0
 	for i, line := range rcpts {
+		if i == len(rcpts)-1 && o.dropSend("rcpt") {
+			o.writeAndDrop(s, tx, "rcpt", line)
+			return
+		}
 		r, ok := cmd(line, "RCPT")
 		if !ok {
 			return
@@ -547,7 +627,15 @@ func (o *Options) sequential(s *session.Session, tx *Transaction, mail string, r
 			tx.fail(err)
 			return
 		}
+		if o.dropSend("dot") {
+			o.drop(s, tx, "dot")
+			return
+		}
 		o.readEnd(s, tx, accepted, "BDAT", st)
+		return
+	}
+	if o.dropSend("data") {
+		o.writeAndDrop(s, tx, "data", "DATA")
 		return
 	}
 	r, ok = cmd("DATA", "DATA")

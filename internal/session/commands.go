@@ -14,6 +14,27 @@ import (
 // (RFC 8689), AUTH (RFC 4954). The caller decides which the server
 // offers; extra raw parameters are appended by the caller.
 func MailCmd(from string, o *smtp.MailOptions) string {
+	return MailCmdWith(from, o, MailExtra{})
+}
+
+// MailExtra holds the MAIL FROM parameters go-smtp's MailOptions has no
+// field for.
+type MailExtra struct {
+	// PRDR asks for per-recipient replies after the end of data
+	// (draft-hall-prdr, Exim's PRDR extension).
+	PRDR bool
+}
+
+// MailCmdWith is MailCmd with the parameters of x after o's.
+func MailCmdWith(from string, o *smtp.MailOptions, x MailExtra) string {
+	cmd := mailCmd(from, o)
+	if x.PRDR {
+		cmd += " PRDR"
+	}
+	return cmd
+}
+
+func mailCmd(from string, o *smtp.MailOptions) string {
 	var b strings.Builder
 	b.WriteString("MAIL FROM:<")
 	b.WriteString(from)

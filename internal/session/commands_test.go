@@ -14,6 +14,8 @@ func TestMailAndRcptCommands(t *testing.T) {
 		{MailCmd("a@x", &smtp.MailOptions{Size: 12, Body: smtp.Body8BitMIME, UTF8: true, Return: smtp.DSNReturnHeaders,
 			EnvelopeID: "id=1", RequireTLS: true, Auth: &auth}),
 			"MAIL FROM:<a@x> SIZE=12 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=id+3D1 REQUIRETLS AUTH=<a+2Bb@x>"},
+		{MailCmdWith("a@x", &smtp.MailOptions{Size: 12}, MailExtra{PRDR: true}), "MAIL FROM:<a@x> SIZE=12 PRDR"},
+		{MailCmdWith("", nil, MailExtra{PRDR: true}), "MAIL FROM:<> PRDR"},
 		{RcptCmd("b@y", nil), "RCPT TO:<b@y>"},
 		{RcptCmd("b@y", &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess, smtp.DSNNotifyFailure},
 			OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "b@y"}),

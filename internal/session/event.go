@@ -22,7 +22,12 @@ type Event struct {
 	Secret bool          // an AUTH payload: renderers redact it
 	Code   int           // for Received: the reply code the line belongs to
 	Last   bool          // for Received: the last line of its reply
-	Body   bool          // for Sent: a line of message content
+	// Wait, on the last line of a reply, is how long the reply took: from
+	// the end of the write it answers (the connection or TLS handshake
+	// for a greeting) to its last line. Pipelined replies all count from
+	// the one write that carried their commands.
+	Wait time.Duration
+	Body bool // for Sent: a line of message content
 }
 
 // Observer receives events in order. It is called synchronously from the

@@ -22,8 +22,8 @@ const (
 
 // Options configure a Session. The zero value dials TCP with default limits.
 type Options struct {
-	Network     string // "tcp" (default) or "unix"
-	Address     string // host:port, or the socket path for "unix"
+	Network     string // "tcp" (default), "unix", or "pipe" (a child process, through Dial)
+	Address     string // host:port, the socket path for "unix", the command line for "pipe"
 	ServerName  string // name for SNI and certificate checks; defaults to the host of Address
 	ImplicitTLS bool   // TLS from the first byte (port 465, RFC 8314)
 	TLSConfig   *tls.Config
@@ -99,6 +99,9 @@ type Session struct {
 	// red hides the credentials once AUTH has begun; it outlives the
 	// reply reader, which STARTTLS replaces.
 	red redactor
+	// lastWrite is when the last flush (or the connection, or a TLS
+	// handshake) ended: what a reply's Event.Wait counts from.
+	lastWrite time.Time
 	// ctx is the run's context: once it is done (Ctrl-C), every wait ends
 	// at once; unwatch stops the watch when the session closes.
 	ctx     context.Context
@@ -133,7 +136,11 @@ func (o *Options) withDefaults() {
 func Dial(ctx context.Context, opts Options) (*Session, error) {
 	opts.withDefaults()
 	s := &Session{opts: opts, start: time.Now(), ctx: ctx}
-	s.info("Trying %s...", opts.Address)
+	where := opts.Address
+	if opts.Network == "pipe" {
+		where = "pipe to " + where
+	}
+	s.info("Trying %s...", where)
 	dctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	dial := opts.Dial
@@ -162,11 +169,15 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 		return nil, &Error{Kind: KindNetwork, Op: "connect to " + opts.Address, Msg: msg, Err: err, Cause: cause}
 	}
 	s.Timings.Connect = time.Since(t0)
+	s.lastWrite = time.Now()
 	s.conn = conn
 	// A wait already under way when the run is interrupted ends now; the
 	// next one sees the context before it starts (deadline).
 	s.unwatch = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	s.info("Connected to %s in %s", opts.Address, FormatDuration(s.Timings.Connect))
+	if n, ok := conn.(Narrator); ok && opts.Observer != nil {
+		n.Narrate(func(line string) { s.info("%s", line) })
+	}
 	s.setStreams(conn)
 	if opts.ImplicitTLS {
 		if err := s.handshake(); err != nil {
@@ -177,10 +188,20 @@ func Dial(ctx context.Context, opts Options) (*Session, error) {
 	return s, nil
 }
 
+// Narrator is a connection with something of its own to say in the
+// transcript: a proxy it went through, a PROXY header it sent, a child
+// process's stderr. Dial hands it a function that writes Info events; the
+// connection may call it only from within Narrate and its own Read, Write
+// and Close, which run on the session's goroutine.
+type Narrator interface {
+	Narrate(say func(line string))
+}
+
 // NewClient wraps an established connection (tests, proxies).
 func NewClient(conn net.Conn, opts Options) *Session {
 	opts.withDefaults()
 	s := &Session{opts: opts, start: time.Now(), conn: conn, ctx: context.Background()}
+	s.lastWrite = s.start
 	s.setStreams(conn)
 	return s
 }
@@ -246,7 +267,11 @@ func (s *Session) ReadReply(op string) (*Reply, error) {
 		code = r.Code
 	}
 	for i, l := range raw {
-		s.emit(Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil})
+		e := Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil}
+		if e.Last {
+			e.Wait = time.Since(s.lastWrite)
+		}
+		s.emit(e)
 	}
 	if err != nil {
 		return nil, s.readErr(op, err)
@@ -351,6 +376,7 @@ func (s *Session) flush() error {
 		}
 		return &Error{Kind: KindNetwork, Op: "write", Msg: "connection lost", Err: err, Cause: ErrClosed}
 	}
+	s.lastWrite = time.Now()
 	return nil
 }
 
@@ -489,6 +515,7 @@ func (s *Session) handshake() error {
 		return &Error{Kind: KindTLS, Op: "TLS", Msg: msg, Err: err, Cause: cause}
 	}
 	st := tc.ConnectionState()
+	s.lastWrite = time.Now()
 	s.conn = tc
 	s.inTLS = true
 	s.TLS = &st
@@ -570,10 +597,10 @@ func (s *Session) Close() error {
 // Closed reports whether the connection has been closed.
 func (s *Session) Closed() bool { return s.conn == nil }
 
-// IsLoopback reports whether the peer is a loopback address or a unix socket,
-// where AUTH without TLS exposes nothing on a network.
+// IsLoopback reports whether the peer is a loopback address, a unix socket
+// or a child process, where AUTH without TLS exposes nothing on a network.
 func (s *Session) IsLoopback() bool {
-	if s.opts.Network == "unix" {
+	if s.opts.Network == "unix" || s.opts.Network == "pipe" {
 		return true
 	}
 	if s.conn == nil {

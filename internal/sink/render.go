@@ -227,6 +227,8 @@ func (p *Printer) Stopping(reason string) {
 		within = " (" + p.Grace.String() + " at most)"
 	}
 	switch reason {
+	case StopClosed:
+		// The one client of ServeConn is gone: nothing is left to finish.
 	case StopExitAfter:
 		p.human(p.infof("stopping: --exit-after reached, finishing open connections%s", within))
 	case StopDeadline:

@@ -339,6 +339,11 @@ func (s *Sink) Serve(ctx context.Context) Result {
 		s.wg.Add(1)
 		go s.acceptLoop(l)
 	}
+	return s.run(ctx)
+}
+
+// run waits for the stop and shuts down, for Serve and ServeConn.
+func (s *Sink) run(ctx context.Context) Result {
 	var deadline <-chan time.Time
 	if s.o.Deadline > 0 {
 		t := time.NewTimer(s.o.Deadline)

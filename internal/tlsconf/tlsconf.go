@@ -1,6 +1,7 @@
 // Package tlsconf turns the TLS flags every client verb shares (--insecure,
-// --ca-file, --tls-sni, --tls-min, --cert, --key) into a crypto/tls
-// configuration. Verification is on by default; SNI is always sent for a
+// --ca-file, --tls-sni, --tls-min, --tls-max, --tls-ciphers, --cert, --key)
+// into a crypto/tls configuration, and writes the chain a server sent
+// (--tls-get-peer-cert). Verification is on by default; SNI is always sent for a
 // host name (RFC 6066 forbids it for IP literals).
 package tlsconf
 
@@ -19,8 +20,17 @@ type Options struct {
 	CAFile   string // PEM bundle to trust instead of the system roots
 	SNI      string // server name to send and verify; default: the target host
 	Min      string // minimum version: 1.0, 1.1, 1.2 or 1.3
-	CertFile string // client certificate (PEM)
-	KeyFile  string // its key (PEM)
+	Max      string // maximum version, the same values; "" for Go's highest
+	// Ciphers lists the TLS 1.0-1.2 cipher suites to offer, by IANA name
+	// (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256), comma-separated; "" offers
+	// Go's default list. TLS 1.3 suites cannot be chosen: Go always
+	// offers its three.
+	Ciphers string
+	// PeerCertFile is where --tls-get-peer-cert writes the server's chain;
+	// Build only checks that it can be created.
+	PeerCertFile string
+	CertFile     string // client certificate (PEM)
+	KeyFile      string // its key (PEM)
 }
 
 // Error is a problem with the user's TLS flags; Flag names the flag.
@@ -46,6 +56,32 @@ func (o Options) Build() (*tls.Config, error) {
 			return nil, &Error{"--tls-min", fmt.Sprintf("%q is not one of 1.0, 1.1, 1.2, 1.3", o.Min)}
 		}
 		cfg.MinVersion = v
+	}
+	if o.Max != "" {
+		v, ok := Versions[o.Max]
+		if !ok {
+			return nil, &Error{"--tls-max", fmt.Sprintf("%q is not one of 1.0, 1.1, 1.2, 1.3", o.Max)}
+		}
+		if v < cfg.MinVersion {
+			min := o.Min
+			if min == "" {
+				min = "1.2, the default --tls-min,"
+			}
+			return nil, &Error{"--tls-max", fmt.Sprintf("%s is below the minimum %s", o.Max, min)}
+		}
+		cfg.MaxVersion = v
+	}
+	if o.Ciphers != "" {
+		ids, err := CipherSuites(o.Ciphers)
+		if err != nil {
+			return nil, err
+		}
+		cfg.CipherSuites = ids
+	}
+	if o.PeerCertFile != "" {
+		if err := checkWritable(o.PeerCertFile); err != nil {
+			return nil, &Error{"--tls-get-peer-cert", err.Error()}
+		}
 	}
 	if o.CAFile != "" {
 		pem, err := ReadFile(o.CAFile)

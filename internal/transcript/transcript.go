@@ -35,6 +35,9 @@ const (
 type Options struct {
 	Color    bool
 	ShowAuth bool // show AUTH payloads instead of ********
+	// TimeLapse ends the last line of each reply with how long the reply
+	// took (Event.Wait), as swaks' --show-time-lapse does.
+	TimeLapse bool
 }
 
 // Human writes events as a transcript, one line per event.
@@ -90,7 +93,11 @@ func (h *Human) Line(e session.Event) string {
 			m = MarkFailTLS
 		}
 	}
-	return h.P.Class(e.Code).Sprint(m + Escape(e.Line))
+	line := h.P.Class(e.Code).Sprint(m + Escape(e.Line))
+	if h.Opts.TimeLapse && e.Last && e.Wait > 0 {
+		line += h.P.Faint.Sprint("  [" + session.FormatDuration(e.Wait) + "]")
+	}
+	return line
 }
 
 // Infof writes an info line.
@@ -238,6 +245,9 @@ type JSONEvent struct {
 	Line   string  `json:"line"`
 	Secret bool    `json:"secret,omitempty"`
 	Code   int     `json:"code,omitempty"`
+	// WaitMS, on the last line of a reply, is how long the reply took
+	// (session.Event.Wait).
+	WaitMS float64 `json:"wait_ms,omitempty"`
 }
 
 // ToJSON converts events, redacting secrets unless show is set.
@@ -252,6 +262,7 @@ func ToJSON(evs []session.Event, show bool) []JSONEvent {
 		case session.Received:
 			je.Dir = "received"
 			je.Code = e.Code
+			je.WaitMS = MS(e.Wait)
 		case session.Info:
 			je.Dir = "info"
 		default:

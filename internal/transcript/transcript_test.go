@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/smtpx/smtpx/internal/session"
@@ -148,5 +149,33 @@ func TestEscapeMessage(t *testing.T) {
 	}
 	if got := Escape(`a\b`); got != `a\\b` {
 		t.Errorf("Escape keeps doubling backslashes in transcripts: %q", got)
+	}
+}
+
+// --show-time-lapse ends the last line of each reply with its wait; JSON
+// always carries it as wait_ms.
+func TestTimeLapse(t *testing.T) {
+	evs := []session.Event{
+		{Dir: session.Sent, Line: "EHLO c"},
+		{Dir: session.Received, Line: "250-mx", Code: 250},
+		{Dir: session.Received, Line: "250 OK", Code: 250, Last: true, Wait: 12300 * time.Microsecond},
+	}
+	var b bytes.Buffer
+	h := NewHuman(&b, Options{TimeLapse: true})
+	for _, e := range evs {
+		h.Event(e)
+	}
+	if want := " -> EHLO c\n<-  250-mx\n<-  250 OK  [12.3 ms]\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	h = NewHuman(&b, Options{})
+	h.Event(evs[2])
+	if b.String() != "<-  250 OK\n" {
+		t.Errorf("without the option: %q", b.String())
+	}
+	j := ToJSON(evs, false)
+	if j[1].WaitMS != 0 || j[2].WaitMS != 12.3 {
+		t.Errorf("wait_ms %v %v", j[1].WaitMS, j[2].WaitMS)
 	}
 }
