@@ -9,6 +9,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/config"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 )
 
 // configFlags select where send's settings come from.
@@ -138,29 +139,7 @@ func newConfigCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config [flags]",
 		Short: "Show the settings send would use, and where each comes from",
-		Long: longHelp(`Print the settings 'smtpx send' would use with the same --config,
---profile and --msmtp-account, and where each comes from, then exit
-without connecting. 'smtpx send --print-config' does the same with all of
-send's flags taken into account.
-
-Each line names a setting, its value and where the value comes from: a
-flag, an environment variable, a profile (and its key), an msmtp account,
-or the default. Settings that were found but not used follow under "not
-used:", each with why: overridden, or withheld from a server they were not
-configured for. Passwords are masked, and a password_command is neither
-run nor shown (it may hold a secret).
-
-The config file, its profiles and keys, msmtp accounts and the environment
-variables are described in the CONFIGURATION FILE, MSMTP ACCOUNTS and
-ENVIRONMENT sections of smtpx-config(1) and in docs/configuration.md.
---json prints one object; its fields are in the JSON OUTPUT section of
-smtpx-config(1) and in docs/json.md.`,
-			`  smtpx config
-  smtpx config --profile work
-  SMTPX_PROFILE=work smtpx send --to you@example.com
-  SMTPX_FROM=ci@example.com smtpx send --profile work --helo build-42 --print-config
-  smtpx send --msmtp-account gmail --to you@example.com
-`,
+		Long: longHelp(help.Body("config"), help.Examples("config"),
 			exitcode.Case{Code: exitcode.OK, When: "the settings were printed"},
 			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a config or msmtp file that cannot be read, parsed or trusted (the error names its file and line)"}),
 		Args: noArgs,

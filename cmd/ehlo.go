@@ -9,6 +9,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/ehlo"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
@@ -28,27 +29,7 @@ func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ehlo [flags] TARGET",
 		Short: "Connect, say EHLO and list the server's extensions",
-		Long: longHelp(`Connect to TARGET (host, host:port or [ipv6]:port; port 25 by default),
-read the banner, say EHLO (falling back to HELO when the server refuses
-EHLO with 500 or 502), print the transcript, then what each extension
-means. The EHLO name (--helo) is this host's FQDN, else the address literal
-of the local end ([127.0.0.1]), never an invented domain.
-
-With --tls, STARTTLS is required: upgrade, say EHLO again, and show both
-lists and what TLS changed (+ AUTH PLAIN LOGIN, - STARTTLS).
---tls-on-connect speaks TLS from the first byte (port 465 when TARGET names
-none). --quit-after stops after the banner, the first EHLO or TLS (tls
-implies --tls unless the connection is already TLS). --socket PATH
-connects to a unix socket instead of TCP; --lmtp says LHLO.
-
---json prints one object; its fields are in the JSON OUTPUT section of
-smtpx-ehlo(1) and in docs/json.md.`,
-			`  smtpx ehlo 127.0.0.1:2525
-  smtpx ehlo --tls mail.example.com
-  smtpx ehlo --tls-on-connect mail.example.com:465
-  smtpx ehlo --json 127.0.0.1:2525 | jq '.extensions[].keyword'
-  smtpx ehlo --socket /var/run/smtp.sock --lmtp
-`,
+		Long: longHelp(help.Body("ehlo"), help.Examples("ehlo"),
 			exitcode.Case{Code: exitcode.OK, When: "the server accepted EHLO or HELO (and, with --tls, STARTTLS and the EHLO after it), or --quit-after was reached"},
 			exitcode.Case{Code: exitcode.Usage},
 			exitcode.Case{Code: exitcode.Network},

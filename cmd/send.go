@@ -15,6 +15,7 @@ import (
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/config"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/message"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/send"
@@ -80,131 +81,7 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "send [flags]",
 		Short: "Send a test message, or any message, and report each reply",
-		Long: longHelp(`Send a message and show the whole dialogue.
-
-WHERE TO
-  --server names the server: host[:port], [v6]:port, smtp://host[:port],
-  smtps://host (implicit TLS, port 465), submission://host (port 587,
-  STARTTLS required), lmtp://host[:port] or unix:///path (also --socket
-  PATH). Without it, each recipient's domain is routed by DNS as an MTA
-  does (RFC 5321 §5.1): MX hosts by preference, the next one after a
-  connection failure or a 4xx before any recipient was accepted, the
-  implicit MX when there is no MX, a null MX (MX 0 .) refused as a
-  permanent failure, one transaction per destination, and, as Postfix
-  does, at most 5 addresses and 2 sessions per destination. --dns-server
-  asks a given resolver; --port is the port of the servers found (25).
-
-TLS AND AUTH
-  STARTTLS is used whenever offered, and its certificate verified: one that
-  fails verification stops the send (exit 6) rather than falling back to
-  plaintext. --tls makes STARTTLS mandatory, --no-tls never uses it,
-  --tls-on-connect speaks TLS from the first byte. swaks' three modes:
-  --tls is --tls here; --tls-optional-strict is the default; --tls-optional
-  (go on in clear text when the handshake fails) is not offered, since
-  falling back on a failure is what an attacker in the path wants: send
-  again with --no-tls. swaks verifies certificates only with --tls-verify;
-  smtpx always does, unless --insecure. Over --pipe there is no host name
-  to verify: STARTTLS there needs --tls-sni NAME or --insecure, and without
-  either an offered STARTTLS is left unused. AUTH is never sent in
-  clear text to a non-loopback server unless --allow-insecure-auth.
-  --auth picks the strongest mechanism the server offers that the
-  credentials fit (SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, OAUTHBEARER,
-  XOAUTH2, EXTERNAL, PLAIN, LOGIN); --auth=MECH (or --auth MECH, as swaks
-  writes it) names one; --user alone turns AUTH on. The password comes
-  from --password-file, --password-env, $SMTPX_PASSWORD, a profile's
-  password_command, or a prompt without echo on a terminal; --password
-  works but warns that argv is visible to other users. OAuth tokens:
-  --oauth-token-file, --oauth-token-env, $SMTPX_OAUTH_TOKEN. AUTH payloads show as ******** unless --show-auth.
-  Credentials go only to the server named by --server, $SMTPX_SERVER or the
-  profile that holds them: a send routed by DNS never authenticates (--user
-  or --auth without --server is a usage error; the environment's and a
-  profile's credentials are ignored there, with a warning). Profiles,
-  msmtp accounts and the environment: smtpx-config(1).
-
-THE MESSAGE
-  By default, a test message: Date, From, To, Cc, Subject "smtpx test
-  DATE", Message-ID, MIME-Version, User-Agent and the body "This is a test
-  message sent by smtpx." --header "Name: value" replaces a header of it or
-  adds one ("Name:" removes it); --add-header always appends. --body and
-  --html (a multipart/alternative) take TEXT, @FILE or - for stdin (not
-  both).
-  --attach @FILE (repeatable) detects the media type; --attach-type and
-  --attach-name set it and the file name for the attachment in the same
-  position; --attach-inline @logo.png adds an image the HTML shows as
-  cid:logo.png. Non-ASCII header text is RFC 2047-encoded and non-ASCII
-  bodies are UTF-8 quoted-printable, so --dump-mail prints exactly what a
-  server would receive, and sends nothing. --data @FILE or - sends a
-  complete message as it is: only bare LF and CR become CRLF and leading
-  dots are stuffed on the wire, with no extra CRLF when the file already
-  ends with one.
-
-EXTENSIONS
-  SIZE= is declared when SIZE is advertised, and a message over the
-  server's limit is refused before MAIL (exit 5, as 552 5.3.4).
-  BODY=8BITMIME is declared for 8-bit content, SMTPUTF8 for a non-ASCII
-  local part (without server support: exit 5 before anything is sent); a
-  non-ASCII domain goes as IDNA A-labels. DSN with --notify, --ret, --envid
-  and --orcpt; REQUIRETLS (RFC 8689) with --requiretls; raw parameters with
-  --mail-param and --rcpt-param.
-
-THE DIALOGUE
-  --quit-after stops after connect, banner, ehlo, tls, auth, mail, rcpt,
-  data or dot (data drops the connection after the 354, so nothing is
-  delivered). When the server offers PIPELINING, MAIL, RCPT and DATA go as
-  one group (--pipeline never to send them one by one); with CHUNKING, the
-  content goes as BDAT n LAST in that same group (--chunking never for
-  DATA). A queue id in the final 250 (queued as X, id=X, Gmail's and
-  Microsoft's forms) is shown.
-
-SEVERAL RECIPIENTS
-  The transcript and JSON give each recipient's reply and status: accepted,
-  retry (a 4xx or a lost connection) or failed (a 5xx), and a partial
-  delivery ends with one line saying who got the message. The exit status
-  is 0 only when every recipient and the message were accepted, otherwise
-  that of the worst failure, a 5xx outranking a 4xx whatever the order
-  (--allow-partial: 0 when at least one recipient got the message). After a
-  partial delivery, send again only to the recipients marked retry, so that
-  no one gets the message twice (the last example). LMTP gives one reply
-  per recipient after the data.
-
-LOAD MODE
-  --count N, --concurrency C, --per-connection M, --rate R or --duration D
-  turn send into a load generator, the job of Postfix's smtp-source with
-  TLS, AUTH, PIPELINING and CHUNKING: every other flag applies to each
-  message, --server is required (MX routing would measure DNS, not the
-  server) and --quit-after refused. It prints a summary instead of a
-  transcript: messages per second, connections, accepted, deferred (4xx),
-  rejected (5xx), network errors, other errors (TLS, protocol, local
-  refusals such as SIZE), not sent, the reply that decided each message,
-  each distinct error text with its count (up to 20), and per phase
-  (connect, banner, ehlo, tls, auth, transaction) the count, p50, p90 and
-  p99 (from a fixed 30 KiB histogram, within 1/64) and the exact max.
-  Connections are reused: the next transaction starts as soon as the reply
-  to the end of data is in, and RSET goes only where a transaction was left
-  open. A message counts as accepted only when the server answered its end
-  of data with 2xx (for every recipient; for one, with --allow-partial). A
-  connection that breaks costs its message and the run goes on over a new
-  one, backing off from 50 ms to 1 s; when the first connection cannot be
-  opened, or a failure retrying cannot mend happens (TLS, AUTH refused, an
-  unreadable message), the run stops and the rest count as not sent. The
-  first Ctrl-C stops new messages and lets those in flight finish; a second
-  kills. On a terminal, stderr shows one live progress line. The exit
-  status is 0 only when every message was accepted; otherwise the worst
-  failure (5, then 4, 6, 7, 1, 2), or 3 when there were only network
-  errors or the run was interrupted before every message was sent.
-
---json prints one object (load mode: the summary); its fields are in the
-JSON OUTPUT section of smtpx-send(1) and in docs/json.md.`,
-			`  smtpx send --server 127.0.0.1:2525 --to you@example.com
-  smtpx send --server submission://mail.example.com --auth --user me@example.com \
-      --password-file ~/.smtp-pass --to you@example.com --subject "hello"
-  smtpx send --server 127.0.0.1:2525 --to a@example.com --data @message.eml
-  smtpx send --to you@example.com --body @report.txt --attach @report.pdf
-  smtpx send --dump-mail --to you@example.com --html '<b>hi</b>'
-  smtpx send --server 127.0.0.1:2525 --to b@example.com --count 10000 --concurrency 8
-  smtpx send --json --server mx.example.com --to a@example.com,b@example.com |
-      jq -r '.recipients[] | select(.status == "retry") | .address'
-`,
+		Long: longHelp(help.Body("send"), help.Examples("send"),
 			exitcode.Case{Code: exitcode.OK, When: "every recipient and the message were accepted (--allow-partial: at least one recipient), or --quit-after was reached"},
 			exitcode.Case{Code: exitcode.Check, When: "AUTH was asked for and the server offers no mechanism the credentials fit"},
 			exitcode.Case{Code: exitcode.Usage},

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/sink"
 	"github.com/smtpx/smtpx/internal/transport"
 )
@@ -72,124 +73,7 @@ func newSinkCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sink [flags]",
 		Short: "Run a local SMTP server that stores (or fails) what it receives",
-		Long: longHelp(`Run a local SMTP server for tests, demos and CI: the other half of "send
-test mail from a script". It prints a line per connection and a summary
-per message, stores every message byte-exact, and can fail on purpose to
-test a client's error handling.
-
-It listens on 127.0.0.1:2525; --listen (repeatable) takes HOST:PORT
-(127.0.0.1:0 for a port the system picks), [::1]:PORT, or a unix socket as
-unix:/path or /path. --ready-file FILE is written once the sink listens,
-atomically, with the bound addresses one per line (the port picked for :0
-included), and removed at exit: a script waits for it, then reads where to
-send. The server is emersion/go-smtp; it advertises PIPELINING, 8BITMIME,
-ENHANCEDSTATUSCODES, CHUNKING (BDAT), BINARYMIME, SMTPUTF8, DSN and SIZE,
-and names itself --hostname (localhost) in the banner and EHLO reply.
---lmtp speaks LMTP (RFC 2033) instead: LHLO, one reply per recipient after
-DATA.
-
-OUTPUT AND STORAGE
-  -q prints nothing but errors. --json prints one JSON Lines record per
-  accepted message on stdout (envelope, headers, attachments, size,
-  sha256, path; the fields are in the JSON OUTPUT section of smtpx-sink(1)
-  and in docs/json.md), the human lines going to stderr. -v prints each
-  connection's dialogue from the sink's side: "<-  " what the client sent
-  (commands, then up to 40 lines of each message), " -> " the sink's
-  replies, "~" instead of "-" inside TLS, [N] the connection. AUTH payloads
-  show as ********, and everything a client sent is escaped before it
-  reaches the terminal, the summaries too.
-
-  What is stored is exactly what the client sent after DATA (dot-stuffing
-  undone) or in its BDAT chunks: line ends and 8-bit bytes are untouched,
-  and no Received: header is added unless --received asks for the trace
-  header field a mail server adds (RFC 5321 §4.4) on top of each message. --dir DIR stores each message as
-  DIR/<UTC time>-<seq>.eml (20261128T014004.593261Z-000001.eml); --maildir
-  DIR delivers into a Maildir (tmp/, then new/). Each file is written under
-  a temporary name (DIR/.smtpx-sink-*.tmp, hidden from *.eml) and linked
-  into place, so a reader never sees half a message and two sinks sharing
-  a directory never overwrite each other; files are mode 0600. Without
-  --dir or --maildir nothing is kept, but the summary and the JSON record
-  are still made. BDAT chunks may hold any bytes.
-
-TLS AND AUTH
-  --tls offers STARTTLS, --tls-on-connect speaks TLS from the first byte.
-  The certificate is --cert/--key, or a self-signed ECDSA one made at start
-  for localhost, 127.0.0.1, ::1, the host name and the --listen host; its
-  fingerprint is printed, and --save-cert FILE writes it (PEM) so a client
-  can trust it: smtpx send --ca-file FILE, swaks --tls-verify --tls-ca-path
-  FILE. Accounts (USER:PASSWORD) come from --auth-file FILE, one per line
-  (# starts a comment; refused if others can write the file, warned about
-  if they can read it), from $SMTPX_SINK_AUTH in the same form, or from
-  --auth USER:PASS (repeatable; visible to other users in the process
-  list). With accounts, or --auth-any (any user and password), the sink
-  offers AUTH PLAIN and LOGIN and requires it before MAIL (530 5.7.0); a
-  wrong password gets 535 5.7.8. AUTH is offered only inside TLS (523
-  5.7.10 to an AUTH before STARTTLS) unless --allow-insecure-auth; asking
-  for AUTH without --tls, --tls-on-connect or --allow-insecure-auth is a
-  usage error, since it could never be offered.
-
-SCRIPTED FAILURES
-  Each refusal names the flag that caused it ("550 5.1.1 <addr>: Recipient
-  address rejected (smtpx sink --reject-rcpt)"), so a client's log shows it
-  was intended. Refused transactions are printed too ("[3] RCPT
-  TO:<bounce@example.com> refused: 550 5.1.1 (--reject-rcpt)"), and never
-  stored or counted for --exit-after.
-  --reject-rcpt REGEX     RCPT TO matching REGEX: 550 5.1.1 (repeatable)
-  --tempfail-rcpt REGEX   RCPT TO matching REGEX: 450 4.2.0 (repeatable)
-  --greylist              the first RCPT of each sender/recipient/client IP
-                          gets 450 4.7.1; a retry passes at once (the point
-                          is to test that a client retries, not to wait)
-  --reject-data           every message, once received: 554 5.7.1
-  --tempfail-data         every message, once received: 451 4.3.0
-  --delay CMD:DURATION    hold back a reply (repeatable); CMD is one of
-`+sinkDelayHelp()+`  Regular expressions are Go syntax, matched against the address without
-  angle brackets; use ^ and $ to match all of it.
-
-LIMITS
-  Whatever a client sends, the sink holds bounded memory and time:
-  --max-size SIZE         largest message (default 64M; 10M, 512K or
-                          1000000; 0: no limit), advertised as SIZE; a
-                          larger MAIL SIZE= or message gets 552 5.3.4
-  --max-rcpts N           recipients per message (default 1000); more:
-                          452 4.5.3
-  --max-conns N           connections at once (default 100); more are told
-                          421 4.4.5 and closed (with --tls-on-connect,
-                          closed without a word)
-  --idle-timeout DURATION how long a client may stay silent (default 5m);
-                          then 421 4.4.2
-  Lines (commands and message lines) may be 64 KiB (RFC 5321 allows 1000;
-  a longer DATA line gets 554 5.6.0 and the connection is closed),
-  addresses 512 bytes (501 5.1.3 or 5.1.7 beyond). The summary reads the
-  first 256 KiB of a message's header section; the message is stored
-  whole. AUTH fails slowly: the first wrong password is answered after 1s,
-  the second after 2s, and the third gets 421 4.7.0 after 4s and the
-  connection is closed.
-
-STOPPING
-  --exit-after N stops after N accepted messages, --run-for DURATION after
-  that long (the global --timeout, given to sink, means the same). Ctrl-C
-  or SIGTERM stops it too. Then no new connections are taken, idle clients
-  get up to 5s to say QUIT and messages in flight (MAIL accepted, message
-  not yet answered) --grace (default 10s) to finish and be stored; every
-  connection left is then told 421 4.3.2 and closed, and a message cut off
-  is not stored. So the sink exits at most --grace and a few seconds after
-  the stop, whatever clients do. A second Ctrl-C quits at once.`,
-			`  # Catch one message in ./out, then exit 0
-  smtpx sink --exit-after 1 --dir out
-
-  # In CI: start the sink on a free port, wait until it listens, run the app
-  rm -f ready
-  smtpx sink --listen 127.0.0.1:0 --exit-after 1 --run-for 60s --dir out --ready-file ready &
-  until [ -s ready ] || ! kill -0 $! 2>/dev/null; do sleep 0.1; done
-  ./app-under-test --smtp "$(cat ready)"
-  wait $!
-
-  # STARTTLS with AUTH, certificate saved for the client to trust
-  SMTPX_SINK_AUTH=alice:secret smtpx sink --tls --save-cert sink.pem -v
-
-  # Test a client's error handling
-  smtpx sink --reject-rcpt '^bounce@' --greylist --delay data:5s
-`,
+		Long: longHelp(strings.Replace(help.Body("sink"), "{{delay points}}", sinkDelayHelp(), 1), help.Examples("sink"),
 			exitcode.Case{Code: exitcode.OK, When: "it stopped as asked: --exit-after N reached, or --run-for, Ctrl-C or SIGTERM without --exit-after"},
 			exitcode.Case{Code: exitcode.Check, When: "--exit-after N was not reached when --run-for passed or a signal came"},
 			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, an --auth-file others can write, or a --ready-file that cannot be written"},

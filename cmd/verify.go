@@ -17,6 +17,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/term"
@@ -55,109 +56,7 @@ func newVerifyCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "verify [flags] ADDRESS... | --file FILE",
 		Short: "Ask an address's mail servers whether they would accept it",
-		Long: longHelp(`Ask an address's own mail servers whether they would accept it, and say
-honestly what the answer proves.
-
-The syntax comes first (RFC 5321 mailboxes, UTF-8 local parts, IDNA
-domains): a bad address is exit 2 before any network. Then the routing, as
-an MTA does: MX hosts by preference, the implicit MX from A/AAAA, null MX,
-NXDOMAIN (--mx HOST[:PORT] asks one server instead, without DNS). Then the
-dialogue with the first MX that answers: EHLO with a real name, STARTTLS
-when offered, MAIL FROM:<> (or --from), RCPT TO:<ADDRESS> and, only when
-that was accepted, RCPT TO a random local part of the same domain, to
-detect a catch-all (--catch-all=false skips it). RSET between addresses,
-QUIT always, DATA never. The next MX is tried only after a connection
-failure or a 4xx before RCPT, never after a 5xx, and, as Postfix does, at
-most 5 addresses over all the MX hosts, no more once 2 of them answered
-without serving. --method vrfy or expn asks with VRFY or EXPN instead of
-RCPT.
-
-Accepted at RCPT does not prove delivery: a server may accept now and
-bounce later. Only a refusal is hard evidence.
-
-STARTTLS is opportunistic, as for an MTA (RFC 7435): the certificate is
-checked against the MX host name and the result reported, but one that
-does not verify does not stop the check; a handshake that fails (or
-plaintext injected after 220 Ready) is retried once in plaintext, with a
-warning on stderr. --no-starttls never uses it.
-
-VERDICTS
-  Decided by the enhanced status code first (RFC 3463), the reply text
-  second. A refusal of the prober (policy, reputation, the sender) is never
-  reported as an invalid address.
-  deliverable (exit 0)
-      accepted at RCPT (or VRFY 250/251), and a random address of the
-      domain is refused
-  unprovable (exit 0; 1 with --strict)
-      accepted, but so is a random address (a catch-all), the catch-all
-      check was inconclusive, or VRFY/EXPN answered 252 "cannot verify"
-  undeliverable (exit 5)
-      5.1.x unknown user or bad domain, 5.2.1 disabled, 5.4.x unroutable,
-      a null MX (reported as 556 5.1.10, RFC 7505), NXDOMAIN or no mail
-      servers (5.1.2), a non-ASCII local part for a server without
-      SMTPUTF8 (5.6.7); a bare 550 with no other clue
-  full (exit 4 or 5, the reply's class)
-      4.2.2 or 5.2.2, or an "over quota" text: the mailbox exists
-  blocked (exit 5)
-      5.7.x policy, blocklist texts (Spamhaus, "listed", "blocked"...), the
-      banner, EHLO or MAIL FROM refused with 5xx, a bare 554: the server
-      refused the prober, which says nothing about the address
-  tempfail (exit 4)
-      any other 4xx; greylisting is recognised from the text and the retry
-      time parsed ("in 300 seconds", "00:05:00"); --wait-greylist waits
-      (the server's hint if shorter) and asks once more from the same sender
-  unknown (exit 3; 7 for a malformed reply)
-      no reply to classify: DNS failure, connection refused or timed out,
-      the session broke twice; when every MX timed out on port 25, the hint
-      says outbound port 25 is probably blocked on this network
-  bad_syntax (bulk rows only)
-      not an address; nothing was sent
-
-  --expect accept or reject turns verify into an operator's assertion: that
-  a domain's MX rejects unknown users at RCPT time (no backscatter), say,
-  and accepts postmaster (RFC 5321 §4.5.1). Exit 1 when the answer
-  differs; a tempfail, unknown or blocked answer keeps its own status,
-  since it proves neither.
-
-BULK
-  Several addresses, --file FILE, or - (or --file -) for standard input:
-  one address per line; blank lines and lines starting with # are skipped.
-  Every other line gets exactly one row, in input order, also when a
-  session drops mid-way (the addresses it had not finished are retried
-  once on a new session, then reported unknown). Addresses are grouped by
-  MX: one session asks about up to --per-session addresses with RSET
-  between (MAIL, RCPT and RSET in one write when the server offers
-  PIPELINING), a domain's catch-all is probed once, the same address twice
-  is asked once. Rows print as a table, CSV (--csv) or JSON Lines (--json);
-  a summary (counts by verdict, sessions opened, elapsed, rate) goes to
-  stderr, and a progress line to stderr when it is a terminal and stdout
-  is not. --per-mx and --delay count per MX server, and a server is an IP
-  address: MX names that point at one address share it.
-
-RESPONSIBLE DEFAULTS
-  A real HELO name (this host's FQDN, else its address literal; never a
-  forged or random one); the null sender <> (--from only with an address in
-  a domain you control); QUIT at the end of every session, RSET between
-  addresses, never DATA; one session per MX server at a time (--per-mx 1),
-  10 sessions in all (--concurrency), 2s between sessions to one server
-  (--delay; 0 is for your own servers); after a 421 or a 5.7.x refusal, no
-  more addresses to that MX (they get the same verdict, marked skipped); VRFY
-  and EXPN only with --method; no proxy, sender or HELO rotation: if a
-  server refuses you, the honest verdict is blocked. Verify only addresses
-  you have a reason to check.
-
---json prints one object for one address, one line per row in bulk; --csv
-prints CSV rows. The fields of both are in the JSON OUTPUT section of
-smtpx-verify(1) and in docs/json.md.`,
-			`  smtpx verify bob@example.com
-  smtpx verify --json bob@example.com | jq .verdict
-  smtpx verify --expect reject nosuchuser-$RANDOM@mydomain.example
-  smtpx verify --expect accept postmaster@mydomain.example
-  smtpx verify --file list.txt --csv > results.csv
-  smtpx verify --file list.txt --json --fail-on undeliverable,blocked |
-      jq -r 'select(.verdict=="undeliverable") | .address'
-  smtpx verify --mx 127.0.0.1:2525 --delay 0 --file - < list.txt
-`,
+		Long: longHelp(help.Body("verify"), help.Examples("verify"),
 			exitcode.Case{Code: exitcode.OK, When: "deliverable or unprovable; in bulk, every address got a verdict, whatever it is"},
 			exitcode.Case{Code: exitcode.Check, When: "--expect got the other answer, --strict and unprovable, or (bulk) a verdict named by --fail-on"},
 			exitcode.Case{Code: exitcode.Usage, When: "not an address, or a bad flag or input file; nothing was sent"},
