@@ -338,9 +338,10 @@ func cmdQuickstart(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(cmds[0], "\n")+"\n"), 0o644))
 }
 
-// cmdModCopy copies go.mod, go.sum and the non-test Go files of this
-// module (the test's working directory) to a directory, as a fresh clone
-// has them: no binary, no ready file.
+// cmdModCopy copies what building this module needs (go.mod, go.sum, the
+// non-test Go files and the files they embed) from the test's working
+// directory to a directory, as a fresh clone has them: no binary, no ready
+// file.
 func cmdModCopy(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: modcopy DIR")
@@ -355,12 +356,14 @@ func cmdModCopy(ts *testscript.TestScript, neg bool, args []string) {
 		rel, _ := filepath.Rel(src, path)
 		name := d.Name()
 		if d.IsDir() {
-			if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+			if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" ||
+				rel == "man" || rel == "completions" || rel == "docs" || rel == "dist") {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if rel != "go.mod" && rel != "go.sum" && (!strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go")) {
+		top := !strings.Contains(rel, string(filepath.Separator))
+		if strings.HasSuffix(name, "_test.go") || top && rel != "go.mod" && rel != "go.sum" && !strings.HasSuffix(name, ".go") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
