@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,48 +15,6 @@ import (
 	"github.com/smtpx/smtpx/internal/sink"
 	"github.com/smtpx/smtpx/internal/transport"
 )
-
-// SinkOptions are the sink verb's flags, as given.
-type SinkOptions struct {
-	Listen            []string
-	Hostname          string
-	Dir               string
-	Maildir           string
-	Received          bool
-	TLS               bool
-	TLSOnConnect      bool
-	Cert              string
-	Key               string
-	SaveCert          string
-	Auth              []string
-	AuthFile          string
-	AuthAny           bool
-	AllowInsecureAuth bool
-	LMTP              bool
-	RejectRcpt        []string
-	TempfailRcpt      []string
-	RejectData        bool
-	TempfailData      bool
-	Greylist          bool
-	MaxSize           string
-	MaxRcpts          int
-	MaxConns          int
-	Delay             []string
-	ExitAfter         int
-	ReadyFile         string
-	RunFor            time.Duration
-	Grace             time.Duration
-	IdleTimeout       time.Duration
-	// Stdio serves one client on stdin and stdout instead of listening.
-	Stdio bool
-	// listenGiven is set when --listen was on the command line.
-	listenGiven bool
-	// Timeout is the global --timeout when it was given explicitly: for
-	// the sink, the older spelling of --run-for.
-	Timeout time.Duration
-	// runFlag is the flag that set the run time, for messages.
-	runFlag string
-}
 
 func sinkDelayHelp() string {
 	var b strings.Builder
@@ -69,7 +25,7 @@ func sinkDelayHelp() string {
 }
 
 func newSinkCmd(env *Env) *cobra.Command {
-	o := &SinkOptions{}
+	o := &sink.Flags{}
 	c := &cobra.Command{
 		Use:   "sink [flags]",
 		Short: "Run a local SMTP server that stores (or fails) what it receives",
@@ -88,7 +44,7 @@ func newSinkCmd(env *Env) *cobra.Command {
 			if cmd.Flags().Changed("timeout") {
 				o.Timeout = env.G.Timeout
 			}
-			o.listenGiven = cmd.Flags().Changed("listen")
+			o.ListenGiven = cmd.Flags().Changed("listen")
 			return sinkRun(cmd.Context(), env, o)
 		},
 	}
@@ -136,144 +92,8 @@ func newSinkCmd(env *Env) *cobra.Command {
 	return c
 }
 
-// sinkOptions turns the flags into sink.Options; every error is a usage
-// error with a hint. getenv reads $SMTPX_SINK_AUTH; warnings are about
-// how the accounts are kept.
-func sinkOptions(o *SinkOptions, getenv func(string) string) (so sink.Options, warnings []string, err error) {
-	so = sink.Options{
-		Hostname:          o.Hostname,
-		Dir:               o.Dir,
-		Maildir:           o.Maildir,
-		Received:          o.Received,
-		TLS:               o.TLS,
-		TLSOnConnect:      o.TLSOnConnect,
-		CertFile:          o.Cert,
-		KeyFile:           o.Key,
-		SaveCert:          o.SaveCert,
-		AuthAny:           o.AuthAny,
-		AllowInsecureAuth: o.AllowInsecureAuth,
-		LMTP:              o.LMTP,
-		RejectData:        o.RejectData,
-		TempfailData:      o.TempfailData,
-		Greylist:          o.Greylist,
-		ExitAfter:         o.ExitAfter,
-		ReadyFile:         o.ReadyFile,
-	}
-	if o.Stdio && (o.listenGiven || o.ReadyFile != "") {
-		return so, nil, exitcode.Usagef("drop --listen and --ready-file: with --stdio the client is on stdin and stdout",
-			"--stdio cannot be combined with --listen or --ready-file")
-	}
-	for _, l := range o.Listen {
-		a, err := sink.ParseListen(l)
-		if err != nil {
-			return so, nil, exitcode.Usagef("use HOST:PORT such as 127.0.0.1:2525, or unix:/path/to/socket", "%v", err)
-		}
-		so.Listen = append(so.Listen, a)
-	}
-	users := map[string]string{}
-	for _, a := range o.Auth {
-		u, p, err := sink.ParseAuth(a)
-		if err != nil {
-			return so, nil, exitcode.Usagef("give an account as --auth alice:secret", "%v", err)
-		}
-		users[u] = p
-	}
-	if o.AuthFile != "" {
-		w, err := sink.LoadAccounts(o.AuthFile, users)
-		if err != nil {
-			return so, nil, optionUsage(err)
-		}
-		if w != "" {
-			warnings = append(warnings, w)
-		}
-	}
-	if v := getenv(sink.EnvAuth); v != "" {
-		if err := sink.ParseAccounts(v, "$"+sink.EnvAuth, users); err != nil {
-			return so, nil, exitcode.Usagef("set it to USER:PASSWORD, one account per line", "%v", err)
-		}
-	}
-	if len(users) > 0 {
-		so.Users = users
-	}
-	for _, l := range []struct {
-		flag string
-		in   []string
-		out  *[]*regexp.Regexp
-	}{{"--reject-rcpt", o.RejectRcpt, &so.RejectRcpt}, {"--tempfail-rcpt", o.TempfailRcpt, &so.TempfailRcpt}} {
-		for _, s := range l.in {
-			re, err := regexp.Compile(s)
-			if err != nil {
-				return so, nil, exitcode.Usagef("use a Go regular expression such as '^bounce@' or 'example\\.net$'", "%s %q: %v", l.flag, s, err)
-			}
-			*l.out = append(*l.out, re)
-		}
-	}
-	n, err := sink.ParseSize(o.MaxSize)
-	if err != nil {
-		return so, nil, exitcode.Usagef("give bytes, optionally with K, M or G: --max-size 10M (0: no limit)", "--max-size: %v", err)
-	}
-	so.MaxSize = n
-	if n == 0 {
-		so.MaxSize = -1 // the sink's "no limit"
-	}
-	for _, l := range []struct {
-		flag string
-		n    int
-		out  *int
-	}{{"--max-rcpts", o.MaxRcpts, &so.MaxRcpts}, {"--max-conns", o.MaxConns, &so.MaxConns}} {
-		if l.n < 1 {
-			return so, nil, exitcode.Usagef("give a count of at least 1, such as "+l.flag+" 10", "%s must be at least 1", l.flag)
-		}
-		*l.out = l.n
-	}
-	for _, d := range o.Delay {
-		name, dur, err := sink.ParseDelay(d)
-		if err != nil {
-			return so, nil, exitcode.Usagef("e.g. --delay rcpt:2s or --delay data:500ms", "%v", err)
-		}
-		if so.Delays == nil {
-			so.Delays = map[string]time.Duration{}
-		}
-		so.Delays[name] = dur
-	}
-	if o.ExitAfter < 0 {
-		return so, nil, exitcode.Usagef("give a count such as --exit-after 1", "--exit-after must not be negative")
-	}
-	o.runFlag = "--run-for"
-	switch {
-	case o.RunFor < 0:
-		return so, nil, exitcode.Usagef("give a duration such as --run-for 60s (0: run until stopped)", "--run-for must not be negative")
-	case o.Timeout > 0 && o.RunFor > 0:
-		return so, nil, exitcode.Usagef("give the run time once, with --run-for", "--run-for and --timeout cannot be combined (for sink, --timeout is the older spelling of --run-for)")
-	case o.Timeout > 0:
-		so.Deadline, o.runFlag = o.Timeout, "--timeout"
-	default:
-		so.Deadline = o.RunFor
-	}
-	if o.Grace <= 0 {
-		return so, nil, exitcode.Usagef("give a positive duration such as --grace 10s", "--grace must be positive")
-	}
-	so.MessageGrace = o.Grace
-	so.Grace = min(sink.DefaultGrace, o.Grace)
-	if o.IdleTimeout <= 0 {
-		return so, nil, exitcode.Usagef("give a positive duration such as --idle-timeout 5m", "--idle-timeout must be positive")
-	}
-	so.IdleTimeout = o.IdleTimeout
-	return so, warnings, nil
-}
-
-// optionUsage turns a *sink.OptionError into a usage error with its hint.
-func optionUsage(err error) error {
-	hint := "run 'smtpx sink --help' for the flags"
-	var oe *sink.OptionError
-	if errors.As(err, &oe) && oe.Hint != "" {
-		hint = oe.Hint
-	}
-	return &exitcode.Error{Code: exitcode.Usage, Msg: err.Error(), Hint: hint, Err: err}
-}
-
-func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
-	so, warnings, err := sinkOptions(o, env.IO.Env)
+func sinkRun(ctx context.Context, env *Env, o *sink.Flags) error {
+	so, warnings, err := o.Options(env.IO.Env)
 	if err != nil {
 		return err
 	}
@@ -281,7 +101,7 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 		fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
 	}
 	g := env.G
-	pr := &sink.Printer{Verbose: g.Verbose, Summaries: !g.JSON, RunFlag: o.runFlag, Grace: so.MessageGrace}
+	pr := &sink.Printer{Verbose: g.Verbose, Summaries: !g.JSON, RunFlag: o.RunFlag, Grace: so.MessageGrace}
 	var human io.Writer = env.IO.Out
 	pr.Color = env.ColorOut()
 	switch {
@@ -303,7 +123,7 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	so.Transcript = g.Verbose && !g.Quiet
 	s, err := sink.New(so)
 	if err != nil {
-		return optionUsage(err)
+		return sink.Usage(err)
 	}
 	if o.Stdio {
 		return sinkServe(ctx, o, so, s, func(ctx context.Context) sink.Result {
@@ -313,7 +133,7 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 	if err := s.Listen(); err != nil {
 		var oe *sink.OptionError
 		if errors.As(err, &oe) {
-			return optionUsage(err)
+			return sink.Usage(err)
 		}
 		hint := "pick another address with --listen; 127.0.0.1:0 lets the system pick a free port (--ready-file tells which)"
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -325,7 +145,7 @@ func sinkRun(ctx context.Context, env *Env, o *SinkOptions) error {
 }
 
 // sinkServe runs serve until a stop, and checks --exit-after.
-func sinkServe(ctx context.Context, o *SinkOptions, so sink.Options, s *sink.Sink, serve func(context.Context) sink.Result) error {
+func sinkServe(ctx context.Context, o *sink.Flags, so sink.Options, s *sink.Sink, serve func(context.Context) sink.Result) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -336,7 +156,7 @@ func sinkServe(ctx context.Context, o *SinkOptions, so sink.Options, s *sink.Sin
 		why := "interrupted"
 		switch res.Reason {
 		case sink.StopDeadline:
-			why = fmt.Sprintf("%s %s passed", o.runFlag, so.Deadline)
+			why = fmt.Sprintf("%s %s passed", o.RunFlag, so.Deadline)
 		case sink.StopClosed:
 			why = "the client left"
 		}
