@@ -3,23 +3,17 @@ package cmd
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
-	xterm "golang.org/x/term"
 
 	"github.com/smtpx/smtpx/internal/auth"
-	"github.com/smtpx/smtpx/internal/config"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/message"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/send"
-	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
 	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
@@ -261,197 +255,4 @@ func peerChain(txs []*send.Transaction) []*x509.Certificate {
 		}
 	}
 	return nil
-}
-
-func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
-	plan := &sendPlan{}
-	o := &plan.opts
-	if f.quitAfter != "" && !slices.Contains(send.StopPoints, f.quitAfter) {
-		return nil, exitcode.Usagef("use --quit-after "+strings.Join(send.StopPoints, ", "), "--quit-after %q is not a stop point", f.quitAfter)
-	}
-	for name, v := range map[string]string{"--pipeline": f.pipeline, "--chunking": f.chunking} {
-		if v != "auto" && v != "never" {
-			return nil, exitcode.Usagef("use "+name+" auto or "+name+" never", "%s %q is not auto or never", name, v)
-		}
-	}
-	o.Pipeline, o.Chunking = f.pipeline == "auto", f.chunking == "auto"
-	o.QuitAfter = f.quitAfter
-	if err := planDrop(f, o); err != nil {
-		return nil, err
-	}
-	var err error
-	if o.XClient, err = send.ParseAttrs("XCLIENT", f.xclient); err != nil {
-		return nil, err
-	}
-	if o.XForward, err = send.ParseAttrs("XFORWARD", f.xforward); err != nil {
-		return nil, err
-	}
-	o.XClientOptional, o.XForwardOptional, o.PRDR = f.xclientOptional, f.xforwardOptional, f.prdr
-	o.AllowPartial = f.allowPartial
-	o.Force8Bit = f.force8Bit
-	if f.tls && f.noTLS {
-		return nil, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
-	}
-	if err := checkHelo(f.helo); err != nil {
-		return nil, err
-	}
-	o.Helo = f.helo
-
-	// Envelope.
-	ev, err := send.NewEnvelope(send.EnvelopeInput{From: f.from, DefaultFrom: defaultFrom(env), To: f.to, Cc: f.cc, Bcc: f.bcc, Origin: f.origin})
-	if err != nil {
-		return nil, err
-	}
-	plan.env = ev
-	o.From, o.FromUTF8 = ev.From, ev.FromUTF8
-	if len(ev.Rcpts) == 0 && !f.dumpMail {
-		return nil, exitcode.Usagef("add --to ADDR", "no recipients")
-	}
-
-	// DSN and raw parameters.
-	if o.DSN, err = send.NewDSN(f.notify, f.ret, f.envid, f.orcpt); err != nil {
-		return nil, err
-	}
-	o.RequireTLS = f.requireTLS
-	if err := send.CheckParams(f.mailParams, f.rcptParams); err != nil {
-		return nil, err
-	}
-	o.MailParams, o.RcptParams = f.mailParams, f.rcptParams
-
-	if f.dumpMail {
-		return plan, nil
-	}
-
-	// Where to connect.
-	var so session.Options
-	if f.server != "" || f.conn.socket != "" || f.conn.transport.Pipe != "" {
-		so, t, err := f.conn.sessionOptions(env, f.server, 25)
-		if err != nil {
-			return nil, err
-		}
-		plan.tgt = &t
-		o.Session = so
-		o.TLS = t.TLS
-	} else {
-		so, _, err = f.conn.sessionOptions(env, "127.0.0.1", 25)
-		if err != nil {
-			return nil, err
-		}
-		so.Address = ""
-		o.Session = so
-		if f.conn.tlsOnConnect {
-			o.TLS = target.TLSImplicit
-		}
-		if f.conn.lmtp {
-			return nil, exitcode.Usagef("give --server for LMTP", "--lmtp needs --server: LMTP is not routed by MX")
-		}
-	}
-	switch {
-	case f.noTLS && (o.TLS == target.TLSImplicit || o.TLS == target.TLSRequired):
-		return nil, exitcode.Usagef("drop --no-tls or use an smtp:// server", "--no-tls conflicts with the server's TLS mode")
-	case f.noTLS:
-		o.TLS = target.TLSNone
-	case f.tls && o.TLS == target.TLSImplicit:
-		return nil, exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and implicit TLS cannot be combined")
-	case f.tls:
-		o.TLS = target.TLSRequired
-	}
-	verifiable, err := f.conn.pipeTLS(o.TLS == target.TLSRequired)
-	if err != nil {
-		return nil, err
-	}
-	if !verifiable && o.TLS == target.TLSOpportunistic {
-		// Over --pipe, STARTTLS when offered would fail for want of a
-		// name to verify: the dialogue goes on in clear, as with swaks.
-		o.TLS = target.TLSNone
-	}
-	if o.PRDR && o.Session.LMTP {
-		return nil, exitcode.Usagef("drop --prdr: LMTP answers each recipient after the data anyway", "--prdr does not apply to LMTP")
-	}
-	o.Session.AllowInsecureAuth = f.allowInsecureAuth
-	o.Session.TraceBody = env.G.Verbose
-
-	// Authentication.
-	if err := planAuth(env, f, o, plan.tgt == nil); err != nil {
-		return nil, err
-	}
-	return plan, nil
-}
-
-// planDrop turns --drop-after or --drop-after-send into the stage to stop
-// at and how.
-func planDrop(f *sendFlags, o *send.Options) error {
-	flag, stage, how := "--drop-after", f.dropAfter, send.DropAfterRead
-	switch {
-	case f.dropAfter != "" && f.dropAfterSend != "":
-		return exitcode.Usagef("use one of --drop-after and --drop-after-send", "--drop-after and --drop-after-send cannot be combined")
-	case f.dropAfterSend != "":
-		flag, stage, how = "--drop-after-send", f.dropAfterSend, send.DropAfterSend
-	case f.dropAfter == "":
-		return nil
-	}
-	if f.quitAfter != "" {
-		return exitcode.Usagef("use one of --quit-after (ends with QUIT) and "+flag+" (ends without)", "--quit-after and %s cannot be combined", flag)
-	}
-	s, err := send.ParseDrop(flag, stage)
-	if err != nil {
-		return err
-	}
-	o.QuitAfter, o.Drop = s, how
-	return nil
-}
-
-// defaultFrom is $USER@this host, the sender when none is given.
-func defaultFrom(env *Env) string {
-	user := env.IO.Env("USER")
-	if user == "" {
-		user = "smtpx"
-	}
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "localhost"
-	}
-	return user + "@" + host
-}
-
-// planAuth resolves the credentials; routed is true when no server was
-// named (see send.NewAuth).
-func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
-	in := send.AuthInput{Mech: f.authMech, User: f.user, PasswordFile: f.passwordFile, PasswordEnv: f.passwordEnv,
-		Password: f.password, PasswordCommand: f.passwordCommand, TokenFile: f.tokenFile, TokenEnv: f.tokenEnv,
-		CertAuth: f.conn.tls.CertFile != "", Routed: routed, Getenv: env.IO.Getenv, CommandTimeout: env.G.Timeout,
-		PasswordEnvDefault: config.EnvPassword, TokenEnvDefault: config.EnvOAuthToken}
-	if !in.Wanted() {
-		return nil
-	}
-	if tgt, err := target.Parse(f.server, 25); err == nil {
-		in.Host, in.Port = tgt.Host, tgt.Port
-	}
-	in.Prompt = passwordPrompt(env)
-	a, warnings, err := send.NewAuth(in)
-	if err != nil {
-		return err
-	}
-	if !env.G.Quiet {
-		for _, w := range warnings {
-			fmt.Fprintf(env.IO.Err, "smtpx: warning: %s\n", w)
-		}
-	}
-	o.Auth = a
-	return nil
-}
-
-// passwordPrompt asks on the controlling terminal without echo, or returns
-// nil when stdin is not a terminal (scripts must not hang on a prompt).
-func passwordPrompt(env *Env) func(string) (string, error) {
-	f, ok := env.IO.In.(*os.File)
-	if !ok || !env.IO.InIsTTY {
-		return nil
-	}
-	return func(p string) (string, error) {
-		fmt.Fprint(env.IO.Err, p)
-		b, err := xterm.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(env.IO.Err)
-		return string(b), err
-	}
 }

@@ -69,3 +69,30 @@ func (o *Options) drop(s *session.Session, tx *Transaction, stage string) {
 	s.Close()
 	tx.Timings = s.Timings
 }
+
+// SetStop sets where the dialogue ends early: --quit-after (with QUIT),
+// or --drop-after / --drop-after-send (without), one of them at most.
+func (o *Options) SetStop(quitAfter, dropAfter, dropAfterSend string) error {
+	if quitAfter != "" && !slices.Contains(StopPoints, quitAfter) {
+		return exitcode.Usagef("use --quit-after "+strings.Join(StopPoints, ", "), "--quit-after %q is not a stop point", quitAfter)
+	}
+	o.QuitAfter = quitAfter
+	flag, stage, how := "--drop-after", dropAfter, DropAfterRead
+	switch {
+	case dropAfter != "" && dropAfterSend != "":
+		return exitcode.Usagef("use one of --drop-after and --drop-after-send", "--drop-after and --drop-after-send cannot be combined")
+	case dropAfterSend != "":
+		flag, stage, how = "--drop-after-send", dropAfterSend, DropAfterSend
+	case dropAfter == "":
+		return nil
+	}
+	if quitAfter != "" {
+		return exitcode.Usagef("use one of --quit-after (ends with QUIT) and "+flag+" (ends without)", "--quit-after and %s cannot be combined", flag)
+	}
+	s, err := ParseDrop(flag, stage)
+	if err != nil {
+		return err
+	}
+	o.QuitAfter, o.Drop = s, how
+	return nil
+}

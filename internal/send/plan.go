@@ -8,6 +8,7 @@ import (
 	"github.com/smtpx/smtpx/internal/auth"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/secret"
+	"github.com/smtpx/smtpx/internal/target"
 )
 
 // NewDSN checks the RFC 3461 options as the user gave them.
@@ -147,4 +148,22 @@ func secretErr(err error, how string) error {
 		return exitcode.Usagef("give it with "+how+" (or run on a terminal to be asked)", "no secret given for AUTH")
 	}
 	return exitcode.Usagef("check "+how, "%v", err)
+}
+
+// TLSMode applies --tls (require) and --no-tls (never) to the mode the
+// server's address implies.
+func TLSMode(mode target.TLSMode, require, never bool) (target.TLSMode, error) {
+	switch {
+	case require && never:
+		return mode, exitcode.Usagef("use one of --tls and --no-tls", "--tls and --no-tls cannot be combined")
+	case never && (mode == target.TLSImplicit || mode == target.TLSRequired):
+		return mode, exitcode.Usagef("drop --no-tls or use an smtp:// server", "--no-tls conflicts with the server's TLS mode")
+	case never:
+		return target.TLSNone, nil
+	case require && mode == target.TLSImplicit:
+		return mode, exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and implicit TLS cannot be combined")
+	case require:
+		return target.TLSRequired, nil
+	}
+	return mode, nil
 }
