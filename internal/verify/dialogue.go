@@ -26,8 +26,10 @@ type conn struct {
 	host     string
 	addr     string
 	verified bool
-	tlsErr   string
-	stop     func() bool
+	// unchecked is set when verification was switched off (--insecure).
+	unchecked bool
+	tlsErr    string
+	stop      func() bool
 	// closing is set after a 421: the server is closing the channel, so
 	// the session ends without QUIT (RFC 5321 §3.8).
 	closing bool
@@ -39,7 +41,7 @@ type conn struct {
 // base fills the evidence every result from this session shares.
 func (c *conn) base(tried []Attempt) *Result {
 	return &Result{Source: "smtp", MX: c.host, MXAddress: c.addr, Tried: tried, TLS: c.TLS,
-		TLSVerified: c.verified, TLSError: c.tlsErr, TLSFallback: c.fellBack, Session: c.n, Timings: c.Timings}
+		TLSVerified: c.verified, TLSUnchecked: c.unchecked, TLSError: c.tlsErr, TLSFallback: c.fellBack, Session: c.n, Timings: c.Timings}
 }
 
 // refusal is a session-level answer from an MX that refused to serve:
@@ -49,10 +51,11 @@ type refusal struct {
 	reply *session.Reply
 }
 
-// tlsCheck records what the opportunistic certificate check found.
+// tlsCheck records what the opportunistic certificate check found: why
+// is "" when the certificate verified.
 type tlsCheck struct {
 	verified bool
-	err      error
+	why      string
 }
 
 // open dials one address of an MX and greets it: banner, EHLO, STARTTLS
@@ -127,12 +130,16 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 			r, err := s.StartTLS()
 			switch {
 			case err == nil:
-				if chk.err != nil {
-					c.tlsErr = certError(chk.err)
-				}
+				c.tlsErr = chk.why
 				c.verified = chk.verified && !insecure
 				if insecure {
-					c.tlsErr = "not verified (--insecure)"
+					// The words the transcript's TLS line used: the
+					// caller's TLSVerdict names the flag that switched
+					// the check off.
+					c.unchecked, c.tlsErr = true, session.NotVerified
+					if so.TLSVerdict != nil {
+						c.tlsErr = so.TLSVerdict(s.TLS)
+					}
 				}
 				if r, err := s.Hello(helo); err != nil {
 					return fail("EHLO", r, err)
@@ -197,7 +204,7 @@ func (e *engine) tlsConfig(host string, chk *tlsCheck) *tls.Config {
 	cfg.InsecureSkipVerify = true
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
-			chk.err = errors.New("no certificate")
+			chk.why = "the server sent no certificate"
 			return nil
 		}
 		inter := x509.NewCertPool()
@@ -205,25 +212,13 @@ func (e *engine) tlsConfig(host string, chk *tlsCheck) *tls.Config {
 			inter.AddCert(c)
 		}
 		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: name, Intermediates: inter})
-		chk.verified, chk.err = err == nil, err
+		chk.verified = err == nil
+		if err != nil {
+			_, chk.why = session.CertCause(err)
+		}
 		return nil
 	}
 	return cfg
-}
-
-func certError(err error) string {
-	var ue x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ie x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &ue):
-		return "certificate is not signed by a trusted authority"
-	case errors.As(err, &he):
-		return "certificate does not match the server name"
-	case errors.As(err, &ie):
-		return "certificate is invalid: " + strings.TrimPrefix(ie.Error(), "x509: ")
-	}
-	return strings.TrimPrefix(err.Error(), "x509: ")
 }
 
 // tlsVerdict says how the opportunistic certificate check went.
@@ -231,9 +226,9 @@ func tlsVerdict(chk *tlsCheck) string {
 	if chk.verified {
 		return "verified"
 	}
-	why := "unchecked"
-	if chk.err != nil {
-		why = certError(chk.err)
+	why := chk.why
+	if why == "" {
+		why = "unchecked"
 	}
 	return "NOT verified: " + why + " (opportunistic TLS, going on)"
 }

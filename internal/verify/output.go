@@ -10,6 +10,7 @@ import (
 
 	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -199,14 +200,19 @@ func (r *Result) ReplyLine() string {
 	return transcript.Escape(strings.Join(parts, " "))
 }
 
-// Line renders a result as one line of the human bulk table.
-func (r *Result) TableLine() string {
+// tableLine renders a result as one line of the human bulk table, its
+// verdict in colour when the palette is on.
+func (r *Result) tableLine(p *term.Palette) string {
 	who := r.Input
 	if r.Verdict != BadSyntax {
 		who = r.Address.String()
 	}
-	s := fmt.Sprintf("%-36s %-13s %s", transcript.Escape(who), r.Verdict, transcript.Escape(r.Reason))
-	return strings.TrimRight(s, " ")
+	who = fmt.Sprintf("%-36s ", transcript.Escape(who))
+	reason := transcript.Escape(r.Reason)
+	if reason == "" {
+		return who + verdictColor(p, r).Sprint(r.Verdict)
+	}
+	return strings.TrimRight(who+verdictColor(p, r).Sprint(fmt.Sprintf("%-13s", r.Verdict))+" "+reason, " ")
 }
 
 // String summarises a Summary in one line: counts by verdict, sessions,

@@ -89,6 +89,22 @@ type Options struct {
 	Progress func(done int)
 }
 
+// Check refuses options no run can use, in the words of the flags that
+// set them.
+func (o Options) Check() error {
+	switch {
+	case !slices.Contains(Methods, o.Method):
+		return exitcode.Usagef("use --method rcpt, vrfy or expn", "--method %q is not a method", o.Method)
+	case o.PerSession < 1 || o.Concurrency < 1 || o.PerMX < 1:
+		return exitcode.Usagef("give a positive number", "--per-session, --concurrency and --per-mx must be at least 1")
+	case o.Delay < 0 || o.WaitGreylist < 0:
+		return exitcode.Usagef("give a duration such as 2s, or 0", "--delay and --wait-greylist cannot be negative")
+	case o.Port < 1 || o.Port > 65535:
+		return exitcode.Usagef("give a port between 1 and 65535", "--port %d is out of range", o.Port)
+	}
+	return nil
+}
+
 // Input is one line of input.
 type Input struct {
 	Line int    // 1-based line number in the input, 0 for an argument
@@ -128,7 +144,10 @@ type Result struct {
 	Tried         []Attempt
 	TLS           *tls.ConnectionState
 	TLSVerified   bool
-	TLSError      string
+	// TLSUnchecked is set when verification was switched off on purpose
+	// (--insecure); TLSError then holds the transcript's words for it.
+	TLSUnchecked bool
+	TLSError     string
 	// TLSFallback is set when STARTTLS failed (handshake error, plaintext
 	// injected after 220) and the address was checked in plaintext.
 	TLSFallback bool
