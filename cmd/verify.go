@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +29,7 @@ type verifyFlags struct {
 	dnsServer string
 	failOn    []string
 	csv       bool
+	shard     string
 	runF      func(*verifyPlan) error
 }
 
@@ -67,17 +67,27 @@ VERDICTS
 BULK
 Give several addresses, --file FILE, or "-" (or --file -) for standard
 input: one address per line; blank lines and lines starting with # are
-skipped. Addresses are grouped by MX: one session asks about up to
---per-session addresses (RSET between), catch-all is probed once per
+skipped. The list is read as it is verified, at most --window addresses
+ahead of their results, so a million lines take the memory of a
+thousand. Waiting addresses are grouped by MX: one session asks about up
+to --per-session addresses (RSET between), catch-all is probed once per
 domain, at most --per-mx sessions run to one MX server at a time,
---concurrency in all, and sessions to one MX server start --delay apart. A
-server is an IP address: MX names that point at one address share it.
-Every input line gets exactly one row, in input order (a line, a table
-row, JSON Lines with --json, CSV with --csv), and a summary goes to
-standard error. The exit status is 0 when every address got a verdict, 1
-when one is named by --fail-on, 2 when the input cannot be read. In CSV,
-a cell that a spreadsheet would run as a formula (starting with =, +, -,
-@, tab or CR) is written behind a quote (').
+--concurrency in all, and sessions to one MX server start --delay apart.
+A server is an IP address: MX names that point at one address share it.
+Every input line gets exactly one row (a line, a table row, JSON Lines
+with --json, CSV with --csv) as soon as it is decided; JSON and CSV rows
+carry the input line number, so sorting by it restores the order, and
+--ordered keeps input order itself. A summary goes to standard error.
+The exit status is 0 when every address got a verdict, 1 when one is
+named by --fail-on, 2 when the input cannot be read. In CSV, a cell that
+a spreadsheet would run as a formula (starting with =, +, -, @, tab or
+CR) is written behind a quote (').
+
+SHARDS
+--shard I/N verifies only the addresses whose domain falls in shard I of
+N (1 <= I <= N; FNV-1a of the domain, the same on every machine): N runs
+over one list, on one host or many, give together exactly one row per
+line, and each domain's politeness stays within one run.
 
 RESPONSIBLE DEFAULTS
 A real HELO name, the null sender, QUIT always, one session per MX server
@@ -91,6 +101,7 @@ Verify only addresses you have a reason to check.`,
   smtpx verify --file list.txt --csv > results.csv
   smtpx verify --file list.txt --json --fail-on undeliverable,blocked
   smtpx verify --mx 127.0.0.1:2525 --delay 0 --file - < list.txt
+  parallel smtpx verify --file list.txt --json --shard {}/4 ::: 1 2 3 4 > rows.jsonl
 `),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), env, f, args)
@@ -115,6 +126,9 @@ Verify only addresses you have a reason to check.`,
 	fs.DurationVar(&f.o.Delay, "delay", verify.DefaultDelay, "pause between sessions to one MX server, by IP address (`DURATION`; 0 for your own servers)")
 	fs.StringSliceVar(&f.failOn, "fail-on", nil, "exit 1 when any address gets one of these `VERDICTS` (comma-separated)")
 	fs.BoolVar(&f.csv, "csv", false, "print CSV rows (bulk output) instead of a transcript or table")
+	fs.IntVar(&f.o.Window, "window", verify.DefaultWindow, "read at most `N` addresses ahead of their results (bulk memory)")
+	fs.BoolVar(&f.o.Ordered, "ordered", false, "print bulk rows in input order instead of as they are decided")
+	fs.StringVar(&f.shard, "shard", "", "verify only shard `I/N` of the list, by a hash of each domain")
 	f.conn.registerTLS(c, false)
 	_ = c.MarkFlagFilename("file")
 	_ = c.RegisterFlagCompletionFunc("method", cobra.FixedCompletions(verify.Methods, cobra.ShellCompDirectiveNoFileComp))
@@ -149,6 +163,9 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 	pol, err := verify.NewPolicy(f.pol.Expect, f.pol.Strict, f.failOn)
 	if err == nil {
 		err = o.Check()
+	}
+	if err == nil && f.shard != "" {
+		o.Shard, err = verify.ParseShard(f.shard)
 	}
 	if err == nil {
 		err = checkHelo(o.Helo)
@@ -205,29 +222,30 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		}
 		return err
 	}
-	inputs := verify.ArgInputs(p.args)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !p.bulk {
+		return runVerifyOne(ctx, env, p)
+	}
+	src, total := verify.Inputs(verify.ArgInputs(p.args)), len(p.args)
 	if p.list != "" {
 		rc, err := verify.OpenList(p.list, env.IO.In)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		if inputs, err = verify.NewReader(rc).ReadAll(); err != nil {
-			return err
-		}
+		src, total = verify.NewReader(rc), 0
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if p.bulk {
-		return runVerifyBulk(ctx, env, p, inputs)
-	}
-	inputs[0].Line = 0
+	return runVerifyBulk(ctx, env, p, src, total)
+}
+
+func runVerifyOne(ctx context.Context, env *Env, p *verifyPlan) error {
 	rec := &transcript.Recorder{}
 	obs := env.observer(rec, false)
 	p.opts.Observer = func(int) session.Observer { return obs }
 	var res *verify.Result
-	if _, err := verify.Run(ctx, p.opts, inputs, func(r *verify.Result) { res = r }); err != nil {
+	if _, err := verify.Run(ctx, p.opts, verify.Inputs([]verify.Input{{Text: p.args[0]}}), func(r *verify.Result) { res = r }); err != nil {
 		return err
 	}
 	if w := res.TLSWarning(); w != "" && !env.G.Quiet {
@@ -240,24 +258,22 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	return p.policy.Err(res)
 }
 
-func runVerifyBulk(ctx context.Context, env *Env, p *verifyPlan, inputs []verify.Input) error {
+// runVerifyBulk verifies a list; total is its length when known, for
+// the progress line.
+func runVerifyBulk(ctx context.Context, env *Env, p *verifyPlan, src verify.Source, total int) error {
 	var status *term.Status
-	if env.IO.ErrIsTTY && !env.IO.OutIsTTY && !env.G.Quiet && len(inputs) > 1 {
-		var done atomic.Int64
-		start := time.Now()
-		p.opts.Progress = func(n int) { done.Store(int64(n)) }
-		status = term.StartStatus(env.IO.Err, 100*time.Millisecond, func() string {
-			n := done.Load()
-			return fmt.Sprintf("verifying %d/%d  %.0f addr/s", n, len(inputs), float64(n)/max(time.Since(start).Seconds(), 1e-3))
-		})
+	if env.IO.ErrIsTTY && !env.IO.OutIsTTY && !env.G.Quiet && total != 1 {
+		m := verify.NewMeter(total)
+		p.opts.Progress = m.Count
+		status = term.StartStatus(env.IO.Err, 100*time.Millisecond, m.Line)
 	}
 	rw := verify.NewRowWriter(env.IO.Out, p.format, p.policy, env.palette())
-	sum, err := verify.Run(ctx, p.opts, inputs, rw.Write)
+	sum, err := verify.Run(ctx, p.opts, src, rw.Write)
 	status.Stop()
-	if err != nil {
-		return err
+	if werr := rw.Close(); werr != nil {
+		return werr
 	}
-	if err := rw.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	if !env.G.Quiet {

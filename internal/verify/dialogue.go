@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
@@ -275,7 +276,7 @@ hosts:
 			}
 			release, err := e.turn(ctx, ip)
 			if err != nil {
-				e.requeue(g, batch)
+				e.putBack(g, batch)
 				return
 			}
 			attempts++
@@ -310,7 +311,7 @@ hosts:
 				continue hosts // a 4xx: the next MX host
 			}
 			if ctx.Err() != nil {
-				e.requeue(g, batch)
+				e.putBack(g, batch)
 				return
 			}
 			lastErr = err
@@ -355,7 +356,7 @@ hosts:
 		e.mu.Lock()
 		if g.everOK && g.failedInRow == 0 {
 			g.failedInRow++
-			g.requeue(batch...)
+			e.requeue(g, batch...)
 			e.mu.Unlock()
 			return
 		}
@@ -383,34 +384,48 @@ func (e *engine) decideBatch(g *group, batch []*job, res *Result, stop bool) {
 	if stop && g.stopped == nil {
 		g.stopped = res
 	}
-	e.flush()
 }
 
-func (e *engine) requeue(g *group, jobs []*job) {
+func (e *engine) putBack(g *group, jobs []*job) {
 	e.mu.Lock()
-	g.requeue(jobs...)
+	e.requeue(g, jobs...)
 	e.mu.Unlock()
 }
 
 // serve runs the transactions of a batch over an open session, then QUIT.
+// A batch smaller than PerSession is topped up from the group's queue as
+// it is served: addresses read while the session runs share it.
 func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tried []Attempt) {
 	defer c.stop()
-	for i, j := range batch {
+	for i := 0; ; i++ {
 		e.mu.Lock()
-		stopped := g.stopped
-		if stopped != nil {
+		if i == len(batch) && len(batch) < e.o.PerSession && g.stopped == nil && ctx.Err() == nil {
+			more, _ := e.take(g, e.o.PerSession-len(batch))
+			batch = append(batch, more...)
+		}
+		if i == len(batch) {
+			e.mu.Unlock()
+			break
+		}
+		j := batch[i]
+		if stopped := g.stopped; stopped != nil {
 			for _, k := range batch[i:] {
 				e.finishStopped(k, stopped)
 			}
-			e.flush()
 			e.mu.Unlock()
 			break
 		}
 		e.mu.Unlock()
 		var err error
-		if e.o.Method == MethodRcpt {
+		switch {
+		case j.probe:
+			e.mu.Lock()
+			e.retire(j)
+			e.mu.Unlock()
+			err = e.probe(g, c, j.dom, j.addr)
+		case e.o.Method == MethodRcpt:
 			err = e.rcpt(g, c, j, tried)
-		} else {
+		default:
 			err = e.vrfy(g, c, j, tried)
 		}
 		if err == nil && c.closing {
@@ -420,8 +435,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 					e.finishStopped(k, g.stopped)
 				}
 			}
-			g.requeue(batch[i+1:]...)
-			e.flush()
+			e.requeue(g, batch[i+1:]...)
 			e.mu.Unlock()
 			c.Close()
 			return
@@ -429,6 +443,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 		if err != nil {
 			c.Finish(err)
 			e.mu.Lock()
+			rest := batch[i+1:]
 			inFlight := !j.done && j.accepted == nil
 			if inFlight {
 				// The session broke with this address in flight.
@@ -449,7 +464,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 					res.Exit = exitFor(Unknown, nil, err)
 					e.finish(j, res)
 				} else {
-					g.requeue(j)
+					rest = append([]*job{j}, rest...)
 				}
 			}
 			// A server that breaks session after session without
@@ -466,8 +481,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 				res.Reason = "the MX broke three sessions in a row: " + oneLine(err.Error())
 				g.stopped = res
 			}
-			g.requeue(batch[i+1:]...)
-			e.flush()
+			e.requeue(g, rest...)
 			e.mu.Unlock()
 			return
 		}
@@ -584,7 +598,7 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 			e.mu.Lock()
 			j.greyRetried = true
 			j.notBefore = time.Now().Add(wait)
-			g.requeue(j)
+			e.requeue(g, j)
 			e.mu.Unlock()
 			return err
 		}
@@ -604,7 +618,6 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 	case catchYes, catchNo, catchInconclusive:
 		applyCatch(res, d)
 		e.finish(j, res)
-		e.flush()
 		e.mu.Unlock()
 		return err
 	case catchProbing:
@@ -613,42 +626,40 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 		e.mu.Unlock()
 		return err
 	}
+	// The first acceptance in the domain probes it.
+	d.catch = catchProbing
+	j.accepted = res
+	d.waiters = append(d.waiters, j)
 	if err != nil {
-		// The session broke after the acceptance: the next acceptance
-		// in the domain probes, or the end of the run settles it.
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
+		// The session broke after the acceptance: the next session
+		// probes.
+		e.queueProbe(g, d, j.addr)
 		e.mu.Unlock()
 		return err
 	}
-	d.catch = catchProbing
 	e.mu.Unlock()
+	return e.probe(g, c, d, j.addr)
+}
 
-	random := e.o.RandomLocal() + "@" + j.addr.ASCIIDomain
+// probe asks about a random address of a domain to tell a catch-all from
+// a real mailbox, and settles the acceptances waiting for the answer. A
+// probe lost to a broken session is queued again, once.
+func (e *engine) probe(g *group, c *conn, d *domain, addr address.Address) error {
+	random := e.o.RandomLocal() + "@" + addr.ASCIIDomain
 	mail, rr, err := e.transaction(c, random, e.o.From != nil && e.o.From.UTF8)
 	c.closing = mail != nil && mail.Code == 421 || rr != nil && rr.Code == 421
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
-	case rr == nil && (err != nil || mail == nil) && d.probeFailures >= 1:
-		// The second probe lost to a broken session: stop trying.
-		d.catch, d.catchRes = catchInconclusive, "the session broke during the probe"
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
-		for _, w := range d.waiters {
-			if w.accepted != nil && !w.done {
-				applyCatch(w.accepted, d)
-				e.finish(w, w.accepted)
-			}
-		}
-		d.waiters = nil
-		e.flush()
-		return cmpErr(err)
 	case rr == nil && (err != nil || mail == nil):
 		d.probeFailures++
-		d.catch = catchUnknown
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
+		if d.probeFailures >= 2 {
+			// The second probe lost to a broken session: stop trying.
+			d.catch, d.catchRes = catchInconclusive, "the session broke during the probe"
+			e.settle(d)
+		} else {
+			e.queueProbe(g, d, addr)
+		}
 		return cmpErr(err)
 	case rr == nil:
 		d.catch, d.catchRes = catchInconclusive, fmt.Sprintf("MAIL FROM %d", mail.Code)
@@ -659,17 +670,22 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 	default:
 		d.catch, d.catchRes = catchInconclusive, fmt.Sprintf("%d %s", rr.Code, rr.Enhanced)
 	}
-	applyCatch(res, d)
-	e.finish(j, res)
-	for _, w := range d.waiters {
-		if w.accepted != nil && !w.done {
-			applyCatch(w.accepted, d)
-			e.finish(w, w.accepted)
-		}
-	}
-	d.waiters = nil
-	e.flush()
+	e.settle(d)
 	return err
+}
+
+// queueProbe queues the catch-all probe of a domain first for the group's
+// next session: the acceptances waiting for it are held in memory. Caller
+// holds e.mu.
+func (e *engine) queueProbe(g *group, d *domain, addr address.Address) {
+	d.refs++
+	e.requeue(g, &job{probe: true, addr: addr, dom: d})
+}
+
+// retire marks a probe job taken up by a session. Caller holds e.mu.
+func (e *engine) retire(j *job) {
+	j.done = true
+	j.dom.refs--
 }
 
 // cmpErr makes sure a missing reply is reported as a failure.
@@ -707,7 +723,6 @@ func (e *engine) decide(g *group, j *job, res *Result, stop bool) {
 	if stop && g.stopped == nil {
 		g.stopped = res
 	}
-	e.flush()
 }
 
 // vrfy asks with VRFY or EXPN (RFC 5321 §3.5). 252 means "cannot verify,

@@ -1,11 +1,14 @@
 package verify
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fatih/color"
 
@@ -82,16 +85,25 @@ const (
 )
 
 // RowWriter writes the rows of a bulk run in one format, and counts them
-// against the policy.
+// against the policy. Rows are buffered, so a million rows are not a
+// million writes, and the buffer is flushed at least every FlushEvery, so
+// a row is never held back for long; Close flushes the rest.
 type RowWriter struct {
-	w       io.Writer
+	mu      sync.Mutex
+	bw      *bufio.Writer
 	format  Format
 	policy  Policy
 	palette *term.Palette
 	csv     *csv.Writer
 	tally   *Tally
 	err     error
+	ticker  *time.Ticker
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
+
+// FlushEvery bounds how long a written row may wait in the buffer.
+const FlushEvery = 100 * time.Millisecond
 
 // NewRowWriter starts the output of a bulk run; for CSV it writes the
 // header.
@@ -99,16 +111,18 @@ func NewRowWriter(w io.Writer, f Format, pol Policy, p *term.Palette) *RowWriter
 	if p == nil {
 		p = term.NewPalette(false)
 	}
-	rw := &RowWriter{w: w, format: f, policy: pol, palette: p, tally: pol.NewTally()}
+	rw := &RowWriter{bw: bufio.NewWriterSize(w, 64<<10), format: f, policy: pol, palette: p, tally: pol.NewTally()}
 	if f == FormatCSV {
-		rw.csv, rw.err = NewCSV(w)
+		rw.csv, rw.err = NewCSV(rw.bw)
 	}
 	return rw
 }
 
 // Write counts one row and writes it, with the exit the policy gives it.
-// After a failed write nothing more is written: see Err.
+// After a failed write nothing more is written: see Close.
 func (rw *RowWriter) Write(r *Result) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
 	if rw.err != nil {
 		return
 	}
@@ -120,14 +134,45 @@ func (rw *RowWriter) Write(r *Result) {
 			rw.err = rw.csv.Error()
 		}
 	case FormatJSON:
-		rw.err = transcript.WriteJSON(rw.w, rw.policy.JSON(r, nil))
+		rw.err = transcript.WriteJSON(rw.bw, rw.policy.JSON(r, nil))
 	case FormatTable:
-		_, rw.err = io.WriteString(rw.w, r.tableLine(rw.palette)+"\n")
+		_, rw.err = rw.bw.WriteString(r.tableLine(rw.palette) + "\n")
+	}
+	if rw.ticker == nil && rw.err == nil {
+		rw.ticker, rw.stop = time.NewTicker(FlushEvery), make(chan struct{})
+		rw.wg.Go(rw.flusher)
 	}
 }
 
-// Err reports a failed write (exit 3): the rows after it are lost.
-func (rw *RowWriter) Err() error {
+func (rw *RowWriter) flusher() {
+	for {
+		select {
+		case <-rw.stop:
+			return
+		case <-rw.ticker.C:
+			rw.mu.Lock()
+			if rw.err == nil {
+				rw.err = rw.bw.Flush()
+			}
+			rw.mu.Unlock()
+		}
+	}
+}
+
+// Close flushes the rows and reports a failed write (exit 3): the rows
+// after it are lost.
+func (rw *RowWriter) Close() error {
+	if rw.ticker != nil {
+		rw.ticker.Stop()
+		close(rw.stop)
+		rw.wg.Wait()
+		rw.ticker = nil
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.err == nil {
+		rw.err = rw.bw.Flush()
+	}
 	if rw.err == nil {
 		return nil
 	}
@@ -139,4 +184,5 @@ func (rw *RowWriter) Err() error {
 func (rw *RowWriter) Check() error { return rw.tally.Err() }
 
 // ErrInterrupted ends a bulk run stopped by an interrupt.
-var ErrInterrupted = &exitcode.Error{Code: exitcode.Network, Msg: "interrupted: the remaining addresses are reported unknown", Hint: "run again for the rest"}
+var ErrInterrupted = &exitcode.Error{Code: exitcode.Network, Msg: "interrupted: the addresses in progress are reported unknown, the rest of the list was not read",
+	Hint: "run again for the rest (the rows name the lines they answer)"}

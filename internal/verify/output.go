@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/replycode"
@@ -240,4 +241,29 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Meter counts the rows of a bulk run for its progress line.
+type Meter struct {
+	total int
+	start time.Time
+	done  atomic.Int64
+}
+
+// NewMeter starts counting; total is the number of rows when known, else
+// 0.
+func NewMeter(total int) *Meter { return &Meter{total: total, start: time.Now()} }
+
+// Count records the rows done so far (Options.Progress).
+func (m *Meter) Count(done int) { m.done.Store(int64(done)) }
+
+// Line is the progress line: rows done (of the total when known) and the
+// rate.
+func (m *Meter) Line() string {
+	n := m.done.Load()
+	of := ""
+	if m.total > 0 {
+		of = "/" + strconv.Itoa(m.total)
+	}
+	return fmt.Sprintf("verifying %d%s  %.0f addr/s", n, of, float64(n)/max(time.Since(m.start).Seconds(), 1e-3))
 }
