@@ -99,6 +99,12 @@ so that no one gets the message twice (the last example).`,
       jq -r '.recipients[] | select(.status == "retry") | .address'
 `),
 		Args: func(cmd *cobra.Command, args []string) error {
+			if f.load.merge {
+				if len(args) == 0 {
+					return exitcode.Usagef("smtpx send --merge a.json b.json ...", "--merge needs the result FILEs")
+				}
+				return nil
+			}
 			// swaks takes the mechanism as the next word: --auth PLAIN.
 			if len(args) > 0 && f.authMech == "auto" && cmd.Flags().Changed("auth") && auth.Supported(args[0]) {
 				f.authMech, args = strings.ToUpper(args[0]), args[1:]
@@ -109,6 +115,9 @@ so that no one gets the message twice (the last example).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.load.merge {
+				return runMerge(env, cmd, args)
+			}
 			if err := applySendConfig(env, cmd, f); err != nil {
 				return err
 			}
