@@ -88,7 +88,7 @@ var verbs = []verb{
 	{"probe", func(e *Env) *cobra.Command { return newProbeCmd(e, nil) }},
 	{"send", func(e *Env) *cobra.Command { return newSendCmd(e, nil) }},
 	{"sink", newSinkCmd},
-	{"verify", newVerifyCmd},
+	{"verify", func(e *Env) *cobra.Command { return newVerifyCmd(e, nil) }},
 }
 
 // StdIO returns the process's streams.

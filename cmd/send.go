@@ -86,6 +86,12 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 			exitcode.Case{Code: exitcode.Protocol},
 			exitcode.Case{Code: exitcode.Interrupted, When: "Ctrl-C or SIGTERM ended the send before it finished (load mode: 3)"}),
 		Args: func(cmd *cobra.Command, args []string) error {
+			if f.load.merge {
+				if len(args) == 0 {
+					return exitcode.Usagef("smtpx send --merge a.json b.json ...", "--merge needs the result FILEs")
+				}
+				return nil
+			}
 			// swaks takes the mechanism as the next word: --auth PLAIN.
 			if len(args) > 0 && f.authMech == "auto" && cmd.Flags().Changed("auth") && auth.Supported(args[0]) {
 				f.authMech, args = strings.ToUpper(args[0]), args[1:]
@@ -96,6 +102,9 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.load.merge {
+				return runMerge(env, cmd, args)
+			}
 			if err := applySendConfig(env, cmd, f); err != nil {
 				return err
 			}

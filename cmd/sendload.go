@@ -2,11 +2,14 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/load"
@@ -21,6 +24,7 @@ type loadFlags struct {
 	perConnection int
 	rate          float64
 	duration      time.Duration
+	merge         bool
 }
 
 var loadFlagNames = []string{"count", "concurrency", "per-connection", "rate", "duration"}
@@ -33,6 +37,48 @@ func (l *loadFlags) register(c *cobra.Command) {
 	fs.IntVar(&l.perConnection, "per-connection", 0, "load mode: at most `M` messages per connection, then a new one (0: no limit)")
 	fs.Float64Var(&l.rate, "rate", 0, "load mode: at most `R` messages per second in all (0: as fast as the server takes them)")
 	fs.DurationVar(&l.duration, "duration", 0, "load mode: keep sending for `D` (e.g. 30s), or until --count is reached")
+	fs.BoolVar(&l.merge, "merge", false, "merge the --json results of load runs in the FILEs given as arguments (- for standard input) and print them as one run")
+}
+
+// runMerge prints the load results in files as one run: what several
+// processes or machines measured side by side, their histograms added up.
+func runMerge(env *Env, c *cobra.Command, files []string) error {
+	var bad error
+	c.Flags().Visit(func(fl *pflag.Flag) {
+		if bad == nil && fl.Name != "merge" && c.LocalFlags().Lookup(fl.Name) != nil {
+			bad = exitcode.Usagef("give --merge only the result files (and --json or -q)", "--merge cannot be combined with --%s", fl.Name)
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	var runs []*load.Result
+	for _, name := range files {
+		rs, err := readRuns(env, name)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, rs...)
+	}
+	res := load.Merge(runs...)
+	code, err := res.Exit()
+	if jerr := env.show(func() any { return res.ToJSON(code, err, Hint(err)) },
+		func(w io.Writer) error { res.WriteSummary(w); return nil }); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
+func readRuns(env *Env, name string) ([]*load.Result, error) {
+	if name == "-" {
+		return load.ReadResults(env.IO.In, "standard input")
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, exitcode.Usagef("give files that --json wrote in load mode", "cannot read %s: %v", name, errors.Unwrap(err))
+	}
+	defer fh.Close()
+	return load.ReadResults(fh, name)
 }
 
 // active reports whether load mode was asked for: any of its flags given.

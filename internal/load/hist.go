@@ -93,3 +93,27 @@ func (h *Histogram) Merge(o *Histogram) {
 		h.max = o.max
 	}
 }
+
+// Buckets returns the non-empty buckets in increasing order, each as the
+// largest value it holds in nanoseconds and its count. The bucket edges
+// are the same in every run, so the buckets of several runs add up to
+// exactly the histogram of all their samples.
+func (h *Histogram) Buckets() [][2]uint64 {
+	out := [][2]uint64{}
+	for i, c := range h.counts {
+		if c > 0 {
+			out = append(out, [2]uint64{bucketTop(i), c})
+		}
+	}
+	return out
+}
+
+// AddBucket adds n samples to the bucket that holds v (a bound from
+// Buckets), and raises the maximum to max.
+func (h *Histogram) AddBucket(v, n uint64, max time.Duration) {
+	h.counts[bucket(v)] += n
+	h.n += n
+	if max > h.max {
+		h.max = max
+	}
+}

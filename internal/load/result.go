@@ -40,6 +40,8 @@ type Result struct {
 	// Errors are the distinct failures, most frequent first.
 	Errors  []ErrorCount
 	Latency [NumPhases]Summary
+	// Hist holds every latency sample, by phase.
+	Hist [NumPhases]Histogram
 	// Interrupted is set when the caller's context ended the run.
 	Interrupted bool
 	// Stopped is the failure that ended the run early: no connection could
@@ -93,11 +95,17 @@ func (r *Runner) result(elapsed time.Duration, interrupted bool) *Result {
 		a, b := res.Errors[i], res.Errors[j]
 		return a.Count > b.Count || a.Count == b.Count && a.Error < b.Error
 	})
-	for p := range res.Latency {
-		h := &r.hist[p]
-		res.Latency[p] = Summary{Count: h.Count(), P50: h.Quantile(.5), P90: h.Quantile(.9), P99: h.Quantile(.99), Max: h.Max()}
-	}
+	res.Hist = r.hist
+	res.summarise()
 	return res
+}
+
+// summarise computes Latency from Hist.
+func (r *Result) summarise() {
+	for p := range r.Latency {
+		h := &r.Hist[p]
+		r.Latency[p] = Summary{Count: h.Count(), P50: h.Quantile(.5), P90: h.Quantile(.9), P99: h.Quantile(.99), Max: h.Max()}
+	}
 }
 
 // MsgsPerSec is the number of messages that got an outcome per second.
@@ -249,16 +257,25 @@ type JSON struct {
 	Replies       map[string]int64       `json:"replies"`
 	Errors        []ErrorCount           `json:"errors"`
 	LatencyMS     map[string]LatencyJSON `json:"latency_ms"`
+	// FirstErrors holds the first failure of each exit status, keyed by
+	// the status: what a merge of several runs explains its status with.
+	FirstErrors map[string]string `json:"first_errors"`
 	transcript.Final
 }
 
-// LatencyJSON is one phase's latency in milliseconds.
+// LatencyJSON is one phase's latency in milliseconds, with the histogram
+// behind it: Buckets are [le_ns, count] pairs, le_ns the largest latency in
+// nanoseconds a bucket holds. The buckets are the same in every run
+// (log-linear: 64 per power of two, each under 1/64 of its values wide),
+// so runs merge exactly.
 type LatencyJSON struct {
-	Count uint64  `json:"count"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
-	Max   float64 `json:"max"`
+	Count   uint64      `json:"count"`
+	P50     float64     `json:"p50"`
+	P90     float64     `json:"p90"`
+	P99     float64     `json:"p99"`
+	Max     float64     `json:"max"`
+	MaxNS   int64       `json:"max_ns"`
+	Buckets [][2]uint64 `json:"buckets"`
 }
 
 // ToJSON builds the result object; exit and err come from Exit, hint from
@@ -271,6 +288,7 @@ func (r *Result) ToJSON(exit int, err error, hint string) JSON {
 		NetworkErrors: r.NetworkErrors, OtherErrors: r.OtherErrors, NotSent: r.NotSent,
 		Connections: r.Connections, Pipelined: r.Pipelined, Chunked: r.Chunked, Interrupted: r.Interrupted,
 		Replies: map[string]int64{}, Errors: r.Errors, LatencyMS: map[string]LatencyJSON{},
+		FirstErrors: map[string]string{},
 	}
 	if j.Errors == nil {
 		j.Errors = []ErrorCount{}
@@ -280,7 +298,13 @@ func (r *Result) ToJSON(exit int, err error, hint string) JSON {
 	}
 	for p, s := range r.Latency {
 		if s.Count > 0 {
-			j.LatencyMS[PhaseNames[p]] = LatencyJSON{Count: s.Count, P50: jms(s.P50), P90: jms(s.P90), P99: jms(s.P99), Max: jms(s.Max)}
+			j.LatencyMS[PhaseNames[p]] = LatencyJSON{Count: s.Count, P50: jms(s.P50), P90: jms(s.P90), P99: jms(s.P99), Max: jms(s.Max),
+				MaxNS: s.Max.Nanoseconds(), Buckets: r.Hist[p].Buckets()}
+		}
+	}
+	for code, s := range r.first {
+		if s.err != nil {
+			j.FirstErrors[strconv.Itoa(code)] = s.err.Error()
 		}
 	}
 	_, s := r.decider()

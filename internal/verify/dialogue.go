@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpx/smtpx/internal/address"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
@@ -25,8 +26,10 @@ type conn struct {
 	host     string
 	addr     string
 	verified bool
-	tlsErr   string
-	stop     func() bool
+	// unchecked is set when verification was switched off (--insecure).
+	unchecked bool
+	tlsErr    string
+	stop      func() bool
 	// closing is set after a 421: the server is closing the channel, so
 	// the session ends without QUIT (RFC 5321 §3.8).
 	closing bool
@@ -38,7 +41,7 @@ type conn struct {
 // base fills the evidence every result from this session shares.
 func (c *conn) base(tried []Attempt) *Result {
 	return &Result{Source: "smtp", MX: c.host, MXAddress: c.addr, Tried: tried, TLS: c.TLS,
-		TLSVerified: c.verified, TLSError: c.tlsErr, TLSFallback: c.fellBack, Session: c.n, Timings: c.Timings}
+		TLSVerified: c.verified, TLSUnchecked: c.unchecked, TLSError: c.tlsErr, TLSFallback: c.fellBack, Session: c.n, Timings: c.Timings}
 }
 
 // refusal is a session-level answer from an MX that refused to serve:
@@ -48,10 +51,11 @@ type refusal struct {
 	reply *session.Reply
 }
 
-// tlsCheck records what the opportunistic certificate check found.
+// tlsCheck records what the opportunistic certificate check found: why
+// is "" when the certificate verified.
 type tlsCheck struct {
 	verified bool
-	err      error
+	why      string
 }
 
 // open dials one address of an MX and greets it: banner, EHLO, STARTTLS
@@ -126,12 +130,16 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 			r, err := s.StartTLS()
 			switch {
 			case err == nil:
-				if chk.err != nil {
-					c.tlsErr = certError(chk.err)
-				}
+				c.tlsErr = chk.why
 				c.verified = chk.verified && !insecure
 				if insecure {
-					c.tlsErr = "not verified (--insecure)"
+					// The words the transcript's TLS line used: the
+					// caller's TLSVerdict names the flag that switched
+					// the check off.
+					c.unchecked, c.tlsErr = true, session.NotVerified
+					if so.TLSVerdict != nil {
+						c.tlsErr = so.TLSVerdict(s.TLS)
+					}
 				}
 				if r, err := s.Hello(helo); err != nil {
 					return fail("EHLO", r, err)
@@ -196,7 +204,7 @@ func (e *engine) tlsConfig(host string, chk *tlsCheck) *tls.Config {
 	cfg.InsecureSkipVerify = true
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
-			chk.err = errors.New("no certificate")
+			chk.why = "the server sent no certificate"
 			return nil
 		}
 		inter := x509.NewCertPool()
@@ -204,25 +212,13 @@ func (e *engine) tlsConfig(host string, chk *tlsCheck) *tls.Config {
 			inter.AddCert(c)
 		}
 		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: name, Intermediates: inter})
-		chk.verified, chk.err = err == nil, err
+		chk.verified = err == nil
+		if err != nil {
+			_, chk.why = session.CertCause(err)
+		}
 		return nil
 	}
 	return cfg
-}
-
-func certError(err error) string {
-	var ue x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ie x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &ue):
-		return "certificate is not signed by a trusted authority"
-	case errors.As(err, &he):
-		return "certificate does not match the server name"
-	case errors.As(err, &ie):
-		return "certificate is invalid: " + strings.TrimPrefix(ie.Error(), "x509: ")
-	}
-	return strings.TrimPrefix(err.Error(), "x509: ")
 }
 
 // tlsVerdict says how the opportunistic certificate check went.
@@ -230,9 +226,9 @@ func tlsVerdict(chk *tlsCheck) string {
 	if chk.verified {
 		return "verified"
 	}
-	why := "unchecked"
-	if chk.err != nil {
-		why = certError(chk.err)
+	why := chk.why
+	if why == "" {
+		why = "unchecked"
 	}
 	return "NOT verified: " + why + " (opportunistic TLS, going on)"
 }
@@ -279,7 +275,7 @@ hosts:
 			}
 			release, err := e.turn(ctx, ip)
 			if err != nil {
-				e.requeue(g, batch)
+				e.putBack(g, batch)
 				return
 			}
 			attempts++
@@ -314,7 +310,7 @@ hosts:
 				continue hosts // a 4xx: the next MX host
 			}
 			if ctx.Err() != nil {
-				e.requeue(g, batch)
+				e.putBack(g, batch)
 				return
 			}
 			lastErr = err
@@ -359,7 +355,7 @@ hosts:
 		e.mu.Lock()
 		if g.everOK && g.failedInRow == 0 {
 			g.failedInRow++
-			g.requeue(batch...)
+			e.requeue(g, batch...)
 			e.mu.Unlock()
 			return
 		}
@@ -387,34 +383,48 @@ func (e *engine) decideBatch(g *group, batch []*job, res *Result, stop bool) {
 	if stop && g.stopped == nil {
 		g.stopped = res
 	}
-	e.flush()
 }
 
-func (e *engine) requeue(g *group, jobs []*job) {
+func (e *engine) putBack(g *group, jobs []*job) {
 	e.mu.Lock()
-	g.requeue(jobs...)
+	e.requeue(g, jobs...)
 	e.mu.Unlock()
 }
 
 // serve runs the transactions of a batch over an open session, then QUIT.
+// A batch smaller than PerSession is topped up from the group's queue as
+// it is served: addresses read while the session runs share it.
 func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tried []Attempt) {
 	defer c.stop()
-	for i, j := range batch {
+	for i := 0; ; i++ {
 		e.mu.Lock()
-		stopped := g.stopped
-		if stopped != nil {
+		if i == len(batch) && len(batch) < e.o.PerSession && g.stopped == nil && ctx.Err() == nil {
+			more, _ := e.take(g, e.o.PerSession-len(batch))
+			batch = append(batch, more...)
+		}
+		if i == len(batch) {
+			e.mu.Unlock()
+			break
+		}
+		j := batch[i]
+		if stopped := g.stopped; stopped != nil {
 			for _, k := range batch[i:] {
 				e.finishStopped(k, stopped)
 			}
-			e.flush()
 			e.mu.Unlock()
 			break
 		}
 		e.mu.Unlock()
 		var err error
-		if e.o.Method == MethodRcpt {
+		switch {
+		case j.probe:
+			e.mu.Lock()
+			e.retire(j)
+			e.mu.Unlock()
+			err = e.probe(g, c, j.dom, j.addr)
+		case e.o.Method == MethodRcpt:
 			err = e.rcpt(g, c, j, tried)
-		} else {
+		default:
 			err = e.vrfy(g, c, j, tried)
 		}
 		if err == nil && c.closing {
@@ -424,8 +434,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 					e.finishStopped(k, g.stopped)
 				}
 			}
-			g.requeue(batch[i+1:]...)
-			e.flush()
+			e.requeue(g, batch[i+1:]...)
 			e.mu.Unlock()
 			c.Close()
 			return
@@ -433,6 +442,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 		if err != nil {
 			c.Finish(err)
 			e.mu.Lock()
+			rest := batch[i+1:]
 			inFlight := !j.done && j.accepted == nil
 			if inFlight {
 				// The session broke with this address in flight.
@@ -453,7 +463,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 					res.Exit = exitFor(Unknown, nil, err)
 					e.finish(j, res)
 				} else {
-					g.requeue(j)
+					rest = append([]*job{j}, rest...)
 				}
 			}
 			// A server that breaks session after session without
@@ -470,8 +480,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 				res.Reason = "the MX broke three sessions in a row: " + oneLine(err.Error())
 				g.stopped = res
 			}
-			g.requeue(batch[i+1:]...)
-			e.flush()
+			e.requeue(g, rest...)
 			e.mu.Unlock()
 			return
 		}
@@ -588,7 +597,7 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 			e.mu.Lock()
 			j.greyRetried = true
 			j.notBefore = time.Now().Add(wait)
-			g.requeue(j)
+			e.requeue(g, j)
 			e.mu.Unlock()
 			return err
 		}
@@ -608,7 +617,6 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 	case catchYes, catchNo, catchInconclusive:
 		applyCatch(res, d)
 		e.finish(j, res)
-		e.flush()
 		e.mu.Unlock()
 		return err
 	case catchProbing:
@@ -617,42 +625,40 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 		e.mu.Unlock()
 		return err
 	}
+	// The first acceptance in the domain probes it.
+	d.catch = catchProbing
+	j.accepted = res
+	d.waiters = append(d.waiters, j)
 	if err != nil {
-		// The session broke after the acceptance: the next acceptance
-		// in the domain probes, or the end of the run settles it.
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
+		// The session broke after the acceptance: the next session
+		// probes.
+		e.queueProbe(g, d, j.addr)
 		e.mu.Unlock()
 		return err
 	}
-	d.catch = catchProbing
 	e.mu.Unlock()
+	return e.probe(g, c, d, j.addr)
+}
 
-	random := e.o.RandomLocal() + "@" + j.addr.ASCIIDomain
+// probe asks about a random address of a domain to tell a catch-all from
+// a real mailbox, and settles the acceptances waiting for the answer. A
+// probe lost to a broken session is queued again, once.
+func (e *engine) probe(g *group, c *conn, d *domain, addr address.Address) error {
+	random := e.o.RandomLocal() + "@" + addr.ASCIIDomain
 	mail, rr, err := e.transaction(c, random, e.o.From != nil && e.o.From.UTF8)
 	c.closing = mail != nil && mail.Code == 421 || rr != nil && rr.Code == 421
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
-	case rr == nil && (err != nil || mail == nil) && d.probeFailures >= 1:
-		// The second probe lost to a broken session: stop trying.
-		d.catch, d.catchRes = catchInconclusive, "the session broke during the probe"
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
-		for _, w := range d.waiters {
-			if w.accepted != nil && !w.done {
-				applyCatch(w.accepted, d)
-				e.finish(w, w.accepted)
-			}
-		}
-		d.waiters = nil
-		e.flush()
-		return cmpErr(err)
 	case rr == nil && (err != nil || mail == nil):
 		d.probeFailures++
-		d.catch = catchUnknown
-		j.accepted = res
-		d.waiters = append(d.waiters, j)
+		if d.probeFailures >= 2 {
+			// The second probe lost to a broken session: stop trying.
+			d.catch, d.catchRes = catchInconclusive, "the session broke during the probe"
+			e.settle(d)
+		} else {
+			e.queueProbe(g, d, addr)
+		}
 		return cmpErr(err)
 	case rr == nil:
 		d.catch, d.catchRes = catchInconclusive, fmt.Sprintf("MAIL FROM %d", mail.Code)
@@ -663,17 +669,22 @@ func (e *engine) rcpt(g *group, c *conn, j *job, tried []Attempt) error {
 	default:
 		d.catch, d.catchRes = catchInconclusive, fmt.Sprintf("%d %s", rr.Code, rr.Enhanced)
 	}
-	applyCatch(res, d)
-	e.finish(j, res)
-	for _, w := range d.waiters {
-		if w.accepted != nil && !w.done {
-			applyCatch(w.accepted, d)
-			e.finish(w, w.accepted)
-		}
-	}
-	d.waiters = nil
-	e.flush()
+	e.settle(d)
 	return err
+}
+
+// queueProbe queues the catch-all probe of a domain first for the group's
+// next session: the acceptances waiting for it are held in memory. Caller
+// holds e.mu.
+func (e *engine) queueProbe(g *group, d *domain, addr address.Address) {
+	d.refs++
+	e.requeue(g, &job{probe: true, addr: addr, dom: d})
+}
+
+// retire marks a probe job taken up by a session. Caller holds e.mu.
+func (e *engine) retire(j *job) {
+	j.done = true
+	j.dom.refs--
 }
 
 // cmpErr makes sure a missing reply is reported as a failure.
@@ -711,7 +722,6 @@ func (e *engine) decide(g *group, j *job, res *Result, stop bool) {
 	if stop && g.stopped == nil {
 		g.stopped = res
 	}
-	e.flush()
 }
 
 // vrfy asks with VRFY or EXPN (RFC 5321 §3.5). 252 means "cannot verify,

@@ -6,11 +6,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/replycode"
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
+	"github.com/smtpx/smtpx/internal/term"
 	"github.com/smtpx/smtpx/internal/transcript"
 )
 
@@ -209,14 +211,19 @@ func (r *Result) ReplyLine() string {
 	return transcript.Escape(strings.Join(parts, " "))
 }
 
-// Line renders a result as one line of the human bulk table.
-func (r *Result) TableLine() string {
+// tableLine renders a result as one line of the human bulk table, its
+// verdict in colour when the palette is on.
+func (r *Result) tableLine(p *term.Palette) string {
 	who := r.Input
 	if r.Verdict != BadSyntax {
 		who = r.Address.String()
 	}
-	s := fmt.Sprintf("%-36s %-13s %s", transcript.Escape(who), r.Verdict, transcript.Escape(r.Reason))
-	return strings.TrimRight(s, " ")
+	who = fmt.Sprintf("%-36s ", transcript.Escape(who))
+	reason := transcript.Escape(r.Reason)
+	if reason == "" {
+		return who + verdictColor(p, r).Sprint(r.Verdict)
+	}
+	return strings.TrimRight(who+verdictColor(p, r).Sprint(fmt.Sprintf("%-13s", r.Verdict))+" "+reason, " ")
 }
 
 // String summarises a Summary in one line: counts by verdict, sessions,
@@ -244,4 +251,29 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Meter counts the rows of a bulk run for its progress line.
+type Meter struct {
+	total int
+	start time.Time
+	done  atomic.Int64
+}
+
+// NewMeter starts counting; total is the number of rows when known, else
+// 0.
+func NewMeter(total int) *Meter { return &Meter{total: total, start: time.Now()} }
+
+// Count records the rows done so far (Options.Progress).
+func (m *Meter) Count(done int) { m.done.Store(int64(done)) }
+
+// Line is the progress line: rows done (of the total when known) and the
+// rate.
+func (m *Meter) Line() string {
+	n := m.done.Load()
+	of := ""
+	if m.total > 0 {
+		of = "/" + strconv.Itoa(m.total)
+	}
+	return fmt.Sprintf("verifying %d%s  %.0f addr/s", n, of, float64(n)/max(time.Since(m.start).Seconds(), 1e-3))
 }

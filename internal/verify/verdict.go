@@ -43,6 +43,15 @@ const (
 // Verdicts lists every verdict, for --fail-on and the summary.
 var Verdicts = []Verdict{Deliverable, Unprovable, Undeliverable, Full, Blocked, Tempfail, Unknown, BadSyntax}
 
+// VerdictNames lists the verdicts' names, for completion.
+func VerdictNames() []string {
+	out := make([]string, len(Verdicts))
+	for i, v := range Verdicts {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // ParseVerdict accepts a verdict name.
 func ParseVerdict(s string) (Verdict, bool) {
 	for _, v := range Verdicts {

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smtpx/smtpx/internal/address"
@@ -87,6 +85,35 @@ type Options struct {
 	RandomLocal func() string
 	// Progress is called once per finished input row, with the count so far.
 	Progress func(done int)
+	// Window bounds the rows read ahead of their results, so that a run's
+	// memory does not grow with its input; 0 means DefaultWindow. Within
+	// it, addresses waiting for a session are grouped by MX.
+	Window int
+	// Ordered emits the rows in input order (the window is then also the
+	// reorder buffer) instead of as they are decided.
+	Ordered bool
+	// Shard, when Shard.N > 1, verifies only the addresses of one shard.
+	Shard Shard
+	// maxIdle overrides the const of the same name, for tests.
+	maxIdle int
+}
+
+// Check refuses options no run can use, in the words of the flags that
+// set them.
+func (o Options) Check() error {
+	switch {
+	case !slices.Contains(Methods, o.Method):
+		return exitcode.Usagef("use --method rcpt, vrfy or expn", "--method %q is not a method", o.Method)
+	case o.PerSession < 1 || o.Concurrency < 1 || o.PerMX < 1:
+		return exitcode.Usagef("give a positive number", "--per-session, --concurrency and --per-mx must be at least 1")
+	case o.Delay < 0 || o.WaitGreylist < 0:
+		return exitcode.Usagef("give a duration such as 2s, or 0", "--delay and --wait-greylist cannot be negative")
+	case o.Port < 1 || o.Port > 65535:
+		return exitcode.Usagef("give a port between 1 and 65535", "--port %d is out of range", o.Port)
+	case o.Window < 1:
+		return exitcode.Usagef("give a positive number, such as 10000", "--window must be at least 1")
+	}
+	return nil
 }
 
 // Input is one line of input.
@@ -128,7 +155,10 @@ type Result struct {
 	Tried         []Attempt
 	TLS           *tls.ConnectionState
 	TLSVerified   bool
-	TLSError      string
+	// TLSUnchecked is set when verification was switched off on purpose
+	// (--insecure); TLSError then holds the transcript's words for it.
+	TLSUnchecked bool
+	TLSError     string
 	// TLSFallback is set when STARTTLS failed (handshake error, plaintext
 	// injected after 220) and the address was checked in plaintext.
 	TLSFallback bool
@@ -152,188 +182,6 @@ type Summary struct {
 	Elapsed   time.Duration
 }
 
-// catch-all knowledge about a domain.
-type catchState int
-
-const (
-	catchUnknown catchState = iota
-	catchProbing
-	catchYes
-	catchNo
-	catchInconclusive
-)
-
-type row struct {
-	in   Input
-	job  *job
-	res  *Result
-	done bool
-}
-
-type job struct {
-	idx         int // index of its first row: the queue order
-	addr        address.Address
-	rows        []*row
-	dom         *domain
-	attempts    int
-	greyRetried bool
-	notBefore   time.Time
-	// accepted holds the result of an accepted RCPT waiting for the
-	// domain's catch-all answer.
-	accepted *Result
-	done     bool
-	queued   bool
-}
-
-type domain struct {
-	name     string
-	catch    catchState
-	catchRes string // what the probe saw, for the reason
-	// probeFailures counts catch-all probes lost to a broken session.
-	probeFailures int
-	waiters       []*job
-}
-
-type group struct {
-	key         string
-	hosts       []route.Host
-	omitted     int // MX hosts left out by route.Limits
-	port        int
-	queue       []*job
-	stopped     *Result // set when the domain asked to be left alone
-	everOK      bool
-	failedInRow int
-	brokenInRow int // sessions that broke before deciding any address
-}
-
-// server is the politeness share of one server address: at most PerMX
-// sessions at once, starting Delay apart. It is keyed by IP address, not by
-// MX name, because many names (of many domains) can point at one server,
-// and it is the server that feels the load.
-type server struct {
-	slots chan struct{}
-	next  time.Time // the earliest start of the next session; guarded by engine.mu
-}
-
-type engine struct {
-	o        Options
-	emit     func(*Result)
-	mu       sync.Mutex
-	rows     []*row
-	next     int // next row to emit
-	done     int
-	sessions atomic.Int64 // connections made
-	dials    atomic.Int64 // connection attempts, numbering sessions
-	global   chan struct{}
-	servers  map[netip.Addr]*server
-	helo     string
-	probed   int
-}
-
-// Run verifies the inputs and calls emit once per input, in input order,
-// as soon as each row and all rows before it are decided. It returns when
-// every row has been emitted; err is non-nil only for a failure that
-// prevents any verification (an --mx host that does not resolve).
-func Run(ctx context.Context, o Options, inputs []Input, emit func(*Result)) (Summary, error) {
-	start := time.Now()
-	if o.PerSession <= 0 {
-		o.PerSession = DefaultPerSession
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.PerMX <= 0 {
-		o.PerMX = DefaultPerMX
-	}
-	if o.Port == 0 {
-		o.Port = DefaultPort
-	}
-	if o.Retries <= 0 {
-		o.Retries = 1
-	}
-	if o.Method == "" {
-		o.Method = MethodRcpt
-	}
-	if o.RandomLocal == nil {
-		o.RandomLocal = randomLocal
-	}
-	e := &engine{o: o, emit: emit, global: make(chan struct{}, o.Concurrency), servers: map[netip.Addr]*server{}}
-	sum := Summary{ByVerdict: map[Verdict]int{}}
-	e.emit = func(r *Result) {
-		sum.Rows++
-		sum.ByVerdict[r.Verdict]++
-		if emit != nil {
-			emit(r)
-		}
-	}
-
-	// Parse, and share one job between rows naming the same address.
-	jobs := map[string]*job{}
-	var order []*job
-	domains := map[string]*domain{}
-	for i, in := range inputs {
-		r := &row{in: in}
-		e.rows = append(e.rows, r)
-		a, err := address.Parse(in.Text)
-		if err != nil {
-			r.res = &Result{Line: in.Line, Input: in.Text, Verdict: BadSyntax, Reason: syntaxReason(err), Source: "syntax", Err: err, Exit: exitcode.Usage}
-			r.done = true
-			continue
-		}
-		key := a.Mailbox()
-		j := jobs[key]
-		if j == nil {
-			d := domains[a.ASCIIDomain]
-			if d == nil {
-				d = &domain{name: a.ASCIIDomain}
-				domains[a.ASCIIDomain] = d
-			}
-			j = &job{idx: i, addr: a, dom: d}
-			jobs[key] = j
-			order = append(order, j)
-		}
-		j.rows = append(j.rows, r)
-		r.job = j
-	}
-	e.probed = len(order)
-	e.mu.Lock()
-	e.flush()
-	e.mu.Unlock()
-
-	groups, err := e.route(ctx, order)
-	if err != nil {
-		return sum, err
-	}
-	var wg sync.WaitGroup
-	for _, g := range groups {
-		n := min(o.PerMX, (len(g.queue)+o.PerSession-1)/o.PerSession)
-		for range n {
-			wg.Go(func() { e.worker(ctx, g) })
-		}
-	}
-	wg.Wait()
-
-	// Accepted addresses whose domain's catch-all probe never finished
-	// (its session broke) cannot be called deliverable.
-	e.mu.Lock()
-	for _, j := range order {
-		if !j.done && j.accepted != nil {
-			res := j.accepted
-			res.Verdict, res.Exit = Unprovable, exitcode.OK
-			res.Reason += "; the catch-all check did not complete"
-			e.finish(j, res)
-		} else if !j.done {
-			e.finish(j, &Result{Verdict: Unknown, Reason: "not verified: interrupted", Err: ctx.Err(), Exit: exitcode.Network})
-		}
-	}
-	e.flush()
-	e.mu.Unlock()
-	sum.Probed = e.probed
-	sum.Sessions = int(e.sessions.Load())
-	sum.Elapsed = time.Since(start)
-	return sum, nil
-}
-
 func syntaxReason(err error) string {
 	var ae *address.Error
 	if errors.As(err, &ae) {
@@ -353,83 +201,6 @@ func randomLocal() string {
 	}
 	b[0] = alpha[int(b[0])%26]
 	return string(b)
-}
-
-// route finds the mail servers of each domain and groups the jobs by MX
-// list, so domains sharing their servers share sessions. Domains that DNS
-// already decides are finished here.
-func (e *engine) route(ctx context.Context, order []*job) ([]*group, error) {
-	byDomain := map[*domain][]*job{}
-	var doms []*domain
-	for _, j := range order {
-		if byDomain[j.dom] == nil {
-			doms = append(doms, j.dom)
-		}
-		byDomain[j.dom] = append(byDomain[j.dom], j)
-	}
-	if e.o.MX != "" {
-		h, port, err := e.mxHost(ctx)
-		if err != nil {
-			return nil, err
-		}
-		g := &group{key: h.Name, hosts: []route.Host{h}, port: port}
-		e.mu.Lock()
-		g.requeue(order...)
-		e.mu.Unlock()
-		return []*group{g}, nil
-	}
-	type answer struct {
-		res route.Result
-		err error
-	}
-	answers := make([]answer, len(doms))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(e.o.Concurrency, 8))
-	for i, d := range doms {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if e.o.Resolver == nil {
-				answers[i].err = errors.New("no resolver")
-				return
-			}
-			answers[i].res, answers[i].err = e.o.Resolver.RouteWithin(ctx, byDomain[d][0].addr.Domain, e.o.Limits)
-		})
-	}
-	wg.Wait()
-	groups := map[string]*group{}
-	var out []*group
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i, d := range doms {
-		a := answers[i]
-		if a.err != nil {
-			for _, j := range byDomain[d] {
-				e.finish(j, dnsResult(a.err))
-			}
-			continue
-		}
-		names := make([]string, len(a.res.Hosts))
-		for k, h := range a.res.Hosts {
-			names[k] = h.Name
-		}
-		key := strings.Join(names, " ")
-		g := groups[key]
-		if g == nil {
-			g = &group{key: key, hosts: a.res.Hosts, omitted: a.res.Omitted, port: e.o.Port}
-			groups[key] = g
-			out = append(out, g)
-		}
-		for _, j := range byDomain[d] {
-			j.queued = true
-			g.queue = append(g.queue, j)
-		}
-	}
-	e.flush()
-	for _, g := range out {
-		slices.SortFunc(g.queue, func(a, b *job) int { return a.idx - b.idx })
-	}
-	return out, nil
 }
 
 // dnsResult turns a routing failure into a verdict.
@@ -502,75 +273,6 @@ func (e *engine) mxHost(ctx context.Context) (route.Host, int, error) {
 	return h, port, nil
 }
 
-// finish records a job's result on each of its rows. Caller holds e.mu.
-func (e *engine) finish(j *job, res *Result) {
-	if j.done {
-		return
-	}
-	j.done = true
-	j.accepted = nil
-	for _, r := range j.rows {
-		c := *res
-		c.Line, c.Input, c.Address = r.in.Line, r.in.Text, j.addr
-		c.SMTPUTF8 = j.addr.UTF8
-		r.res, r.done = &c, true
-	}
-}
-
-// flush emits the decided rows at the front. Caller holds e.mu.
-func (e *engine) flush() {
-	for e.next < len(e.rows) && e.rows[e.next].done {
-		e.emit(e.rows[e.next].res)
-		e.next++
-		e.done++
-		if e.o.Progress != nil {
-			e.o.Progress(e.done)
-		}
-	}
-}
-
-// take picks the next batch of ready jobs for a session; wait is how long
-// until a waiting (greylisted) job becomes ready when none is.
-func (e *engine) take(g *group) (batch []*job, wait time.Duration, empty bool) {
-	now := time.Now()
-	var rest []*job
-	earliest := time.Time{}
-	for _, j := range g.queue {
-		if j.done {
-			j.queued = false
-			continue
-		}
-		if len(batch) < e.o.PerSession && !j.notBefore.After(now) {
-			j.queued = false
-			batch = append(batch, j)
-			continue
-		}
-		if j.notBefore.After(now) && (earliest.IsZero() || j.notBefore.Before(earliest)) {
-			earliest = j.notBefore
-		}
-		rest = append(rest, j)
-	}
-	g.queue = rest
-	if len(batch) == 0 && len(rest) == 0 {
-		return nil, 0, true
-	}
-	if len(batch) == 0 {
-		return nil, time.Until(earliest), false
-	}
-	return batch, 0, false
-}
-
-// requeue puts jobs back in input order. Caller holds e.mu.
-func (g *group) requeue(jobs ...*job) {
-	for _, j := range jobs {
-		if !j.queued && !j.done {
-			j.queued = true
-			g.queue = append(g.queue, j)
-		}
-	}
-	slices.SortFunc(g.queue, func(a, b *job) int { return a.idx - b.idx })
-}
-
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -585,52 +287,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// worker runs sessions for a group until its queue is empty or the run is
-// interrupted.
-func (e *engine) worker(ctx context.Context, g *group) {
-	for ctx.Err() == nil {
-		e.mu.Lock()
-		if g.stopped != nil {
-			for _, j := range g.queue {
-				e.finishStopped(j, g.stopped)
-			}
-			g.queue = nil
-			e.flush()
-			e.mu.Unlock()
-			return
-		}
-		batch, wait, empty := e.take(g)
-		e.mu.Unlock()
-		if empty {
-			return
-		}
-		if batch == nil {
-			if sleep(ctx, wait) != nil {
-				return
-			}
-			continue
-		}
-		e.runSession(ctx, g, batch)
-		e.mu.Lock()
-		e.flush()
-		e.mu.Unlock()
-	}
-}
-
 // turn waits until a session to ip may start: a free slot of the server
 // (PerMX), Delay since its last session started and since one ended, and
 // a free slot of Concurrency. Call release when the session is over.
 func (e *engine) turn(ctx context.Context, ip netip.Addr) (release func(), err error) {
 	e.mu.Lock()
-	sv := e.servers[ip.Unmap()]
-	if sv == nil {
-		sv = &server{slots: make(chan struct{}, e.o.PerMX)}
-		e.servers[ip.Unmap()] = sv
-	}
+	sv := e.server(ip.Unmap())
+	sv.users++
 	e.mu.Unlock()
+	leave := func() {
+		e.mu.Lock()
+		sv.users--
+		e.mu.Unlock()
+	}
 	select {
 	case sv.slots <- struct{}{}:
 	case <-ctx.Done():
+		leave()
 		return nil, ctx.Err()
 	}
 	e.mu.Lock()
@@ -642,6 +315,7 @@ func (e *engine) turn(ctx context.Context, ip netip.Addr) (release func(), err e
 	e.mu.Unlock()
 	if err := sleep(ctx, time.Until(start)); err != nil {
 		<-sv.slots
+		leave()
 		return nil, err
 	}
 	// The global slot is taken last and only for the session itself, so a
@@ -651,6 +325,7 @@ func (e *engine) turn(ctx context.Context, ip netip.Addr) (release func(), err e
 	case e.global <- struct{}{}:
 	case <-ctx.Done():
 		<-sv.slots
+		leave()
 		return nil, ctx.Err()
 	}
 	return func() {
@@ -659,9 +334,31 @@ func (e *engine) turn(ctx context.Context, ip netip.Addr) (release func(), err e
 		if end := time.Now().Add(e.o.Delay); end.After(sv.next) {
 			sv.next = end
 		}
+		sv.users--
 		e.mu.Unlock()
 		<-sv.slots
 	}, nil
+}
+
+// server returns the politeness share of an address. Past maxIdle
+// servers, those no session uses and whose delay has passed are
+// forgotten: they owe no one a pause. Caller holds e.mu.
+func (e *engine) server(ip netip.Addr) *server {
+	sv := e.servers[ip]
+	if sv != nil {
+		return sv
+	}
+	if len(e.servers) >= e.o.maxIdle {
+		now := time.Now()
+		for k, v := range e.servers {
+			if v.users == 0 && !v.next.After(now) {
+				delete(e.servers, k)
+			}
+		}
+	}
+	sv = &server{slots: make(chan struct{}, e.o.PerMX)}
+	e.servers[ip] = sv
+	return sv
 }
 
 // finishStopped reports an address that was not tried because the domain

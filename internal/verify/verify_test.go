@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,13 +62,15 @@ func inputs(addrs ...string) []Input {
 func run(t *testing.T, o Options, addrs ...string) ([]*Result, Summary) {
 	t.Helper()
 	var out []*Result
-	sum, err := Run(context.Background(), o, inputs(addrs...), func(r *Result) { out = append(out, r) })
+	sum, err := Run(context.Background(), o, Inputs(inputs(addrs...)), func(r *Result) { out = append(out, r) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out) != len(addrs) {
 		t.Fatalf("%d results for %d inputs", len(out), len(addrs))
 	}
+	// Rows come as they are decided; each carries its line.
+	slices.SortFunc(out, func(a, b *Result) int { return a.Line - b.Line })
 	for i, r := range out {
 		if r.Line != i+1 || r.Input != addrs[i] {
 			t.Fatalf("row %d is line %d %q, want line %d %q", i, r.Line, r.Input, i+1, addrs[i])
@@ -510,7 +513,7 @@ func TestInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	var out []*Result
-	_, err := Run(ctx, o, inputs("a@slow.test", "b@slow.test"), func(r *Result) { out = append(out, r) })
+	_, err := Run(ctx, o, Inputs(inputs("a@slow.test", "b@slow.test")), func(r *Result) { out = append(out, r) })
 	if err != nil || len(out) != 2 || out[0].Verdict != Unknown || out[1].Verdict != Unknown {
 		t.Fatalf("interrupted run: err %v, %d rows", err, len(out))
 	}
