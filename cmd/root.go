@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/term"
 )
 
@@ -94,23 +95,6 @@ var verbs = []verb{
 // StdIO returns the process's streams.
 func StdIO() *term.IO { return term.System() }
 
-const rootLong = `smtpx speaks SMTP for people and for scripts: send a test message, list a
-server's extensions, probe its TLS, verify an address, explain a reply code,
-or run a local sink server. Each verb's --help (and man page, smtpx-VERB(1))
-is its reference; the docs/ folder of the source holds the rest: the
-swaks option table, configuration, JSON output, security defaults; the
-README has the transcript legend.`
-
-// rootExamples are the root's EXAMPLES: one line per verb.
-const rootExamples = `  smtpx send --server 127.0.0.1:2525 --to you@example.com
-  smtpx ehlo --tls mail.example.com
-  smtpx probe --require-tls --cert-days 14 example.com
-  smtpx verify bob@example.com
-  smtpx codes 550 5.7.26
-  smtpx sink --exit-after 1 --dir out
-  smtpx config --profile work
-`
-
 // NewRoot builds the whole command tree.
 func NewRoot(env *Env) *cobra.Command { return newRoot(env, "") }
 
@@ -144,7 +128,7 @@ func newRoot(env *Env, only string) *cobra.Command {
 	}
 	if only == "" {
 		// Only the root's own help shows this; a verb's run never does.
-		root.Long = longHelp(rootLong, rootExamples)
+		root.Long = longHelp(help.Body("smtpx"), help.Examples("smtpx"))
 	} else {
 		// Nor does a verb's run need the completion command.
 		root.CompletionOptions.DisableDefaultCmd = true

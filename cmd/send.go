@@ -41,7 +41,7 @@ type sendFlags struct {
 	allowInsecureAuth bool
 	showAuth          bool
 
-	msg      messageFlags
+	msg      send.MessageFlags
 	dumpMail bool
 	load     loadFlags
 
@@ -135,7 +135,7 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 	fs.BoolVar(&f.allowInsecureAuth, "allow-insecure-auth", false, "allow AUTH without TLS to a non-loopback server")
 	fs.BoolVar(&f.showAuth, "show-auth", false, "show AUTH payloads in the transcript instead of ********")
 
-	f.msg.register(c)
+	registerMessageFlags(c, &f.msg)
 	f.load.register(c)
 	f.cfg.register(c)
 	fs.BoolVar(&f.dumpMail, "dump-mail", false, "print the message that would be sent and send nothing")
@@ -190,7 +190,7 @@ func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 	if f.runF != nil {
 		return f.runF(plan)
 	}
-	src, err := f.msg.source(env, plan.env)
+	src, err := f.msg.Source(env.IO.In, plan.env, "smtpx/"+env.Build.Version)
 	if src != nil {
 		defer src.Close()
 	}
