@@ -3,6 +3,8 @@ package ehlo
 import (
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/transcript"
@@ -52,13 +54,19 @@ func (r *Result) WriteHuman(w io.Writer) {
 }
 
 // describeAll renders each extension with its meaning, escaped for a
-// terminal.
+// terminal, the meanings in a column.
 func describeAll(ext session.Extensions) []string {
 	out := make([]string, len(ext))
 	for i, x := range ext {
 		text := transcript.Escape(Describe(x))
 		if m := Meaning(x.Keyword); m != "" {
-			text = fmt.Sprintf("%-28s %s", text, m)
+			// A keyword longer than the column still gets a two-space gap,
+			// so its meaning never reads as one of its parameters.
+			gap := "  "
+			if n := utf8.RuneCountInString(text); n < 28 {
+				gap = strings.Repeat(" ", 29-n)
+			}
+			text += gap + m
 		}
 		out[i] = text
 	}
