@@ -17,6 +17,7 @@ import (
 	"github.com/smtpx/smtpx/internal/route"
 	"github.com/smtpx/smtpx/internal/session"
 	smtp "github.com/smtpx/smtpx/internal/third_party/go-smtp"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // conn is one open, greeted session to an MX, ready for transactions.
@@ -157,7 +158,7 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 				s.Close()
 				c.stop()
 				tryTLS = false
-				tlsNote = "TLS failed (" + oneLine(err.Error()) + "); trying again without STARTTLS"
+				tlsNote = "TLS failed (" + transcript.OneLine(err.Error()) + "); trying again without STARTTLS"
 				continue
 			}
 		}
@@ -167,8 +168,6 @@ func (e *engine) open(ctx context.Context, h route.Host, ip netip.Addr, port int
 		return c, nil, true, nil
 	}
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // heloName is --helo, or this host's name as the first session sees it.
 func (e *engine) heloName(s *session.Session) string {
@@ -296,7 +295,7 @@ hosts:
 			at := Attempt{Host: h.Name, Address: netip.AddrPortFrom(ip, uint16(g.port)).String()}
 			if ref != nil {
 				allTimeouts = false
-				at.Error = fmt.Sprintf("%s: %d %s", ref.op, ref.reply.Code, oneLine(ref.reply.Text()))
+				at.Error = fmt.Sprintf("%s: %d %s", ref.op, ref.reply.Code, transcript.OneLine(ref.reply.Text()))
 				tried = append(tried, at)
 				if ref.reply.Class() == 5 {
 					// Never the next MX after a 5xx (RFC 5321 §5.1
@@ -314,7 +313,7 @@ hosts:
 				return
 			}
 			lastErr = err
-			at.Error = oneLine(err.Error())
+			at.Error = transcript.OneLine(err.Error())
 			tried = append(tried, at)
 			if !isConnectTimeout(err) {
 				allTimeouts = false
@@ -343,7 +342,7 @@ hosts:
 			res.Reason = "no MX host has an address"
 			res.Exit = exitcode.Network
 		default:
-			res.Reason = "no MX answered: " + oneLine(lastErr.Error()) + why
+			res.Reason = "no MX answered: " + transcript.OneLine(lastErr.Error()) + why
 			res.Exit = exitcode.For(lastErr)
 		}
 		if attempts > 0 && allTimeouts && g.port == 25 {
@@ -456,7 +455,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 				if j.attempts > e.o.Retries || ctx.Err() != nil {
 					res := c.base(tried)
 					res.Verdict, res.Err = Unknown, err
-					res.Reason = "the session broke: " + oneLine(err.Error())
+					res.Reason = "the session broke: " + transcript.OneLine(err.Error())
 					if ctx.Err() != nil {
 						res.Reason = "interrupted"
 					}
@@ -477,7 +476,7 @@ func (e *engine) serve(ctx context.Context, g *group, c *conn, batch []*job, tri
 			if g.brokenInRow >= 3 && g.stopped == nil {
 				res := c.base(tried)
 				res.Verdict, res.Err, res.Exit = Unknown, err, exitFor(Unknown, nil, err)
-				res.Reason = "the MX broke three sessions in a row: " + oneLine(err.Error())
+				res.Reason = "the MX broke three sessions in a row: " + transcript.OneLine(err.Error())
 				g.stopped = res
 			}
 			e.requeue(g, rest...)
@@ -735,7 +734,8 @@ func (e *engine) vrfy(g *group, c *conn, j *job, tried []Attempt) error {
 	c.closing = r.Code == 421
 	res := c.base(tried)
 	res.Reply = r
-	_, subj, _, hasEnh := enhanced(r.Enhanced)
+	ec, hasEnh := session.ParseEnhanced(r.Enhanced)
+	subj := ec[1]
 	switch {
 	case r.Code == 250 || r.Code == 251:
 		res.Verdict, res.Reason = Deliverable, verb+" confirms the address"

@@ -242,15 +242,8 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		rate = float64(s.Rows) / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%s in %s (%.0f/s), %s: %s", plural(s.Rows, "address", "addresses"),
-		s.Elapsed.Round(time.Millisecond), rate, plural(s.Sessions, "session", "sessions"), strings.Join(parts, ", "))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return fmt.Sprintf("%s in %s (%.0f/s), %s: %s", fmt.Sprintf("%d %s", s.Rows, transcript.Plural(s.Rows, "address", "addresses")),
+		s.Elapsed.Round(time.Millisecond), rate, fmt.Sprintf("%d %s", s.Sessions, transcript.Plural(s.Sessions, "session", "sessions")), strings.Join(parts, ", "))
 }
 
 // Meter counts the rows of a bulk run for its progress line.

@@ -74,24 +74,6 @@ type class struct {
 	stop bool
 }
 
-// enhanced splits "5.1.1" into its three numbers; ok is false for "" or
-// a malformed code.
-func enhanced(e string) (cl, subject, detail int, ok bool) {
-	parts := strings.Split(e, ".")
-	if len(parts) != 3 {
-		return 0, 0, 0, false
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil {
-			return 0, 0, 0, false
-		}
-		n[i] = v
-	}
-	return n[0], n[1], n[2], true
-}
-
 // Texts that tell what a reply is about when the enhanced code does not
 // (absent, or X.0.0). Lower case; matched as substrings.
 var (
@@ -177,7 +159,8 @@ func ClassifyRcpt(r *session.Reply) (Verdict, string) {
 
 func classifyRcpt(r *session.Reply) class {
 	text := strings.ToLower(r.Text())
-	ec, subj, det, hasEnh := enhanced(r.Enhanced)
+	code, hasEnh := session.ParseEnhanced(r.Enhanced)
+	ec, subj, det := code[0], code[1], code[2]
 	codeStr := fmt.Sprint(r.Code)
 	if r.Enhanced != "" {
 		codeStr += " " + r.Enhanced
