@@ -277,6 +277,24 @@ hosts:
 				e.putBack(g, batch)
 				return
 			}
+			// While this batch waited for its turn, the server may have
+			// asked to be left alone (421, a policy refusal), for this
+			// domain or another it serves: the batch gets that answer,
+			// never a new session.
+			e.mu.Lock()
+			stopped := g.stopped
+			if sv := e.servers[ip.Unmap()]; sv != nil && sv.stopped != nil {
+				stopped = sv.stopped
+			}
+			if stopped != nil {
+				for _, k := range batch {
+					e.finishStopped(k, stopped)
+				}
+				e.mu.Unlock()
+				release()
+				return
+			}
+			e.mu.Unlock()
 			attempts++
 			c, ref, answered, err := e.open(ctx, h, ip, g.port, first)
 			first = false
@@ -288,6 +306,11 @@ hosts:
 				g.everOK, g.failedInRow = true, 0
 				e.mu.Unlock()
 				e.serve(ctx, g, c, batch, tried)
+				e.mu.Lock()
+				if sv := e.servers[ip.Unmap()]; sv != nil && g.stopped != nil {
+					sv.stopped = g.stopped
+				}
+				e.mu.Unlock()
 				release()
 				return
 			}

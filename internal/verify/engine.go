@@ -202,6 +202,10 @@ type server struct {
 	slots chan struct{}
 	next  time.Time // the earliest start of the next session; guarded by engine.mu
 	users int       // sessions holding or waiting for a slot; guarded by engine.mu
+	// stopped is the answer of a server that asked to be left alone (421,
+	// a policy refusal): every domain it serves gets it; guarded by
+	// engine.mu.
+	stopped *Result
 }
 
 type engine struct {

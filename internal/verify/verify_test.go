@@ -206,8 +206,11 @@ func TestStopOnPolicyAnd421(t *testing.T) {
 				t.Errorf("%s: %s got %s skipped=%v (%s)", stopper, r.Input, r.Verdict, r.Skipped, r.Reason)
 			}
 		}
-		if sum.Sessions != 1 || srv.Sessions() != 1 {
-			t.Errorf("%s: %d sessions after the stop", stopper, sum.Sessions)
+		// The stop came in the last session: none was opened after it. (The
+		// first address may have had a session of its own: the list is
+		// read as it is verified, so batching depends on timing.)
+		if out[1].Session == 0 || sum.Sessions != out[1].Session || srv.Sessions() != sum.Sessions || sum.Sessions > 2 {
+			t.Errorf("%s: %d sessions, the stop in session %d", stopper, sum.Sessions, out[1].Session)
 		}
 	}
 }
