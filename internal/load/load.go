@@ -20,6 +20,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"sync"
@@ -99,6 +100,8 @@ type Runner struct {
 	pipelined bool
 	chunked   bool
 	stopErr   error // the failure that stopped the run early
+	// TLS handshakes, full and resumed.
+	full, resumed int64
 }
 
 // sample is one failure kept to explain an exit status.
@@ -117,6 +120,7 @@ func New(o Options) *Runner {
 	}
 	so := *o.Send
 	so.Source = cache(so.Source)
+	so.Session.TLSConfig = resumable(so.Session.TLSConfig, o.Concurrency)
 	o.Send = &so
 	return &Runner{o: o, replies: map[int]int64{}, errs: map[string]int64{}, first: map[int]sample{}}
 }
@@ -269,6 +273,11 @@ func (r *Runner) open(dial context.Context) *session.Session {
 	r.hist[EHLO].Record(t.Hello + t.Hello2)
 	if s.InTLS() {
 		r.hist[TLS].Record(t.StartTLS + t.Handshake)
+		if s.TLS != nil && s.TLS.DidResume {
+			r.resumed++
+		} else {
+			r.full++
+		}
 	}
 	if tx.Mech != "" {
 		// The session does not time AUTH itself: it is what is left of
@@ -277,6 +286,23 @@ func (r *Runner) open(dial context.Context) *session.Session {
 	}
 	r.mu.Unlock()
 	return s
+}
+
+// resumable gives the run's connections one TLS session cache, so that a
+// new connection (--per-connection, or after a broken one) resumes the
+// session of an earlier one (TLS 1.2 tickets, TLS 1.3 PSK) instead of a
+// full handshake: no certificate sent, verified or signed again. A
+// configuration with session tickets disabled is left alone.
+func resumable(cfg *tls.Config, conns int) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ClientSessionCache == nil && !cfg.SessionTicketsDisabled {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(max(64, conns))
+	}
+	return cfg
 }
 
 // stop ends the run early: no new message starts.
