@@ -180,7 +180,28 @@ func (r *Runner) worker(dial, stop context.Context) {
 		f        *send.Flow
 		used     int
 		failures int
+		next     int
+		lastHere bool
 	)
+	// One transaction record and one Next for the worker's life, not one
+	// per message: the steady state of the send loop allocates as little
+	// of its own as it can.
+	tx := &send.Transaction{}
+	nextFn := func() send.After {
+		if lastHere {
+			next = nextNewConn
+			return send.AfterQuit
+		}
+		switch ok, done := r.d.try(); {
+		case ok:
+			next = nextClaimed
+			return send.AfterNext
+		case done:
+			next = nextDone
+			return send.AfterQuit
+		}
+		return send.AfterNothing
+	}
 	have := r.d.claim()
 	for have {
 		if f == nil {
@@ -197,24 +218,10 @@ func (r *Runner) worker(dial, stop context.Context) {
 			f, used = o.NewFlow(s, r.o.Rcpts), 0
 		}
 		used++
-		next := nextUnknown
-		lastHere := r.o.PerConnection > 0 && used >= r.o.PerConnection
-		f.Next = func() send.After {
-			if lastHere {
-				next = nextNewConn
-				return send.AfterQuit
-			}
-			switch ok, done := r.d.try(); {
-			case ok:
-				next = nextClaimed
-				return send.AfterNext
-			case done:
-				next = nextDone
-				return send.AfterQuit
-			}
-			return send.AfterNothing
-		}
-		tx := &send.Transaction{Server: o.Session.Address}
+		next = nextUnknown
+		lastHere = r.o.PerConnection > 0 && used >= r.o.PerConnection
+		f.Next = nextFn
+		*tx = send.Transaction{Server: o.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
 		t0 := time.Now()
 		f.Transact(tx)
 		r.record(tx, time.Since(t0), true)
@@ -488,9 +495,31 @@ func cache(src send.Source) send.Source {
 	return &memSource{Source: src, b: b}
 }
 
-func (m *memSource) Open() (io.ReadCloser, error) { return &memReader{r: bytes.NewReader(m.b)}, nil }
+// memReaders are reused from message to message: a run opens its message
+// once per message, and a reader per message would be garbage per message.
+var memReaders = sync.Pool{New: func() any { return new(memReader) }}
 
-type memReader struct{ r *bytes.Reader }
+func (m *memSource) Open() (io.ReadCloser, error) {
+	r := memReaders.Get().(*memReader)
+	r.r.Reset(m.b)
+	r.open = true
+	return r, nil
+}
+
+type memReader struct {
+	r    bytes.Reader
+	open bool
+}
 
 func (m *memReader) Read(p []byte) (int, error) { return m.r.Read(p) }
-func (m *memReader) Close() error               { return nil }
+
+// Close returns the reader for the next message; it must not be used
+// after.
+func (m *memReader) Close() error {
+	if m.open {
+		m.open = false
+		m.r.Reset(nil)
+		memReaders.Put(m)
+	}
+	return nil
+}
