@@ -20,6 +20,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"sync"
@@ -99,6 +100,8 @@ type Runner struct {
 	pipelined bool
 	chunked   bool
 	stopErr   error // the failure that stopped the run early
+	// TLS handshakes, full and resumed.
+	full, resumed int64
 }
 
 // sample is one failure kept to explain an exit status.
@@ -117,6 +120,7 @@ func New(o Options) *Runner {
 	}
 	so := *o.Send
 	so.Source = cache(so.Source)
+	so.Session.TLSConfig = resumable(so.Session.TLSConfig, o.Concurrency)
 	o.Send = &so
 	return &Runner{o: o, replies: map[int]int64{}, errs: map[string]int64{}, first: map[int]sample{}}
 }
@@ -176,7 +180,28 @@ func (r *Runner) worker(dial, stop context.Context) {
 		f        *send.Flow
 		used     int
 		failures int
+		next     int
+		lastHere bool
 	)
+	// One transaction record and one Next for the worker's life, not one
+	// per message: the steady state of the send loop allocates as little
+	// of its own as it can.
+	tx := &send.Transaction{}
+	nextFn := func() send.After {
+		if lastHere {
+			next = nextNewConn
+			return send.AfterQuit
+		}
+		switch ok, done := r.d.try(); {
+		case ok:
+			next = nextClaimed
+			return send.AfterNext
+		case done:
+			next = nextDone
+			return send.AfterQuit
+		}
+		return send.AfterNothing
+	}
 	have := r.d.claim()
 	for have {
 		if f == nil {
@@ -193,24 +218,10 @@ func (r *Runner) worker(dial, stop context.Context) {
 			f, used = o.NewFlow(s, r.o.Rcpts), 0
 		}
 		used++
-		next := nextUnknown
-		lastHere := r.o.PerConnection > 0 && used >= r.o.PerConnection
-		f.Next = func() send.After {
-			if lastHere {
-				next = nextNewConn
-				return send.AfterQuit
-			}
-			switch ok, done := r.d.try(); {
-			case ok:
-				next = nextClaimed
-				return send.AfterNext
-			case done:
-				next = nextDone
-				return send.AfterQuit
-			}
-			return send.AfterNothing
-		}
-		tx := &send.Transaction{Server: o.Session.Address}
+		next = nextUnknown
+		lastHere = r.o.PerConnection > 0 && used >= r.o.PerConnection
+		f.Next = nextFn
+		*tx = send.Transaction{Server: o.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
 		t0 := time.Now()
 		f.Transact(tx)
 		r.record(tx, time.Since(t0), true)
@@ -269,6 +280,11 @@ func (r *Runner) open(dial context.Context) *session.Session {
 	r.hist[EHLO].Record(t.Hello + t.Hello2)
 	if s.InTLS() {
 		r.hist[TLS].Record(t.StartTLS + t.Handshake)
+		if s.TLS != nil && s.TLS.DidResume {
+			r.resumed++
+		} else {
+			r.full++
+		}
 	}
 	if tx.Mech != "" {
 		// The session does not time AUTH itself: it is what is left of
@@ -277,6 +293,23 @@ func (r *Runner) open(dial context.Context) *session.Session {
 	}
 	r.mu.Unlock()
 	return s
+}
+
+// resumable gives the run's connections one TLS session cache, so that a
+// new connection (--per-connection, or after a broken one) resumes the
+// session of an earlier one (TLS 1.2 tickets, TLS 1.3 PSK) instead of a
+// full handshake: no certificate sent, verified or signed again. A
+// configuration with session tickets disabled is left alone.
+func resumable(cfg *tls.Config, conns int) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ClientSessionCache == nil && !cfg.SessionTicketsDisabled {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(max(64, conns))
+	}
+	return cfg
 }
 
 // stop ends the run early: no new message starts.
@@ -462,9 +495,31 @@ func cache(src send.Source) send.Source {
 	return &memSource{Source: src, b: b}
 }
 
-func (m *memSource) Open() (io.ReadCloser, error) { return &memReader{r: bytes.NewReader(m.b)}, nil }
+// memReaders are reused from message to message: a run opens its message
+// once per message, and a reader per message would be garbage per message.
+var memReaders = sync.Pool{New: func() any { return new(memReader) }}
 
-type memReader struct{ r *bytes.Reader }
+func (m *memSource) Open() (io.ReadCloser, error) {
+	r := memReaders.Get().(*memReader)
+	r.r.Reset(m.b)
+	r.open = true
+	return r, nil
+}
+
+type memReader struct {
+	r    bytes.Reader
+	open bool
+}
 
 func (m *memReader) Read(p []byte) (int, error) { return m.r.Read(p) }
-func (m *memReader) Close() error               { return nil }
+
+// Close returns the reader for the next message; it must not be used
+// after.
+func (m *memReader) Close() error {
+	if m.open {
+		m.open = false
+		m.r.Reset(nil)
+		memReaders.Put(m)
+	}
+	return nil
+}

@@ -70,6 +70,9 @@ func FromJSON(j JSON) (*Result, error) {
 		Connections: j.Connections, Pipelined: j.Pipelined, Chunked: j.Chunked, Interrupted: j.Interrupted,
 		Replies: map[int]int64{}, Errors: j.Errors, first: map[int]sample{},
 	}
+	if h := j.TLSHandshakes; h != nil {
+		r.TLSFull, r.TLSResumed = h.Full, h.Resumed
+	}
 	for k, n := range j.Replies {
 		c, err := strconv.Atoi(k)
 		if err != nil {
@@ -141,6 +144,8 @@ func Merge(rs ...*Result) *Result {
 		m.OtherErrors += r.OtherErrors
 		m.NotSent += r.NotSent
 		m.Connections += r.Connections
+		m.TLSFull += r.TLSFull
+		m.TLSResumed += r.TLSResumed
 		m.Pipelined = m.Pipelined || r.Pipelined
 		m.Chunked = m.Chunked || r.Chunked
 		m.Interrupted = m.Interrupted || r.Interrupted

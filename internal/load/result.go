@@ -34,6 +34,9 @@ type Result struct {
 	Connections   int64 // connection attempts
 	Pipelined     bool  // some transaction used PIPELINING
 	Chunked       bool  // some transaction used BDAT
+	// TLS handshakes: full, and resumed from an earlier connection's
+	// session.
+	TLSFull, TLSResumed int64
 	// Replies counts messages by the reply that decided each one: the reply
 	// to the end of data, or the refusal that ended the transaction.
 	Replies map[int]int64
@@ -76,7 +79,7 @@ func (r *Runner) result(elapsed time.Duration, interrupted bool) *Result {
 		Deferred: r.deferred.Load(), Rejected: r.rejected.Load(),
 		NetworkErrors: r.network.Load(), OtherErrors: r.other.Load(),
 		Connections: r.conns.Load(), Pipelined: r.pipelined, Chunked: r.chunked,
-		Replies: map[int]int64{}, Interrupted: interrupted, Stopped: r.stopErr,
+		TLSFull: r.full, TLSResumed: r.resumed, Replies: map[int]int64{}, Interrupted: interrupted, Stopped: r.stopErr,
 		first: map[int]sample{}, lastOK: r.lastOK,
 	}
 	if o.Count > 0 {
@@ -193,6 +196,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 		mode = "PIPELINING"
 	}
 	fmt.Fprintf(w, "connections   %d opened, %s\n", r.Connections, mode)
+	if n := r.TLSFull + r.TLSResumed; n > 0 {
+		fmt.Fprintf(w, "handshakes    %d TLS: %d full, %d resumed\n", n, r.TLSFull, r.TLSResumed)
+	}
 	fmt.Fprintf(w, "accepted      %d\n", r.Accepted)
 	fmt.Fprintf(w, "deferred      %d (4xx)\n", r.Deferred)
 	fmt.Fprintf(w, "rejected      %d (5xx)\n", r.Rejected)
@@ -253,6 +259,7 @@ type JSON struct {
 	Connections   int64                  `json:"connections"`
 	Pipelined     bool                   `json:"pipelined"`
 	Chunked       bool                   `json:"chunked"`
+	TLSHandshakes *HandshakesJSON        `json:"tls_handshakes,omitempty"`
 	Interrupted   bool                   `json:"interrupted"`
 	Replies       map[string]int64       `json:"replies"`
 	Errors        []ErrorCount           `json:"errors"`
@@ -261,6 +268,12 @@ type JSON struct {
 	// the status: what a merge of several runs explains its status with.
 	FirstErrors map[string]string `json:"first_errors"`
 	transcript.Final
+}
+
+// HandshakesJSON counts a run's TLS handshakes.
+type HandshakesJSON struct {
+	Full    int64 `json:"full"`
+	Resumed int64 `json:"resumed"`
 }
 
 // LatencyJSON is one phase's latency in milliseconds, with the histogram
@@ -292,6 +305,9 @@ func (r *Result) ToJSON(exit int, err error, hint string) JSON {
 	}
 	if j.Errors == nil {
 		j.Errors = []ErrorCount{}
+	}
+	if r.TLSFull+r.TLSResumed > 0 {
+		j.TLSHandshakes = &HandshakesJSON{Full: r.TLSFull, Resumed: r.TLSResumed}
 	}
 	for c, n := range r.Replies {
 		j.Replies[strconv.Itoa(c)] = n

@@ -84,8 +84,13 @@ func Reusable(s *session.Session, err error) bool {
 	if s == nil || s.Closed() {
 		return false
 	}
+	if err == nil {
+		return true
+	}
+	// Declared past the nil check: errors.As takes its address, which
+	// puts it on the heap, and a load run asks once per message.
 	var se *session.Error
-	if err != nil && errors.As(err, &se) {
+	if errors.As(err, &se) {
 		switch {
 		case se.Kind == session.KindNetwork, se.Kind == session.KindProtocol, se.Kind == session.KindTLS && se.Reply == nil:
 			return false

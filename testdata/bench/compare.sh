@@ -3,6 +3,8 @@
 # and print one table of ratios (markdown) on stdout; progress goes to stderr.
 #
 #   testdata/bench/compare.sh     # ROUNDS=5 BIG_ROUNDS=5 ONE_ROUNDS=10 COUNT=10000 by default
+#   OLD_SMTPX=/path/to/smtpx testdata/bench/compare.sh   # also time an older build
+#                                 # (bulk verify, TLS resumption) for the ratios
 #
 # It installs what it needs when missing (Debian packages postfix for
 # smtp-sink/smtp-source with the "No configuration" preseed, swaks, curl,
@@ -57,9 +59,11 @@ trap cleanup EXIT
 log "building smtpx as a release is built (static, stripped)"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/smtpx" .
 SMTPX="$TMP/smtpx"
-# Start-up floors: the Go runtime alone, and the libraries the issues name.
+# Start-up floors: the Go runtime alone, and every library smtpx links.
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/floor-hello" ./testdata/bench/floor/hello
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/floor-deps" ./testdata/bench/floor/deps
+# The bulk verify benchmark's MX: a local fake that answers at once.
+go build -o "$TMP/verifyfake" ./testdata/bench/verifyfake
 
 # A loopback port nothing listens on (bounded: 200 tries).
 free_port() {
@@ -209,9 +213,10 @@ mapfile -t su < <(hmedians "$SMTPX codes 550 5.7.26" "$TMP/floor-hello" "$TMP/fl
 read -r xm xn xc <<<"${su[0]}"
 read -r hm hn hc <<<"${su[1]}"
 read -r dm dn dc <<<"${su[2]}"
+ratio=$(calc '%.2f' "$xm / $dm")
 row "codes 550 5.7.26: start-up plus lookup (ms wall)" "$(cell "$xm" "$xn" "$xc")" \
-  "$(cell "$hm" "$hn" "$hc") Go hello world; $(cell "$dm" "$dn" "$dc") the named libraries alone" \
-  "$(calc '%.2f' "$xm / $dm")× the libraries' floor" "< 10 ms" "$(verdict "$xm < 10")"
+  "$(cell "$hm" "$hn" "$hc") Go hello world; $(cell "$dm" "$dn" "$dc") every library smtpx links, alone" \
+  "${ratio}× the libraries' floor (min $(calc '%.2f' "$xn / $dn")×)" "≤ 1.15× and < 10 ms" "$(verdict "$ratio <= 1.15 && $xm < 10")"
 
 # --- 5: STARTTLS + AUTH to mailpit ----------------------------------------------
 log "STARTTLS + AUTH PLAIN to mailpit: smtpx vs curl ($ONE_ROUNDS rounds of 3 runs)"
@@ -246,10 +251,144 @@ row "$BIG_MIB MiB --data: peak RSS (MiB, worst round)" "$rss" "$crss (curl)" "�
 
 # --- 7: CPU per 10,000 messages ---------------------------------------------------
 x_wall=$(median "$TMP/x8" 1)
+x_us=$(calc '%.0f' "$x_cpu * 1e6 / $COUNT")
 row "CPU per $COUNT messages at 8 connections (s user+sys)" \
-  "$x_cpu ($(calc '%.0f' "$x_cpu * 1e6 / $COUNT") µs/msg, in $x_wall s wall)" \
+  "$x_cpu ($x_us µs/msg, in $x_wall s wall)" \
   "$s_cpu smtp-source; smtp-sink: $x_sink in smtpx's run, $s_sink in smtp-source's" \
-  "$(calc '%.2f' "$x_cpu / $s_cpu")×" "report" "–"
+  "$(calc '%.2f' "$x_cpu / $s_cpu")×" "≤ 20 µs/msg" "$(verdict "$x_us <= 20")"
+
+# --- 8: bulk verify, a million addresses over 10,000 domains --------------------
+VERIFY_N=${VERIFY_N:-1000000}
+# An older build is timed on fewer addresses (its time grew faster than the
+# list), and smtpx again on the same list for the ratio.
+VERIFY_OLD_N=${VERIFY_OLD_N:-100000}
+log "bulk verify: $VERIFY_N addresses over 10,000 domains to a local fake MX"
+"$TMP/verifyfake" >"$TMP/vf.addr" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$TMP/vf.addr" ] && break; sleep 0.1; done
+VF=$(cat "$TMP/vf.addr")
+# verify_run BIN N: "wall maxrss_kb" of one run over N addresses, which must
+# give exactly one row per line.
+verify_run() {
+  awk -v n="$2" 'BEGIN { srand(20); for (i = 0; i < n; i++) printf "%s%d@d%d.test\n", (i % 10 == 0 ? "no" : "ok"), i, int(rand() * 10000) }' >"$TMP/list.txt"
+  /usr/bin/time -f '%e %M' -o "$TMP/vtime" "$1" verify --json --delay 0 --per-mx 8 --concurrency 8 \
+    --mx "$VF" --file "$TMP/list.txt" >"$TMP/vrows" 2>"$TMP/verr" || true
+  [ "$(grep -o '^{"line":[0-9]*' "$TMP/vrows" | sort -u | wc -l)" = "$2" ] &&
+    [ "$(wc -l <"$TMP/vrows")" = "$2" ] || { cat "$TMP/verr" >&2; die "$1 verify: not one row per line of $2"; }
+  cat "$TMP/vtime"
+}
+read -r vw vrss <<<"$(verify_run "$SMTPX" "$VERIFY_N")"
+vmib=$(calc '%.1f' "$vrss / 1024")
+row "verify $VERIFY_N addresses, 10,000 domains, --per-mx 8 (addresses/s)" "$(calc '%.0f' "$VERIFY_N / $vw")" "–" "–" "report" "–"
+row "verify $VERIFY_N addresses: peak RSS (MiB)" "$vmib" "–" "–" "≤ 64 MiB" "$(verdict "$vmib <= 64")"
+if [ -n "${OLD_SMTPX:-}" ]; then
+  log "  $VERIFY_OLD_N addresses, smtpx and $OLD_SMTPX"
+  read -r nw nrss <<<"$(verify_run "$SMTPX" "$VERIFY_OLD_N")"
+  read -r ow orss <<<"$(verify_run "$OLD_SMTPX" "$VERIFY_OLD_N")"
+  row "verify $VERIFY_OLD_N addresses (addresses/s; peak RSS MiB)" \
+    "$(calc '%.0f' "$VERIFY_OLD_N / $nw"); $(calc '%.1f' "$nrss / 1024")" \
+    "$(calc '%.0f' "$VERIFY_OLD_N / $ow"); $(calc '%.1f' "$orss / 1024") ($OLD_SMTPX)" \
+    "$(calc '%.2f' "$ow / $nw")× the rate" "≥ 1.0×" "$(verdict "$ow >= $nw")"
+fi
+
+# --- 9: TLS load: plaintext, STARTTLS, STARTTLS+AUTH, implicit TLS ---------------
+TLS_COUNT=${TLS_COUNT:-2000}
+log "TLS load: $TLS_COUNT messages per run to smtpx sink and mailpit, $ROUNDS rounds"
+# The sink asks for AUTH whenever it offers it: one without AUTH, one with.
+XSINK_PORT=$(free_port)
+XSINK_AUTH_PORT=$(free_port)
+XSINK_TLS_PORT=$(free_port)
+"$SMTPX" sink -q --listen "127.0.0.1:$XSINK_PORT" --tls --cert "$TMP/cert.pem" --key "$TMP/key.pem" \
+  --max-conns 1000 --max-size 1M >"$TMP/xsink.log" 2>&1 &
+PIDS+=($!)
+"$SMTPX" sink -q --listen "127.0.0.1:$XSINK_AUTH_PORT" --tls --auth-any --cert "$TMP/cert.pem" --key "$TMP/key.pem" \
+  --max-conns 1000 --max-size 1M >"$TMP/xsink-auth.log" 2>&1 &
+PIDS+=($!)
+"$SMTPX" sink -q --listen "127.0.0.1:$XSINK_TLS_PORT" --tls-on-connect --auth-any --cert "$TMP/cert.pem" --key "$TMP/key.pem" \
+  --max-conns 1000 --max-size 1M >"$TMP/xsink-tls.log" 2>&1 &
+PIDS+=($!)
+MP_TLS_PORT=$(free_port)
+MP_TLS_HTTP=$(free_port)
+mailpit --smtp "127.0.0.1:$MP_TLS_PORT" --listen "127.0.0.1:$MP_TLS_HTTP" \
+  --disable-version-check --smtp-disable-rdns --quiet \
+  --database "$TMP/mailpit-tls.db" --smtp-tls-cert "$TMP/cert.pem" --smtp-tls-key "$TMP/key.pem" \
+  --smtp-require-tls --smtp-auth-accept-any >"$TMP/mailpit-tls.log" 2>&1 &
+PIDS+=($!)
+wait_port "$XSINK_PORT"
+wait_port "$XSINK_AUTH_PORT"
+wait_port "$XSINK_TLS_PORT"
+wait_port "$MP_TLS_PORT"
+export SMTPX_PASSWORD=pw
+# tls_mode NAME: the flags of one way to connect, for a server HOST:PORT pair.
+declare -A MODE=(
+  [plain]="--no-tls"
+  [starttls]="--tls --ca-file $TMP/cert.pem"
+  [starttls+auth]="--tls --ca-file $TMP/cert.pem --auth=PLAIN --user u"
+  [implicit]="--tls-on-connect --ca-file $TMP/cert.pem --auth=PLAIN --user u"
+)
+for srv in sink mailpit; do
+  for conc in 1 8; do
+    for m in plain starttls starttls+auth implicit; do : >"$TMP/t-$srv-$conc-$m"; done
+    for r in $(seq "$ROUNDS"); do
+      for m in plain starttls starttls+auth implicit; do
+        case $srv/$m in
+        sink/starttls+auth) addr=127.0.0.1:$XSINK_AUTH_PORT ;;
+        sink/implicit) addr=127.0.0.1:$XSINK_TLS_PORT ;;
+        sink/*) addr=127.0.0.1:$XSINK_PORT ;;
+        mailpit/implicit) addr=127.0.0.1:$MP_TLS_PORT ;;
+        *) addr=$MAILPIT ;;
+        esac
+        # shellcheck disable=SC2086
+        timed "$TMP/t-$srv-$conc-$m" "$SMTPX" send -q --server "$addr" "${ENV[@]}" --data "@$TMP/1k.eml" \
+          --count "$TLS_COUNT" --concurrency "$conc" ${MODE[$m]}
+      done
+    done
+    pw=$(median "$TMP/t-$srv-$conc-plain" 1)
+    aw=$(median "$TMP/t-$srv-$conc-starttls+auth" 1)
+    rates=""
+    for m in plain starttls starttls+auth implicit; do
+      rates+="$m $(calc '%.0f' "$TLS_COUNT / $(median "$TMP/t-$srv-$conc-$m" 1)"); "
+    done
+    ratio=$(calc '%.2f' "$aw / $pw")
+    row "$TLS_COUNT × 1 KiB to $([ $srv = sink ] && echo "smtpx sink" || echo mailpit), $conc connection$([ "$conc" = 1 ] || echo s), one connection reused (msgs/s)" \
+      "${rates%; }" "–" "STARTTLS+AUTH ${ratio}× plaintext time" "≤ 1.3×" "$(verdict "$ratio <= 1.3")"
+  done
+done
+
+# --- 10: a new TLS connection per message: session resumption ----------------------
+PC_COUNT=${PC_COUNT:-1000}
+log "a new STARTTLS connection per message to mailpit ($PC_COUNT messages, $ROUNDS rounds)"
+# pc_cpu BIN FLAGS...: client CPU seconds (user+sys) of one run, median over the rounds.
+pc_cpu() {
+  local bin=$1
+  shift
+  : >"$TMP/pc"
+  for _ in $(seq "$ROUNDS"); do
+    timed "$TMP/pc" "$bin" send -q --server "$MAILPIT" "${ENV[@]}" --data "@$TMP/1k.eml" --count "$PC_COUNT" --per-connection 1 "$@"
+  done
+  median_cpu "$TMP/pc"
+}
+plain=$(pc_cpu "$SMTPX" --no-tls)
+res=$(pc_cpu "$SMTPX" --tls --ca-file "$TMP/cert.pem")
+hs=$("$SMTPX" send --json --server "$MAILPIT" "${ENV[@]}" --data "@$TMP/1k.eml" --count 100 --per-connection 1 --tls --ca-file "$TMP/cert.pem" |
+  jq -r '"\(.tls_handshakes.resumed) resumed, \(.tls_handshakes.full) full"')
+res_us=$(calc '%.0f' "($res - $plain) * 1e6 / $PC_COUNT")
+if [ -n "${OLD_SMTPX:-}" ]; then
+  oplain=$(pc_cpu "$OLD_SMTPX" --no-tls)
+  full=$(pc_cpu "$OLD_SMTPX" --tls --ca-file "$TMP/cert.pem")
+  full_us=$(calc '%.0f' "($full - $oplain) * 1e6 / $PC_COUNT")
+  row "STARTTLS handshake CPU per new connection, client (µs, TLS minus plaintext run)" \
+    "$res_us resumed (of 100: $hs)" "$full_us full ($OLD_SMTPX, no resumption)" \
+    "$(calc '%.2f' "$res_us / $full_us")×" "≤ 0.5×" "$(verdict "$res_us <= $full_us / 2")"
+else
+  row "STARTTLS handshake CPU per new connection, client (µs, TLS minus plaintext run)" \
+    "$res_us resumed (of 100: $hs)" "– (set OLD_SMTPX)" "–" "≤ 0.5× of full" "–"
+fi
+
+# --- 11: Go benchmarks -------------------------------------------------------------
+log "go test -bench: load send loop, TLS per connection, bulk verify"
+BENCH=$(go test -run '^$' -bench 'BenchmarkRunSMTPSink|BenchmarkTLSNewConn|BenchmarkBulk' -benchtime 3s \
+  ./internal/load ./internal/verify 2>&1 | grep '^Benchmark' || true)
 
 # --- report -------------------------------------------------------------------------
 cpu=$(awk -F: '/model name/ {sub(/^ /, "", $2); print $2; exit}' /proc/cpuinfo)
@@ -259,3 +398,7 @@ echo
 echo "| comparison | smtpx | other | ratio | target | met |"
 echo "|---|---:|---:|---:|---|---|"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo '```'
+echo "$BENCH"
+echo '```'
