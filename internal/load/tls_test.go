@@ -74,10 +74,15 @@ func TestTLSResumption(t *testing.T) {
 }
 
 // benchTLS sends b.N messages over a new STARTTLS connection each, to an
-// in-process TLS peer, with session resumption or without, and reports
+// in-process TLS peer, with session resumption or without, up to TLS
+// version maxVersion (0: 1.3), and reports
 // the CPU per message (client and server together: both do the
 // handshake's work) and the median TLS phase.
-func benchTLS(b *testing.B, resume bool) {
+func benchTLS(b *testing.B, resume bool, maxVersion uint16) {
+	benchNewConn(b, true, resume, maxVersion)
+}
+
+func benchNewConn(b *testing.B, useTLS, resume bool, maxVersion uint16) {
 	cert, err := certs.SelfSigned(certs.Options{Hosts: []string{"127.0.0.1"}})
 	if err != nil {
 		b.Fatal(err)
@@ -88,8 +93,10 @@ func benchTLS(b *testing.B, resume bool) {
 	}
 	defer p.Close()
 	o := benchOptions(b, p.Addr())
-	o.TLS = target.TLSRequired
-	o.Session.TLSConfig = &tls.Config{RootCAs: cert.Pool(), SessionTicketsDisabled: !resume}
+	if useTLS {
+		o.TLS = target.TLSRequired
+		o.Session.TLSConfig = &tls.Config{RootCAs: cert.Pool(), SessionTicketsDisabled: !resume, MaxVersion: maxVersion}
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -104,8 +111,18 @@ func benchTLS(b *testing.B, resume bool) {
 	b.ReportMetric(float64(res.TLSResumed)/float64(b.N), "resumed/msg")
 }
 
-// BenchmarkTLSNewConnFull: STARTTLS with a full handshake per message.
-func BenchmarkTLSNewConnFull(b *testing.B) { benchTLS(b, false) }
+// BenchmarkPlainNewConn: a new plaintext connection per message, the
+// baseline of the TLS figures (their difference is the handshake's CPU).
+func BenchmarkPlainNewConn(b *testing.B) { benchNewConn(b, false, false, 0) }
 
-// BenchmarkTLSNewConnResumed: STARTTLS resuming the session per message.
-func BenchmarkTLSNewConnResumed(b *testing.B) { benchTLS(b, true) }
+// BenchmarkTLSNewConnFull: STARTTLS with a full handshake per message.
+func BenchmarkTLSNewConnFull(b *testing.B) { benchTLS(b, false, 0) }
+
+// BenchmarkTLSNewConnResumed: STARTTLS resuming the session per message:
+// TLS 1.3 resumes with a new key exchange (psk_dhe_ke).
+func BenchmarkTLSNewConnResumed(b *testing.B) { benchTLS(b, true, 0) }
+
+// BenchmarkTLS12NewConnFull and BenchmarkTLS12NewConnResumed: the same
+// with TLS 1.2, whose resumption has no key exchange.
+func BenchmarkTLS12NewConnFull(b *testing.B)    { benchTLS(b, false, tls.VersionTLS12) }
+func BenchmarkTLS12NewConnResumed(b *testing.B) { benchTLS(b, true, tls.VersionTLS12) }

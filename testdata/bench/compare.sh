@@ -387,7 +387,7 @@ fi
 
 # --- 11: Go benchmarks -------------------------------------------------------------
 log "go test -bench: load send loop, TLS per connection, bulk verify"
-BENCH=$(go test -run '^$' -bench 'BenchmarkRunSMTPSink|BenchmarkTLSNewConn|BenchmarkBulk' -benchtime 3s \
+BENCH=$(go test -run '^$' -bench 'BenchmarkRunSMTPSink|NewConn|BenchmarkBulk' -benchtime 3s \
   ./internal/load ./internal/verify 2>&1 | grep '^Benchmark' || true)
 
 # --- report -------------------------------------------------------------------------
