@@ -19,33 +19,9 @@ import (
 )
 
 type probeFlags struct {
-	runF          func(probe.Options) error
-	conn          connFlags
-	ports         []int
-	dnsServer     string
-	helo          string
-	noMX          bool
-	ipv4, ipv6    bool
-	require       []string
-	requireTLS    bool
-	requireMTASTS bool
-	requireDANE   bool
-	certDays      int
-	failOn        string
-	ignore        []string
-	count         int
-	parallel      int
-	greetPause    time.Duration
-	connectTo     []string
-	checkRelay    bool
-	checkVRFY     bool
-	checkInject   bool
-	checkLegacy   bool
-	checkTLS      bool
-	requireTLS13  bool
-	checkSize     bool
-	mtaSTSCA      string
-	mtaSTSPort    int
+	runF func(probe.Options) error
+	conn connFlags
+	p    probe.Flags
 }
 
 // newProbeCmd builds the probe verb; runF, when set, gets the options
@@ -75,32 +51,32 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 		},
 	}
 	fs := c.Flags()
-	fs.IntSliceVar(&f.ports, "port", nil, "probe these `PORTS` on every address (e.g. 25,587,465; 465 is implicit TLS)")
-	fs.StringVar(&f.dnsServer, "dns-server", "", "ask the DNS server at `ADDR` (host[:port]) instead of the system's")
-	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
-	fs.BoolVar(&f.noMX, "no-mx", false, "probe a name without a port as a host, not as a mail domain")
-	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "probe IPv4 addresses only")
-	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "probe IPv6 addresses only")
-	fs.StringSliceVar(&f.require, "require", nil, "fail unless these EHLO `EXTENSIONS` are advertised (e.g. STARTTLS,SMTPUTF8)")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "STARTTLS must be offered and the certificate verify; a TLS failure exits 6")
-	fs.BoolVar(&f.requireMTASTS, "require-mta-sts", false, "fail unless the domain has an MTA-STS policy in enforce mode that every MX satisfies")
-	fs.BoolVar(&f.requireDANE, "require-dane", false, "fail unless every MX has DNSSEC-validated TLSA records matching its certificate")
-	fs.IntVar(&f.certDays, "cert-days", 0, "fail when a certificate expires within `N` days (a warning under 30 regardless)")
-	fs.StringVar(&f.failOn, "fail-on", "fail", "what fails the probe, `LEVEL`: fail, warn, or check ids whose warnings fail too (e.g. tls.legacy)")
-	fs.StringSliceVar(&f.ignore, "ignore", nil, "report these check `IDS` but never gate on them (prefix.* allowed)")
-	fs.IntVar(&f.count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
-	fs.IntVar(&f.parallel, "parallel", 4, "probe up to `N` endpoints at once")
-	fs.DurationVar(&f.greetPause, "greet-pause", 5*time.Second, "flag a greeting slower than `DURATION` as a greet pause or tarpit")
-	stringListVar(fs, &f.connectTo, "connect-to", "", nil, "probe `HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 instead of HOST1:PORT1 (as curl)")
-	fs.BoolVar(&f.checkRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
-	fs.BoolVar(&f.checkVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
-	fs.BoolVar(&f.checkInject, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")
-	fs.BoolVar(&f.checkLegacy, "check-legacy-tls", false, "opt-in: test which TLS versions (1.0-1.3) are accepted, one handshake each")
-	fs.BoolVar(&f.checkTLS, "check-tls", false, "opt-in: test which TLS versions and TLS 1.0-1.2 cipher suites are accepted, one handshake each (about 25 connections)")
-	fs.BoolVar(&f.requireTLS13, "require-tls13", false, "fail unless the server accepts TLS 1.3")
-	fs.BoolVar(&f.checkSize, "check-size", false, "opt-in: test whether the advertised SIZE is enforced at MAIL")
-	fs.StringVar(&f.mtaSTSCA, "mta-sts-ca", "", "trust the CA certificates in `FILE` (PEM) for the MTA-STS policy server")
-	fs.IntVar(&f.mtaSTSPort, "mta-sts-port", 0, "port of the MTA-STS policy server (tests)")
+	fs.IntSliceVar(&f.p.Ports, "port", nil, "probe these `PORTS` on every address (e.g. 25,587,465; 465 is implicit TLS)")
+	fs.StringVar(&f.p.DNSServer, "dns-server", "", "ask the DNS server at `ADDR` (host[:port]) instead of the system's")
+	fs.StringVar(&f.p.Helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
+	fs.BoolVar(&f.p.NoMX, "no-mx", false, "probe a name without a port as a host, not as a mail domain")
+	fs.BoolVarP(&f.p.IPv4, "ipv4", "4", false, "probe IPv4 addresses only")
+	fs.BoolVarP(&f.p.IPv6, "ipv6", "6", false, "probe IPv6 addresses only")
+	fs.StringSliceVar(&f.p.Require, "require", nil, "fail unless these EHLO `EXTENSIONS` are advertised (e.g. STARTTLS,SMTPUTF8)")
+	fs.BoolVar(&f.p.RequireTLS, "require-tls", false, "STARTTLS must be offered and the certificate verify; a TLS failure exits 6")
+	fs.BoolVar(&f.p.RequireMTASTS, "require-mta-sts", false, "fail unless the domain has an MTA-STS policy in enforce mode that every MX satisfies")
+	fs.BoolVar(&f.p.RequireDANE, "require-dane", false, "fail unless every MX has DNSSEC-validated TLSA records matching its certificate")
+	fs.IntVar(&f.p.CertDays, "cert-days", 0, "fail when a certificate expires within `N` days (a warning under 30 regardless)")
+	fs.StringVar(&f.p.FailOn, "fail-on", "fail", "what fails the probe, `LEVEL`: fail, warn, or check ids whose warnings fail too (e.g. tls.legacy)")
+	fs.StringSliceVar(&f.p.Ignore, "ignore", nil, "report these check `IDS` but never gate on them (prefix.* allowed)")
+	fs.IntVar(&f.p.Count, "count", 1, "repeat the dialogue `N` times and report min/median/max per phase")
+	fs.IntVar(&f.p.Parallel, "parallel", 4, "probe up to `N` endpoints at once")
+	fs.DurationVar(&f.p.GreetPause, "greet-pause", 5*time.Second, "flag a greeting slower than `DURATION` as a greet pause or tarpit")
+	stringListVar(fs, &f.p.ConnectTo, "connect-to", "", nil, "probe `HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 instead of HOST1:PORT1 (as curl)")
+	fs.BoolVar(&f.p.CheckRelay, "check-relay", false, "opt-in: try RCPT for a foreign domain (never DATA; RSET between)")
+	fs.BoolVar(&f.p.CheckVRFY, "check-vrfy", false, "opt-in: ask VRFY and EXPN about postmaster")
+	fs.BoolVar(&f.p.CheckInjection, "check-injection", false, "opt-in: test STARTTLS command injection (CVE-2011-0411)")
+	fs.BoolVar(&f.p.CheckLegacyTLS, "check-legacy-tls", false, "opt-in: test which TLS versions (1.0-1.3) are accepted, one handshake each")
+	fs.BoolVar(&f.p.CheckTLS, "check-tls", false, "opt-in: test which TLS versions and TLS 1.0-1.2 cipher suites are accepted, one handshake each (about 25 connections)")
+	fs.BoolVar(&f.p.RequireTLS13, "require-tls13", false, "fail unless the server accepts TLS 1.3")
+	fs.BoolVar(&f.p.CheckSize, "check-size", false, "opt-in: test whether the advertised SIZE is enforced at MAIL")
+	fs.StringVar(&f.p.MTASTSCA, "mta-sts-ca", "", "trust the CA certificates in `FILE` (PEM) for the MTA-STS policy server")
+	fs.IntVar(&f.p.MTASTSPort, "mta-sts-port", 0, "port of the MTA-STS policy server (tests)")
 	_ = fs.MarkHidden("mta-sts-port")
 	f.conn.register(c, true)
 	_ = c.MarkFlagFilename("mta-sts-ca")
@@ -120,64 +96,21 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 	return c
 }
 
-// probeOptions turns the flags into probe options.
+// probeOptions turns the flags into probe options: probe checks its own
+// flags, cmd the connection and TLS flags the verbs share.
 func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	o := probe.Options{
-		Target: tgt, Socket: f.conn.socket, Ports: f.ports, NoMX: f.noMX, DNSServer: f.dnsServer,
-		ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp, Helo: f.helo,
+		Target: tgt, Socket: f.conn.socket, ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp,
 		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout, DNSTimeout: env.G.ConnectTimeout,
-		Require: f.require, RequireTLS: f.requireTLS, RequireMTASTS: f.requireMTASTS, RequireDANE: f.requireDANE,
-		CertDays: f.certDays, Ignore: f.ignore, Count: f.count, Parallel: f.parallel, GreetPause: f.greetPause,
-		CheckRelay: f.checkRelay, CheckVRFY: f.checkVRFY, CheckInjection: f.checkInject,
-		CheckLegacyTLS: f.checkLegacy, CheckSize: f.checkSize, MTASTSPort: f.mtaSTSPort,
-		CheckTLS: f.checkTLS, RequireTLS13: f.requireTLS13,
 	}
-	if err := checkHelo(f.helo); err != nil {
+	if err := checkHelo(f.p.Helo); err != nil {
 		return o, err
 	}
 	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
-	for _, v := range strings.Split(f.failOn, ",") {
-		switch v = strings.TrimSpace(v); {
-		case v == "fail":
-		case v == "warn":
-			o.FailOnWarn = true
-		case v == "" || !strings.Contains(v, "."):
-			return o, exitcode.Usagef("use --fail-on fail, --fail-on warn, or check ids such as --fail-on tls.legacy", "--fail-on %q is neither fail, warn nor a check id", v)
-		default:
-			o.FailOn = append(o.FailOn, v)
-		}
-	}
-	if f.requireTLS13 && (f.conn.tls.Max == "1.0" || f.conn.tls.Max == "1.1" || f.conn.tls.Max == "1.2") {
-		return o, exitcode.Usagef("drop --tls-max, or --require-tls13", "--require-tls13 cannot be met with --tls-max %s", f.conn.tls.Max)
-	}
-	switch {
-	case f.ipv4 && f.ipv6:
-		return o, exitcode.Usagef("use one of -4 and -6, or neither for both", "-4 and -6 cannot be combined")
-	case f.ipv4:
-		o.Family = 4
-	case f.ipv6:
-		o.Family = 6
-	}
-	if f.count < 1 {
-		return o, exitcode.Usagef("give --count from 1 to 1000", "--count %d is out of range", f.count)
-	}
-	if f.parallel < 1 {
-		return o, exitcode.Usagef("give --parallel from 1 to 64", "--parallel %d is out of range", f.parallel)
-	}
-	if f.greetPause <= 0 {
-		return o, exitcode.Usagef("give a positive duration such as 5s", "--greet-pause must be positive")
-	}
-	if f.mtaSTSPort < 0 || f.mtaSTSPort > 65535 {
-		return o, exitcode.Usagef("give a port from 1 to 65535", "--mta-sts-port %d is out of range", f.mtaSTSPort)
-	}
-	for _, s := range f.connectTo {
-		ct, err := probe.ParseConnectTo(s)
-		if err != nil {
-			return o, exitcode.Usagef("write --connect-to HOST1:PORT1:HOST2:PORT2, e.g. mx.example.com:25:127.0.0.1:2525", "--connect-to %v", err)
-		}
-		o.ConnectTo = append(o.ConnectTo, ct)
+	if err := f.p.Apply(&o, f.conn.tls.Max); err != nil {
+		return o, err
 	}
 	cfg, err := f.conn.tls.Build()
 	if err != nil {
@@ -198,21 +131,10 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		o.Dial = d.Dial
 	}
 	if d.Pipe() {
-		if _, err := f.conn.pipeTLS(f.requireTLS); err != nil {
+		if _, err := f.conn.pipeTLS(f.p.RequireTLS); err != nil {
 			return o, err
 		}
 		o.Pipe = d.PipeLine()
-	}
-	if f.mtaSTSCA != "" {
-		pem, err := tlsconf.ReadFile(f.mtaSTSCA)
-		if err != nil {
-			return o, exitcode.Usagef("check --mta-sts-ca", "--mta-sts-ca: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return o, exitcode.Usagef("check --mta-sts-ca", "--mta-sts-ca: %s holds no PEM certificate", f.mtaSTSCA)
-		}
-		o.MTASTSRoots = pool
 	}
 	return o, nil
 }
