@@ -1,49 +1,38 @@
 package cmd
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/smtpx/smtpx/internal/connect"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
-	"github.com/smtpx/smtpx/internal/target"
 	"github.com/smtpx/smtpx/internal/tlsconf"
 	"github.com/smtpx/smtpx/internal/transcript"
-	"github.com/smtpx/smtpx/internal/transport"
 )
 
-// connFlags are the connection flags the client verbs share.
-type connFlags struct {
-	tlsOnConnect bool
-	socket       string
-	lmtp         bool
-	tls          tlsconf.Options
-	transport    transport.Options
-	timeLapse    bool
-}
+// connFlags are the connection flags the client verbs share; connect
+// turns them into session options.
+type connFlags struct{ connect.Settings }
 
 func (c *connFlags) register(cmd *cobra.Command, clientCert bool) {
 	fs := cmd.Flags()
-	fs.BoolVar(&c.tlsOnConnect, "tls-on-connect", false, "TLS from the first byte (implicit TLS, port 465)")
-	fs.StringVar(&c.socket, "socket", "", "connect to a unix socket at `PATH` instead of TCP")
-	fs.BoolVar(&c.lmtp, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
+	fs.BoolVar(&c.TLSOnConnect, "tls-on-connect", false, "TLS from the first byte (implicit TLS, port 465)")
+	fs.StringVar(&c.Socket, "socket", "", "connect to a unix socket at `PATH` instead of TCP")
+	fs.BoolVar(&c.LMTP, "lmtp", false, "speak LMTP (LHLO) instead of SMTP")
 	c.registerTLS(cmd, clientCert)
 	c.registerTransport(cmd)
-	cmd.Flags().BoolVar(&c.timeLapse, "show-time-lapse", false, "end each reply in the transcript with how long it took (JSON events always carry wait_ms)")
-	cmd.Flags().StringVar(&c.tls.PeerCertFile, "tls-get-peer-cert", "", "write the certificate chain the server sent to `FILE` (PEM), even one that fails verification")
+	fs.BoolVar(&c.TimeLapse, "show-time-lapse", false, "end each reply in the transcript with how long it took (JSON events always carry wait_ms)")
+	fs.StringVar(&c.TLS.PeerCertFile, "tls-get-peer-cert", "", "write the certificate chain the server sent to `FILE` (PEM), even one that fails verification")
 	_ = cmd.MarkFlagFilename("tls-get-peer-cert")
 	_ = cmd.MarkFlagFilename("socket")
 }
 
 func (c *connFlags) registerTransport(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	t := &c.transport
+	t := &c.Transport
 	fs.StringVar(&t.Pipe, "pipe", "", "speak SMTP with `COMMAND`'s stdin and stdout instead of a server (split like a shell, run without one)")
 	fs.StringVar(&t.LocalAddress, "local-address", "", "connect from `ADDR` (ADDR, ADDR:PORT, [IPv6]:PORT or :PORT)")
 	fs.StringVar(&t.Proxy, "proxy", "", "connect through the SOCKS5 proxy at `URL`: socks5://[USER:PASS@]HOST[:PORT], socks5h:// to resolve names there")
@@ -57,15 +46,15 @@ func (c *connFlags) registerTransport(cmd *cobra.Command) {
 
 func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 	fs := cmd.Flags()
-	fs.BoolVarP(&c.tls.Insecure, "insecure", "k", false, "do not verify the server's certificate")
-	fs.StringVar(&c.tls.CAFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) instead of the system's")
-	fs.StringVar(&c.tls.SNI, "tls-sni", "", "server `NAME` to send in SNI and verify (default: the host)")
-	fs.StringVar(&c.tls.Min, "tls-min", "", "minimum TLS `VERSION`: 1.0, 1.1, 1.2 (default) or 1.3")
-	fs.StringVar(&c.tls.Max, "tls-max", "", "maximum TLS `VERSION`: 1.0, 1.1, 1.2 or 1.3 (default)")
-	fs.StringVar(&c.tls.Ciphers, "tls-ciphers", "", "offer only these TLS 1.0-1.2 cipher `SUITES`, IANA names, comma-separated (TLS 1.3 suites are fixed)")
+	fs.BoolVarP(&c.TLS.Insecure, "insecure", "k", false, "do not verify the server's certificate")
+	fs.StringVar(&c.TLS.CAFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) instead of the system's")
+	fs.StringVar(&c.TLS.SNI, "tls-sni", "", "server `NAME` to send in SNI and verify (default: the host)")
+	fs.StringVar(&c.TLS.Min, "tls-min", "", "minimum TLS `VERSION`: 1.0, 1.1, 1.2 (default) or 1.3")
+	fs.StringVar(&c.TLS.Max, "tls-max", "", "maximum TLS `VERSION`: 1.0, 1.1, 1.2 or 1.3 (default)")
+	fs.StringVar(&c.TLS.Ciphers, "tls-ciphers", "", "offer only these TLS 1.0-1.2 cipher `SUITES`, IANA names, comma-separated (TLS 1.3 suites are fixed)")
 	if clientCert {
-		fs.StringVar(&c.tls.CertFile, "cert", "", "client certificate `FILE` (PEM)")
-		fs.StringVar(&c.tls.KeyFile, "key", "", "client certificate key `FILE` (PEM)")
+		fs.StringVar(&c.TLS.CertFile, "cert", "", "client certificate `FILE` (PEM)")
+		fs.StringVar(&c.TLS.KeyFile, "key", "", "client certificate key `FILE` (PEM)")
 		_ = cmd.MarkFlagFilename("cert")
 		_ = cmd.MarkFlagFilename("key")
 	}
@@ -75,110 +64,6 @@ func (c *connFlags) registerTLS(cmd *cobra.Command, clientCert bool) {
 	_ = cmd.RegisterFlagCompletionFunc("tls-max", versions)
 	_ = cmd.RegisterFlagCompletionFunc("tls-ciphers", cobra.FixedCompletions(tlsconf.SuiteNames(), cobra.ShellCompDirectiveNoFileComp))
 }
-
-// sessionOptions resolves the target and TLS flags into session options.
-// defPort applies when the target names none.
-func (c *connFlags) sessionOptions(env *Env, tgt string, defPort int) (session.Options, target.Target, error) {
-	var t target.Target
-	var err error
-	switch {
-	case c.transport.Pipe != "":
-		if tgt != "" || c.socket != "" {
-			return session.Options{}, t, exitcode.Usagef("give one of a target, --socket and --pipe", "--pipe was given with a target or --socket")
-		}
-		t = target.Target{Network: transport.Network}
-	case c.socket != "":
-		if tgt != "" {
-			return session.Options{}, t, exitcode.Usagef("give either a target or --socket", "a target and --socket were both given")
-		}
-		t = target.Target{Network: "unix", Path: c.socket}
-	default:
-		t, err = target.Parse(tgt, defPort)
-		if err != nil {
-			return session.Options{}, t, exitcode.Usagef("write the target as host, host:port or [ipv6]:port", "%v", err)
-		}
-	}
-	if c.tlsOnConnect {
-		t.TLS = target.TLSImplicit
-		if !t.PortGiven && t.Network == "tcp" && defPort == 25 {
-			t.Port = 465
-		}
-	}
-	cfg, err := c.tls.Build()
-	if err != nil {
-		var te *tlsconf.Error
-		if errors.As(err, &te) {
-			return session.Options{}, t, exitcode.Usagef("check "+te.Flag, "%v", err)
-		}
-		return session.Options{}, t, exitcode.Usagef("check the TLS flags", "%v", err)
-	}
-	so := session.Options{
-		Network:        t.Network,
-		Address:        t.Address(),
-		ImplicitTLS:    t.TLS == target.TLSImplicit,
-		TLSConfig:      cfg,
-		LMTP:           c.lmtp || t.LMTP,
-		ConnectTimeout: env.G.ConnectTimeout,
-		Timeout:        env.G.Timeout,
-	}
-	if c.tls.Insecure {
-		so.TLSVerdict = func(*tls.ConnectionState) string { return insecureVerdict }
-	}
-	to := c.transport
-	to.Getenv, to.Socket = env.IO.Getenv, c.socket != ""
-	d, err := transport.New(to)
-	if err != nil {
-		return session.Options{}, t, err
-	}
-	if d != nil {
-		so.Dial = d.Dial
-	}
-	if d.Pipe() {
-		so.Address = d.PipeLine()
-	}
-	return so, t, nil
-}
-
-// pipeTLS checks TLS over --pipe, where no host name says what the
-// server's certificate must be for: TLS the user asks for needs --tls-sni
-// or --insecure. It reports whether TLS can be verified (or is not
-// verified on purpose).
-func (c *connFlags) pipeTLS(required bool) (bool, error) {
-	if c.transport.Pipe == "" || c.tls.SNI != "" || c.tls.Insecure {
-		return true, nil
-	}
-	if required || c.tlsOnConnect {
-		return false, exitcode.Usagef("name the certificate to expect with --tls-sni NAME, or skip verification with --insecure",
-			"TLS over --pipe has no server name to verify the certificate against")
-	}
-	return false, nil
-}
-
-// savePeerCert writes the chain the server sent for --tls-get-peer-cert,
-// once the dialogue is over, and returns runErr, how the dialogue ended.
-// A chain that cannot be written fails a run that otherwise succeeded.
-func (c *connFlags) savePeerCert(env *Env, chain []*x509.Certificate, runErr error) error {
-	path := c.tls.PeerCertFile
-	if path == "" {
-		return runErr
-	}
-	if len(chain) == 0 {
-		fmt.Fprintf(env.IO.Err, "smtpx: warning: --tls-get-peer-cert: no certificate was received (no TLS handshake); %s not written\n", path)
-		return runErr
-	}
-	if err := tlsconf.WriteChain(path, chain); err != nil {
-		werr := &exitcode.Error{Code: exitcode.Usage, Msg: "--tls-get-peer-cert: " + err.Error(), Hint: "give a file in a directory you can write to", Err: err}
-		if runErr == nil {
-			return werr
-		}
-		fmt.Fprintf(env.IO.Err, "smtpx: warning: %v\n", werr)
-	}
-	return runErr
-}
-
-// insecureVerdict is the TLS line's verdict under --insecure: the line
-// names the flag that switched verification off.
-const insecureVerdict = session.NotVerified + " (--insecure)"
 
 // observer returns the observer for a dialogue: a live transcript on stdout
 // unless --json or -q, always recording for JSON.

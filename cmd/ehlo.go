@@ -43,7 +43,7 @@ func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
 			tgt := ""
 			if len(args) == 1 {
 				tgt = args[0]
-			} else if f.conn.socket == "" && f.conn.transport.Pipe == "" {
+			} else if f.conn.Socket == "" && f.conn.Transport.Pipe == "" {
 				return exitcode.Usagef("smtpx ehlo HOST[:PORT]", "ehlo needs a TARGET")
 			}
 			return runEhlo(cmd.Context(), env, f, tgt)
@@ -65,18 +65,18 @@ func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 	if err := checkHelo(f.helo); err != nil {
 		return err
 	}
-	so, _, err := f.conn.sessionOptions(env, tgt, 25)
+	so, _, err := f.conn.Session(tgt, 25, env.G.ConnectTimeout, env.G.Timeout, env.IO.Getenv)
 	if err != nil {
 		return err
 	}
 	if f.tls && so.ImplicitTLS {
 		return exitcode.Usagef("use one of --tls (STARTTLS) and --tls-on-connect", "--tls and --tls-on-connect cannot be combined")
 	}
-	if _, err := f.conn.pipeTLS(f.tls || f.quitAfter == ehlo.StopTLS); err != nil {
+	if _, err := f.conn.PipeTLS(f.tls || f.quitAfter == ehlo.StopTLS); err != nil {
 		return err
 	}
 	rec := &transcript.Recorder{}
-	so.Observer = env.observerWith(rec, transcript.Options{TimeLapse: f.conn.timeLapse})
+	so.Observer = env.observerWith(rec, transcript.Options{TimeLapse: f.conn.TimeLapse})
 	o := ehlo.Options{
 		Session:   so,
 		Helo:      f.helo,
@@ -91,5 +91,5 @@ func runEhlo(ctx context.Context, env *Env, f *ehloFlags, tgt string) error {
 		func(w io.Writer) error { res.WriteHuman(w); return nil }); err != nil {
 		return err
 	}
-	return f.conn.savePeerCert(env, tlsconf.PeerChain(res.TLS, res.Err), res.Err)
+	return f.conn.SavePeerCert(env.IO.Err, tlsconf.PeerChain(res.TLS, res.Err), res.Err)
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/probe"
 	"github.com/smtpx/smtpx/internal/tlsconf"
-	"github.com/smtpx/smtpx/internal/transport"
 )
 
 type probeFlags struct {
@@ -100,30 +98,23 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 // flags, cmd the connection and TLS flags the verbs share.
 func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 	o := probe.Options{
-		Target: tgt, Socket: f.conn.socket, ImplicitTLS: f.conn.tlsOnConnect, LMTP: f.conn.lmtp,
+		Target: tgt, Socket: f.conn.Socket, ImplicitTLS: f.conn.TLSOnConnect, LMTP: f.conn.LMTP,
 		ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout, DNSTimeout: env.G.ConnectTimeout,
 	}
 	if err := checkHelo(f.p.Helo); err != nil {
 		return o, err
 	}
-	if tgt == "" && f.conn.socket == "" && f.conn.transport.Pipe == "" {
+	if tgt == "" && f.conn.Socket == "" && f.conn.Transport.Pipe == "" {
 		return o, exitcode.Usagef("smtpx probe DOMAIN or smtpx probe HOST[:PORT]", "probe needs a TARGET")
 	}
-	if err := f.p.Apply(&o, f.conn.tls.Max); err != nil {
+	if err := f.p.Apply(&o, f.conn.TLS.Max); err != nil {
 		return o, err
 	}
-	cfg, err := f.conn.tls.Build()
-	if err != nil {
-		var te *tlsconf.Error
-		if errors.As(err, &te) {
-			return o, exitcode.Usagef("check "+te.Flag, "%v", err)
-		}
-		return o, exitcode.Usagef("check the TLS flags", "%v", err)
+	var err error
+	if o.TLS, err = f.conn.TLSConfig(); err != nil {
+		return o, err
 	}
-	o.TLS = cfg
-	to := f.conn.transport
-	to.Getenv, to.Socket = env.IO.Getenv, f.conn.socket != ""
-	d, err := transport.New(to)
+	d, err := f.conn.Dialer(env.IO.Getenv)
 	if err != nil {
 		return o, err
 	}
@@ -131,7 +122,7 @@ func probeOptions(env *Env, f *probeFlags, tgt string) (probe.Options, error) {
 		o.Dial = d.Dial
 	}
 	if d.Pipe() {
-		if _, err := f.conn.pipeTLS(f.p.RequireTLS); err != nil {
+		if _, err := f.conn.PipeTLS(f.p.RequireTLS); err != nil {
 			return o, err
 		}
 		o.Pipe = d.PipeLine()
@@ -147,16 +138,13 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	if f.runF != nil {
 		return f.runF(o)
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	res := probe.Run(ctx, o)
 	if res.Exit == exitcode.Usage {
 		return res.Err
 	}
 	res.FillHints(Hint)
 	if err := env.show(func() any { return res.ToJSON(Hint) }, func(w io.Writer) error {
-		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose, TimeLapse: f.conn.timeLapse})
+		res.WriteHuman(w, probe.HumanOptions{Palette: env.palette(), Verbose: env.G.Verbose, TimeLapse: f.conn.TimeLapse})
 		return nil
 	}); err != nil {
 		return err
@@ -168,7 +156,7 @@ func runProbe(ctx context.Context, env *Env, f *probeFlags, tgt string) error {
 	case res.Err != nil:
 		runErr = fmt.Errorf("%w", res.Err)
 	}
-	return f.conn.savePeerCert(env, probeChain(res), runErr)
+	return f.conn.SavePeerCert(env.IO.Err, probeChain(res), runErr)
 }
 
 // probeChain is what --tls-get-peer-cert saves from a probe: the chain the

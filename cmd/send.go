@@ -201,7 +201,7 @@ func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 		return dumpMail(env, src)
 	}
 	plan.opts.Source = src
-	if f.load.active() && f.conn.tls.PeerCertFile != "" {
+	if f.load.active() && f.conn.TLS.PeerCertFile != "" {
 		return exitcode.Usagef("save the certificate with a single send, then run the load", "--tls-get-peer-cert does not apply to load mode")
 	}
 	if f.load.active() && plan.opts.Drop != send.DropNone {
@@ -227,7 +227,7 @@ func dumpMail(env *Env, src message.Source) error {
 
 func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error {
 	rec := &transcript.Recorder{}
-	plan.opts.Session.Observer = env.observerWith(rec, transcript.Options{ShowAuth: f.showAuth, TimeLapse: f.conn.timeLapse})
+	plan.opts.Session.Observer = env.observerWith(rec, transcript.Options{ShowAuth: f.showAuth, TimeLapse: f.conn.TimeLapse})
 	var txs []*send.Transaction
 	if plan.tgt != nil {
 		txs = []*send.Transaction{send.Deliver(ctx, &plan.opts, plan.env.Rcpts)}
@@ -244,7 +244,7 @@ func deliver(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error 
 		func(w io.Writer) error { send.WriteSummary(w, env.palette(), txs); return nil }); jerr != nil {
 		return jerr
 	}
-	return f.conn.savePeerCert(env, peerChain(txs), err)
+	return f.conn.SavePeerCert(env.IO.Err, peerChain(txs), err)
 }
 
 // peerChain is what --tls-get-peer-cert saves from a send: the chain of

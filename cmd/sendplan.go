@@ -68,8 +68,8 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 
 	// Where to connect.
 	var so session.Options
-	if f.server != "" || f.conn.socket != "" || f.conn.transport.Pipe != "" {
-		so, t, err := f.conn.sessionOptions(env, f.server, 25)
+	if f.server != "" || f.conn.Socket != "" || f.conn.Transport.Pipe != "" {
+		so, t, err := f.conn.Session(f.server, 25, env.G.ConnectTimeout, env.G.Timeout, env.IO.Getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -77,23 +77,23 @@ func planSend(env *Env, f *sendFlags) (*sendPlan, error) {
 		o.Session = so
 		o.TLS = t.TLS
 	} else {
-		so, _, err = f.conn.sessionOptions(env, "127.0.0.1", 25)
+		so, _, err = f.conn.Session("127.0.0.1", 25, env.G.ConnectTimeout, env.G.Timeout, env.IO.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		so.Address = ""
 		o.Session = so
-		if f.conn.tlsOnConnect {
+		if f.conn.TLSOnConnect {
 			o.TLS = target.TLSImplicit
 		}
-		if f.conn.lmtp {
+		if f.conn.LMTP {
 			return nil, exitcode.Usagef("give --server for LMTP", "--lmtp needs --server: LMTP is not routed by MX")
 		}
 	}
 	if o.TLS, err = send.TLSMode(o.TLS, f.tls, f.noTLS); err != nil {
 		return nil, err
 	}
-	verifiable, err := f.conn.pipeTLS(o.TLS == target.TLSRequired)
+	verifiable, err := f.conn.PipeTLS(o.TLS == target.TLSRequired)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func defaultFrom(env *Env) string {
 func planAuth(env *Env, f *sendFlags, o *send.Options, routed bool) error {
 	in := send.AuthInput{Mech: f.authMech, User: f.user, PasswordFile: f.passwordFile, PasswordEnv: f.passwordEnv,
 		Password: f.password, PasswordCommand: f.passwordCommand, TokenFile: f.tokenFile, TokenEnv: f.tokenEnv,
-		CertAuth: f.conn.tls.CertFile != "", Routed: routed, Getenv: env.IO.Getenv, CommandTimeout: env.G.Timeout,
+		CertAuth: f.conn.TLS.CertFile != "", Routed: routed, Getenv: env.IO.Getenv, CommandTimeout: env.G.Timeout,
 		PasswordEnvDefault: config.EnvPassword, TokenEnvDefault: config.EnvOAuthToken}
 	if !in.Wanted() {
 		return nil

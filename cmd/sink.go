@@ -146,9 +146,6 @@ func sinkRun(ctx context.Context, env *Env, o *sink.Flags) error {
 
 // sinkServe runs serve until a stop, and checks --exit-after.
 func sinkServe(ctx context.Context, o *sink.Flags, so sink.Options, s *sink.Sink, serve func(context.Context) sink.Result) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// The run's context (see Main) ends at the first Ctrl-C or SIGTERM;
 	// a second one ends the process at once.
 	res := serve(ctx)

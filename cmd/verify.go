@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smtpx/smtpx/internal/address"
+	"github.com/smtpx/smtpx/internal/connect"
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/help"
 	"github.com/smtpx/smtpx/internal/route"
@@ -128,13 +129,13 @@ func checkVerifyFlags(env *Env, f *verifyFlags, args []string) (*verifyPlan, err
 		}
 		o.From = &a
 	}
-	cfg, err := f.conn.tls.Build()
+	cfg, err := f.conn.TLSConfig()
 	if err != nil {
-		return usage("check the TLS flags", "%v", err)
+		return nil, err
 	}
 	o.Session = session.Options{TLSConfig: cfg, ConnectTimeout: env.G.ConnectTimeout, Timeout: env.G.Timeout}
-	if f.conn.tls.Insecure {
-		o.Session.TLSVerdict = func(*tls.ConnectionState) string { return insecureVerdict }
+	if f.conn.TLS.Insecure {
+		o.Session.TLSVerdict = func(*tls.ConnectionState) string { return connect.InsecureVerdict }
 	}
 	if o.Resolver, err = route.New(route.Options{Server: f.dnsServer, Timeout: env.G.ConnectTimeout}); err != nil {
 		return usage("give --dns-server as an address such as 127.0.0.1 or [::1]:53", "%v", err)
@@ -167,9 +168,6 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 			err = f.runF(p)
 		}
 		return err
-	}
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	if !p.bulk {
 		return runVerifyOne(ctx, env, p)
