@@ -141,8 +141,8 @@ func (r *Result) Exit() (int, error) {
 	}
 	add(r.Rejected, "rejected (5xx)")
 	add(r.Deferred, "deferred (4xx)")
-	add(r.NetworkErrors, plural(r.NetworkErrors, "network error"))
-	add(r.OtherErrors, plural(r.OtherErrors, "other error"))
+	add(r.NetworkErrors, transcript.Plural(int(r.NetworkErrors), "network error", "network errors"))
+	add(r.OtherErrors, transcript.Plural(int(r.OtherErrors), "other error", "other errors"))
 	add(r.NotSent, "not sent")
 	total := r.Sent + r.NotSent
 	msg := fmt.Sprintf("%d of %d messages were not accepted: %s", total-r.Accepted, total, strings.Join(parts, ", "))
@@ -162,13 +162,6 @@ func (r *Result) Exit() (int, error) {
 	return code, e
 }
 
-func plural(n int64, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
-}
-
 // decider returns the run's exit status and the failure behind it.
 func (r *Result) decider() (int, sample) {
 	for _, c := range severity {
@@ -186,8 +179,8 @@ func (r *Result) decider() (int, sample) {
 func (r *Result) WriteSummary(w io.Writer) {
 	secs := r.Elapsed.Seconds()
 	fmt.Fprintf(w, "sent          %d %s to %s in %.3f s over %d %s: %.1f msg/s\n",
-		r.Sent, plural(r.Sent, "message"), transcript.Escape(r.Server), secs,
-		r.Concurrency, plural(int64(r.Concurrency), "connection"), r.MsgsPerSec())
+		r.Sent, transcript.Plural(int(r.Sent), "message", "messages"), transcript.Escape(r.Server), secs,
+		r.Concurrency, transcript.Plural(r.Concurrency, "connection", "connections"), r.MsgsPerSec())
 	mode := "one command at a time"
 	switch {
 	case r.Chunked:

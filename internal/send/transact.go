@@ -11,6 +11,7 @@ import (
 	"github.com/smtpx/smtpx/internal/exitcode"
 	"github.com/smtpx/smtpx/internal/session"
 	"github.com/smtpx/smtpx/internal/target"
+	"github.com/smtpx/smtpx/internal/transcript"
 )
 
 // Deliver runs one whole dialogue with the server in o.Session.Address for
@@ -279,7 +280,7 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 		return
 	}
 	if n := LongLines(src); n > 0 {
-		notes = append(notes, fmt.Sprintf("the message has %d %s over 998 octets (RFC 5321 §4.5.3.1.6), sent as given: many servers refuse them", n, plural(n, "line", "lines")))
+		notes = append(notes, fmt.Sprintf("the message has %d %s over 998 octets (RFC 5321 §4.5.3.1.6), sent as given: many servers refuse them", n, transcript.Plural(n, "line", "lines")))
 	}
 	for _, n := range notes {
 		o.info(n)
@@ -316,13 +317,6 @@ func LongLines(src Source) int {
 		return l.LongLines()
 	}
 	return 0
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func (o *Options) info(msg string) {

@@ -198,17 +198,11 @@ func (r *Result) ReplyLine() string {
 	if r.Reply == nil {
 		return ""
 	}
-	parts := []string{}
-	if r.Reply.Code != 0 {
-		parts = append(parts, strconv.Itoa(r.Reply.Code))
+	line := r.Reply.Line()
+	if r.Reply.Code == 0 { // decided by DNS: an enhanced code, no reply code
+		line = strings.TrimPrefix(strings.TrimPrefix(line, "0"), " ")
 	}
-	if r.Reply.Enhanced != "" {
-		parts = append(parts, r.Reply.Enhanced)
-	}
-	if t := strings.ReplaceAll(r.Reply.Text(), "\n", " "); t != "" {
-		parts = append(parts, t)
-	}
-	return transcript.Escape(strings.Join(parts, " "))
+	return transcript.Escape(line)
 }
 
 // tableLine renders a result as one line of the human bulk table, its
