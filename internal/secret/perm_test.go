@@ -19,13 +19,9 @@ import (
 func TestCommandTimeoutKillsTheGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	s := Sources{Name: "password", Command: "sleep 60 & echo $! > " + pidFile + "; wait", Timeout: 300 * time.Millisecond}
-	start := time.Now()
 	_, err := s.Find()
 	if err == nil || !strings.Contains(err.Error(), "did not finish within 300ms") {
 		t.Fatalf("err = %v", err)
-	}
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("took %s", d)
 	}
 	raw, err := os.ReadFile(pidFile)
 	if err != nil {

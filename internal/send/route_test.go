@@ -159,22 +159,13 @@ func TestRouteThirtySilentMX(t *testing.T) {
 	if code, _ := Exit(txs, false); code != exitcode.Network {
 		t.Errorf("exit %d, want %d", code, exitcode.Network)
 	}
-	// Five timeouts of 1s; the bound is generous for a busy machine, and
-	// far below the 30s all hosts took.
-	if elapsed > 15*time.Second {
-		t.Errorf("took %s", elapsed)
-	}
 }
 
 // TestRoute508Addresses: one MX host with 508 A records used to get 508
 // connection attempts.
 func TestRoute508Addresses(t *testing.T) {
-	var zone strings.Builder
-	zone.WriteString("many.test. MX 10 mx.many.test.\n")
-	for i := range 508 {
-		fmt.Fprintf(&zone, "mx.many.test. A 127.1.%d.%d\n", i/250, i%250+1)
-	}
-	r := limitsResolver(t, zone.String())
+	zone := smtptest.ManyAddressZone("many.test", 508)
+	r := limitsResolver(t, zone)
 	var dials atomic.Int64
 	o := opts("")
 	o.Session.Observer = nil

@@ -50,3 +50,15 @@ func (m *SilentMX) Close() {
 		s.Close()
 	}
 }
+
+// ManyAddressZone is a zone for internal/dnstest in which domain's one MX
+// host has n A records in 127.1.0.0/16: the host that would get n
+// connection attempts without a limit.
+func ManyAddressZone(domain string, n int) string {
+	var zone strings.Builder
+	fmt.Fprintf(&zone, "%s. MX 10 mx.%s.\n", domain, domain)
+	for i := range n {
+		fmt.Fprintf(&zone, "mx.%s. A 127.1.%d.%d\n", domain, i/250, i%250+1)
+	}
+	return zone.String()
+}

@@ -50,20 +50,13 @@ func TestThirtySilentMX(t *testing.T) {
 		t.Errorf("%d connection attempts, %d accepted, second address %s; want 5, 5, unknown",
 			dials.Load(), accepted(), out[1].Verdict)
 	}
-	if elapsed > 15*time.Second {
-		t.Errorf("took %s: five timeouts of 1s were expected", elapsed)
-	}
 }
 
 // Test508Addresses: one host with 508 A records, as an MX or as --mx,
 // used to get 508 connection attempts.
 func Test508Addresses(t *testing.T) {
-	var zone strings.Builder
-	zone.WriteString("many.test. MX 10 mx.many.test.\n")
-	for i := range 508 {
-		fmt.Fprintf(&zone, "mx.many.test. A 127.1.%d.%d\n", i/250, i%250+1)
-	}
-	dns := dnstest.Start(t, zone.String())
+	zone := smtptest.ManyAddressZone("many.test", 508)
+	dns := dnstest.Start(t, zone)
 	for _, mx := range []string{"", "mx.many.test"} {
 		var dials atomic.Int64
 		o := baseOptions()
