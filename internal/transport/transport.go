@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"golang.org/x/net/proxy"
-	"mvdan.cc/sh/v3/shell"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
 )
@@ -175,7 +174,7 @@ func (d *Dialer) Proxied() bool { return d != nil && d.proxyAddr != "" }
 // there is no shell to run them.
 func SplitCommand(line string, getenv func(string) string) ([]string, error) {
 	const hint = "give one command with its arguments, e.g. --pipe '/usr/sbin/sendmail -bs'; it runs without a shell"
-	argv, err := shell.Fields(line, getenv)
+	argv, err := splitWords(line, getenv)
 	if err != nil {
 		return nil, exitcode.Usagef(hint, "--pipe %q: %v", line, err)
 	}
