@@ -458,7 +458,7 @@ func (c *Conn) handleMail(arg string) {
 // https://tools.ietf.org/html/rfc4954#section-8 however it is intentionally
 // relaxed by requiring only '+' to be present.  It allows us to detect
 // malformed values such as +A or +HH and report them appropriately.
-var hexcharRe = regexp.MustCompile(`\+[0-9A-F]?[0-9A-F]?`)
+var hexcharRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\+[0-9A-F]?[0-9A-F]?`) })
 
 func decodeXtext(val string) (string, error) {
 	if !strings.Contains(val, "+") {
@@ -466,7 +466,7 @@ func decodeXtext(val string) (string, error) {
 	}
 
 	var replaceErr error
-	decoded := hexcharRe.ReplaceAllStringFunc(val, func(match string) string {
+	decoded := hexcharRe().ReplaceAllStringFunc(val, func(match string) string {
 		if len(match) != 3 {
 			replaceErr = errors.New("incomplete hexchar")
 			return ""
@@ -492,12 +492,12 @@ func decodeXtext(val string) (string, error) {
 // present.  It also matches disallowed characters in QCHAR and QUCHAR defined
 // in above.
 // So it allows us to detect malformed values and report them appropriately.
-var eUOrDCharRe = regexp.MustCompile(`\\x[{][0-9A-F]+[}]|[[:cntrl:] \\+=]`)
+var eUOrDCharRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\x[{][0-9A-F]+[}]|[[:cntrl:] \\+=]`) })
 
 // Decodes the utf-8-addr-xtext or the utf-8-addr-unitext form.
 func decodeUTF8AddrXtext(val string) (string, error) {
 	var replaceErr error
-	decoded := eUOrDCharRe.ReplaceAllStringFunc(val, func(match string) string {
+	decoded := eUOrDCharRe().ReplaceAllStringFunc(val, func(match string) string {
 		if len(match) == 1 {
 			replaceErr = errors.New("disallowed character:" + match)
 			return ""
