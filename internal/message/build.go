@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"mime"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -636,8 +636,13 @@ func attachment(i int, at Attachment, hasHTML bool) (*node, *blob, error) {
 	return n, b, nil
 }
 
-// sniff detects a media type from the first 512 bytes (the most
-// http.DetectContentType considers).
+// sniff detects a media type from the first 512 bytes, for an
+// attachment whose name has no known extension: the signatures of the
+// formats most often attached (the same bytes the WHATWG MIME Sniffing
+// Standard matches), then text if the bytes are UTF-8 without the control
+// characters of binary data, else application/octet-stream. It replaces
+// net/http's DetectContentType, which linked the whole HTTP stack into
+// every command's start-up.
 func sniff(b *blob) (string, error) {
 	r, err := b.open()
 	if err != nil {
@@ -649,7 +654,46 @@ func sniff(b *blob) (string, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return "", err
 	}
-	return http.DetectContentType(buf[:n]), nil
+	return sniffBytes(buf[:n]), nil
+}
+
+// signatures are leading bytes and the media type they mean.
+var signatures = []struct{ prefix, typ string }{
+	{"%PDF-", "application/pdf"},
+	{"\x89PNG\r\n\x1a\n", "image/png"},
+	{"\xff\xd8\xff", "image/jpeg"},
+	{"GIF87a", "image/gif"},
+	{"GIF89a", "image/gif"},
+	{"PK\x03\x04", "application/zip"},
+	{"\x1f\x8b\x08", "application/x-gzip"},
+	{"%!PS-Adobe-", "application/postscript"},
+}
+
+func sniffBytes(data []byte) string {
+	for _, s := range signatures {
+		if bytes.HasPrefix(data, []byte(s.prefix)) {
+			return s.typ
+		}
+	}
+	if len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP" {
+		return "image/webp"
+	}
+	// A multi-byte character cut at 512 bytes is still text.
+	text := data
+	for i := 0; i < 3 && len(text) > 0 && !utf8.Valid(text); i++ {
+		text = text[:len(text)-1]
+	}
+	if !utf8.Valid(text) {
+		return "application/octet-stream"
+	}
+	for _, c := range text {
+		// The WHATWG's binary data bytes: controls other than TAB, LF,
+		// FF, CR and ESC.
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r' && c != 0x1b {
+			return "application/octet-stream"
+		}
+	}
+	return "text/plain; charset=utf-8"
 }
 
 // assembler lays out header and boundary bytes as literal segments between
