@@ -210,6 +210,9 @@ func runSend(ctx context.Context, env *Env, f *sendFlags) error {
 	if f.load.active() {
 		return runLoad(ctx, env, f, plan)
 	}
+	if f.load.noResume {
+		return exitcode.Usagef("add --count N (with --per-connection M for new connections), or drop --tls-no-resume", "--tls-no-resume applies to load mode only")
+	}
 	return deliver(ctx, env, f, plan)
 }
 

@@ -25,6 +25,7 @@ type loadFlags struct {
 	rate          float64
 	duration      time.Duration
 	merge         bool
+	noResume      bool
 }
 
 var loadFlagNames = []string{"count", "concurrency", "per-connection", "rate", "duration"}
@@ -37,6 +38,7 @@ func (l *loadFlags) register(c *cobra.Command) {
 	fs.IntVar(&l.perConnection, "per-connection", 0, "load mode: at most `M` messages per connection, then a new one (0: no limit)")
 	fs.Float64Var(&l.rate, "rate", 0, "load mode: at most `R` messages per second in all (0: as fast as the server takes them)")
 	fs.DurationVar(&l.duration, "duration", 0, "load mode: keep sending for `D` (e.g. 30s), or until --count is reached")
+	fs.BoolVar(&l.noResume, "tls-no-resume", false, "load mode: a full TLS handshake on every new connection, no session resumption (curl's --no-sessionid)")
 	fs.BoolVar(&l.merge, "merge", false, "merge the --json results of load runs in the FILEs given as arguments (- for standard input) and print them as one run")
 }
 
@@ -130,7 +132,7 @@ func runLoad(ctx context.Context, env *Env, f *sendFlags, plan *sendPlan) error 
 	o.Session.Observer = nil
 	o.Session.TraceBody = false
 	r := load.New(load.Options{Send: &o, Rcpts: plan.env.Rcpts, Count: l.count, Duration: l.duration,
-		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate})
+		Concurrency: l.concurrency, PerConnection: l.perConnection, Rate: l.rate, NoResume: l.noResume})
 
 	// The first interrupt (the run's context, see Main) stops new messages
 	// and lets those in flight finish; a second one kills the process.

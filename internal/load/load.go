@@ -50,6 +50,10 @@ type Options struct {
 	PerConnection int
 	// Rate caps messages started per second over all connections; 0: no cap.
 	Rate float64
+	// NoResume makes every new connection do a full TLS handshake: the
+	// server's worst case, and the baseline that resumption is measured
+	// against.
+	NoResume bool
 }
 
 // Phase is a part of the dialogue whose latency is measured.
@@ -120,7 +124,7 @@ func New(o Options) *Runner {
 	}
 	so := *o.Send
 	so.Source = cache(so.Source)
-	so.Session.TLSConfig = resumable(so.Session.TLSConfig, o.Concurrency)
+	so.Session.TLSConfig = resumable(so.Session.TLSConfig, o.Concurrency, !o.NoResume)
 	o.Send = &so
 	return &Runner{o: o, replies: map[int]int64{}, errs: map[string]int64{}, first: map[int]sample{}}
 }
@@ -299,12 +303,16 @@ func (r *Runner) open(dial context.Context) *session.Session {
 // new connection (--per-connection, or after a broken one) resumes the
 // session of an earlier one (TLS 1.2 tickets, TLS 1.3 PSK) instead of a
 // full handshake: no certificate sent, verified or signed again. A
-// configuration with session tickets disabled is left alone.
-func resumable(cfg *tls.Config, conns int) *tls.Config {
+// configuration with session tickets disabled is left alone; resume false
+// (--tls-no-resume) disables them.
+func resumable(cfg *tls.Config, conns int, resume bool) *tls.Config {
 	if cfg == nil {
 		cfg = &tls.Config{}
 	} else {
 		cfg = cfg.Clone()
+	}
+	if !resume {
+		cfg.SessionTicketsDisabled, cfg.ClientSessionCache = true, nil
 	}
 	if cfg.ClientSessionCache == nil && !cfg.SessionTicketsDisabled {
 		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(max(64, conns))

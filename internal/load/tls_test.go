@@ -63,11 +63,23 @@ func TestTLSResumption(t *testing.T) {
 			t.Errorf("%s: merged %d full %d resumed (%v)", tt.name, m.TLSFull, m.TLSResumed, err)
 		}
 	}
-	// Untrusted: no connection goes through, resumed or not.
+	// --tls-no-resume: every connection a full handshake, whatever the
+	// configuration allows.
 	o := options(p.Addr())
 	o.TLS = target.TLSRequired
+	o.Session.TLSConfig = &tls.Config{RootCAs: cert.Pool()}
+	res := run(Options{Send: o, Count: 6, Concurrency: 2, PerConnection: 1, NoResume: true})
+	if res.Accepted != 6 || res.TLSFull != 6 || res.TLSResumed != 0 {
+		t.Errorf("no resumption: accepted %d, %d full, %d resumed: %v", res.Accepted, res.TLSFull, res.TLSResumed, res.Errors)
+	}
+	if o.Session.TLSConfig.SessionTicketsDisabled {
+		t.Error("the caller's configuration was changed")
+	}
+	// Untrusted: no connection goes through, resumed or not.
+	o = options(p.Addr())
+	o.TLS = target.TLSRequired
 	o.Session.TLSConfig = &tls.Config{}
-	res := run(Options{Send: o, Count: 4, Concurrency: 1, PerConnection: 1})
+	res = run(Options{Send: o, Count: 4, Concurrency: 1, PerConnection: 1})
 	if res.Accepted != 0 || res.TLSResumed != 0 {
 		t.Errorf("untrusted server: accepted %d, resumed %d", res.Accepted, res.TLSResumed)
 	}
