@@ -1,7 +1,7 @@
 // Package auth provides the SASL clients smtpx speaks for SMTP AUTH
 // (RFC 4954) and picks the strongest one a server offers:
 //
-//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802) via github.com/xdg-go/scram
+//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), its own, with SASLprep (RFC 4013)
 //   - CRAM-MD5 (RFC 2195)
 //   - PLAIN (RFC 4616) via github.com/emersion/go-sasl
 //   - LOGIN (draft-murchison-sasl-login), prompts answered in order whatever their wording
@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-sasl"
-	"github.com/xdg-go/scram"
 )
 
 // Credentials are what the user supplied.
@@ -91,9 +90,9 @@ func client(mech string, c Credentials) (sasl.Client, error) {
 	case "CRAM-MD5":
 		return &cramMD5{user: c.User, pass: c.Password}, nil
 	case "SCRAM-SHA-256":
-		return newScram("SCRAM-SHA-256", scram.SHA256, c)
+		return newScramSHA256(c)
 	case "SCRAM-SHA-1":
-		return newScram("SCRAM-SHA-1", scram.SHA1, c)
+		return newScramSHA1(c)
 	case "OAUTHBEARER":
 		return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: c.User, Token: c.Token, Host: c.Host, Port: c.Port}), nil
 	case "XOAUTH2":
@@ -138,32 +137,3 @@ func (x *xoauth2) Start() (string, []byte, error) {
 // Next answers an error challenge (a JSON status) with an empty response,
 // as the mechanism requires, so the server sends its final error reply.
 func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
-
-type scramClient struct {
-	name string
-	conv *scram.ClientConversation
-}
-
-func newScram(name string, h scram.HashGeneratorFcn, c Credentials) (sasl.Client, error) {
-	cl, err := h.NewClient(c.User, c.Password, "")
-	if err != nil {
-		return nil, err
-	}
-	return &scramClient{name: name, conv: cl.NewConversation()}, nil
-}
-
-func (s *scramClient) Start() (string, []byte, error) {
-	first, err := s.conv.Step("")
-	return s.name, []byte(first), err
-}
-
-func (s *scramClient) Next(challenge []byte) ([]byte, error) {
-	if s.conv.Done() {
-		return nil, errors.New("unexpected challenge after SCRAM completed")
-	}
-	resp, err := s.conv.Step(string(challenge))
-	if err != nil {
-		return nil, err
-	}
-	return []byte(resp), nil
-}
