@@ -175,7 +175,6 @@ const (
 )
 
 func (r *Runner) worker(dial, stop context.Context) {
-	o := r.o.Send
 	var (
 		f        *send.Flow
 		used     int
@@ -215,16 +214,13 @@ func (r *Runner) worker(dial, stop context.Context) {
 				continue
 			}
 			failures = 0
-			f, used = o.NewFlow(s, r.o.Rcpts), 0
+			f, used = r.newFlow(s), 0
+			f.Next = nextFn
 		}
 		used++
 		next = nextUnknown
 		lastHere = r.o.PerConnection > 0 && used >= r.o.PerConnection
-		f.Next = nextFn
-		*tx = send.Transaction{Server: o.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
-		t0 := time.Now()
-		f.Transact(tx)
-		r.record(tx, time.Since(t0), true)
+		r.message(f, tx)
 		s := f.Session()
 		keep := send.Reusable(s, tx.Err) && !lastHere && next != nextDone && next != nextNewConn
 		if !keep {
@@ -247,6 +243,21 @@ func (r *Runner) worker(dial, stop context.Context) {
 	if f != nil {
 		f.Session().Finish(nil)
 	}
+}
+
+// newFlow starts the transactions of one connection.
+func (r *Runner) newFlow(s *session.Session) *send.Flow {
+	return r.o.Send.NewFlow(s, r.o.Rcpts)
+}
+
+// message sends one message on f and counts it: the steady state of the
+// send loop, which should allocate nothing once its buffers have grown
+// (TestMessageAllocs). tx is the worker's transaction record, reused.
+func (r *Runner) message(f *send.Flow, tx *send.Transaction) {
+	*tx = send.Transaction{Server: r.o.Send.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
+	t0 := time.Now()
+	f.Transact(tx)
+	r.record(tx, time.Since(t0), true)
 }
 
 // open connects and runs the dialogue up to the first transaction; on
