@@ -91,12 +91,16 @@ type Runner struct {
 	conns                                              atomic.Int64
 	opened                                             atomic.Bool
 
-	mu        sync.Mutex
-	hist      [NumPhases]Histogram
-	replies   map[int]int64
-	errs      map[string]int64
-	first     map[int]sample // the first failure of each exit status
-	lastOK    *session.Reply
+	mu      sync.Mutex
+	hist    [NumPhases]Histogram
+	replies map[int]int64
+	errs    map[string]int64
+	first   map[int]sample // the first failure of each exit status
+	// lastOK is a copy of the last reply that accepted a message (the
+	// transaction's own is read into again by the next); haveOK says
+	// there was one.
+	lastOK    session.Reply
+	haveOK    bool
 	pipelined bool
 	chunked   bool
 	stopErr   error // the failure that stopped the run early
@@ -245,9 +249,13 @@ func (r *Runner) worker(dial, stop context.Context) {
 	}
 }
 
-// newFlow starts the transactions of one connection.
+// newFlow starts the transactions of one connection. Their replies are
+// read into the same Reply values message after message: record keeps
+// copies of the ones it holds on to.
 func (r *Runner) newFlow(s *session.Session) *send.Flow {
-	return r.o.Send.NewFlow(s, r.o.Rcpts)
+	f := r.o.Send.NewFlow(s, r.o.Rcpts)
+	f.ReuseReplies = true
+	return f
 }
 
 // message sends one message on f and counts it: the steady state of the
@@ -393,7 +401,9 @@ func (r *Runner) count(tx *send.Transaction, code int, err error, reply *session
 		r.replies[reply.Code]++
 	}
 	if err == nil {
-		r.lastOK = reply
+		if r.haveOK = reply != nil; r.haveOK {
+			reply.CopyTo(&r.lastOK)
+		}
 		return false
 	}
 	if _, ok := r.first[code]; !ok {
