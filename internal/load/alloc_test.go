@@ -7,10 +7,10 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/smtpx/smtpx/internal/exitcode"
+	"github.com/smtpx/smtpx/internal/smtptest"
 
 	"github.com/smtpx/smtpx/internal/send"
 )
@@ -21,12 +21,10 @@ import (
 // allocation testing.AllocsPerRun counts is the client's. Like Postfix, it
 // writes its replies once it has read everything the client sent.
 type replayer struct {
-	ln       net.Listener
 	chunking bool
 	// rcpt and end, when set, choose the replies to RCPT and to the end
 	// of data of message n (from 1), for tests that do not count.
 	rcpt, end func(n int) []byte
-	wg        sync.WaitGroup
 }
 
 var (
@@ -48,31 +46,7 @@ func startReplayer(tb testing.TB, chunking bool) string {
 
 func (p *replayer) start(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.ln = ln
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		p.wg.Wait()
-	})
-	return ln.Addr().String()
+	return smtptest.ServeConns(tb, p.serve).Addr().String()
 }
 
 func (p *replayer) serve(c net.Conn) {
@@ -114,14 +88,8 @@ func (p *replayer) serve(c net.Conn) {
 			ok = say(pick(p.rcpt, n, replayRcpt))
 		case "DATA":
 			say(replayData)
-			for {
-				l, err := r.ReadSlice('\n')
-				if err != nil && err != bufio.ErrBufferFull {
-					return
-				}
-				if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
-					break
-				}
+			if !skipContent(r) {
+				return
 			}
 			ok = say(pick(p.end, n, replayEnd))
 		case "BDAT":
