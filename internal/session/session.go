@@ -87,7 +87,8 @@ type Session struct {
 	TLS *tls.ConnectionState
 	// Timings of each phase so far.
 	Timings Timings
-	// Last is the last reply read.
+	// Last is the last reply read: after ReadReplyInto, the caller's
+	// Reply, which changes when the caller reads into it again.
 	Last *Reply
 	// quit is set once QUIT was written.
 	quit bool
