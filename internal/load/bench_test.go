@@ -59,6 +59,7 @@ func benchTransactions(b *testing.B, chunking bool) {
 		b.Fatal(tx.Err)
 	}
 	f := o.NewFlow(s, rcpts)
+	f.ReuseReplies = true // as Runner.newFlow
 	left := b.N
 	f.Next = func() send.After {
 		if left > 1 {
@@ -70,7 +71,8 @@ func benchTransactions(b *testing.B, chunking bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for ; left > 0; left-- {
-		tx := &send.Transaction{}
+		// One record for the run, as a worker keeps.
+		*tx = send.Transaction{Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
 		f.Transact(tx)
 		if tx.Err != nil {
 			b.Fatal(tx.Err)

@@ -95,12 +95,16 @@ type Runner struct {
 	conns                                              atomic.Int64
 	opened                                             atomic.Bool
 
-	mu        sync.Mutex
-	hist      [NumPhases]Histogram
-	replies   map[int]int64
-	errs      map[string]int64
-	first     map[int]sample // the first failure of each exit status
-	lastOK    *session.Reply
+	mu      sync.Mutex
+	hist    [NumPhases]Histogram
+	replies map[int]int64
+	errs    map[string]int64
+	first   map[int]sample // the first failure of each exit status
+	// lastOK is a copy of the last reply that accepted a message (the
+	// transaction's own is read into again by the next); haveOK says
+	// there was one.
+	lastOK    session.Reply
+	haveOK    bool
 	pipelined bool
 	chunked   bool
 	stopErr   error // the failure that stopped the run early
@@ -179,7 +183,6 @@ const (
 )
 
 func (r *Runner) worker(dial, stop context.Context) {
-	o := r.o.Send
 	var (
 		f        *send.Flow
 		used     int
@@ -219,16 +222,13 @@ func (r *Runner) worker(dial, stop context.Context) {
 				continue
 			}
 			failures = 0
-			f, used = o.NewFlow(s, r.o.Rcpts), 0
+			f, used = r.newFlow(s), 0
+			f.Next = nextFn
 		}
 		used++
 		next = nextUnknown
 		lastHere = r.o.PerConnection > 0 && used >= r.o.PerConnection
-		f.Next = nextFn
-		*tx = send.Transaction{Server: o.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
-		t0 := time.Now()
-		f.Transact(tx)
-		r.record(tx, time.Since(t0), true)
+		r.message(f, tx)
 		s := f.Session()
 		keep := send.Reusable(s, tx.Err) && !lastHere && next != nextDone && next != nextNewConn
 		if !keep {
@@ -251,6 +251,25 @@ func (r *Runner) worker(dial, stop context.Context) {
 	if f != nil {
 		f.Session().Finish(nil)
 	}
+}
+
+// newFlow starts the transactions of one connection. Their replies are
+// read into the same Reply values message after message: record keeps
+// copies of the ones it holds on to.
+func (r *Runner) newFlow(s *session.Session) *send.Flow {
+	f := r.o.Send.NewFlow(s, r.o.Rcpts)
+	f.ReuseReplies = true
+	return f
+}
+
+// message sends one message on f and counts it: the steady state of the
+// send loop, which should allocate nothing once its buffers have grown
+// (TestMessageAllocs). tx is the worker's transaction record, reused.
+func (r *Runner) message(f *send.Flow, tx *send.Transaction) {
+	*tx = send.Transaction{Server: r.o.Send.Session.Address, Rcpts: tx.Rcpts[:0], Failures: tx.Failures[:0]}
+	t0 := time.Now()
+	f.Transact(tx)
+	r.record(tx, time.Since(t0), true)
 }
 
 // open connects and runs the dialogue up to the first transaction; on
@@ -390,7 +409,9 @@ func (r *Runner) count(tx *send.Transaction, code int, err error, reply *session
 		r.replies[reply.Code]++
 	}
 	if err == nil {
-		r.lastOK = reply
+		if r.haveOK = reply != nil; r.haveOK {
+			reply.CopyTo(&r.lastOK)
+		}
 		return false
 	}
 	if _, ok := r.first[code]; !ok {

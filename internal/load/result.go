@@ -80,7 +80,10 @@ func (r *Runner) result(elapsed time.Duration, interrupted bool) *Result {
 		NetworkErrors: r.network.Load(), OtherErrors: r.other.Load(),
 		Connections: r.conns.Load(), Pipelined: r.pipelined, Chunked: r.chunked,
 		TLSFull: r.full, TLSResumed: r.resumed, Replies: map[int]int64{}, Interrupted: interrupted, Stopped: r.stopErr,
-		first: map[int]sample{}, lastOK: r.lastOK,
+		first: map[int]sample{},
+	}
+	if r.haveOK {
+		res.lastOK = r.lastOK.Clone()
 	}
 	if o.Count > 0 {
 		res.NotSent = int64(o.Count) - res.Sent

@@ -7,9 +7,10 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/smtpx/smtpx/internal/smtptest"
 )
 
 // miniSink is a minimal in-process SMTP sink for benchmarks: it stores
@@ -20,35 +21,12 @@ type miniSink struct {
 	ln       net.Listener
 	chunking bool
 	stored   atomic.Int64
-	wg       sync.WaitGroup
 }
 
 func startMiniSink(tb testing.TB, chunking bool) *miniSink {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &miniSink{ln: ln, chunking: chunking}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		s.wg.Wait()
-	})
+	s := &miniSink{chunking: chunking}
+	s.ln = smtptest.ServeConns(tb, s.serve)
 	return s
 }
 
@@ -84,14 +62,8 @@ func (s *miniSink) serve(c net.Conn) {
 			ok = reply(ext + "250 SIZE 100000000")
 		case "DATA":
 			reply("354 go")
-			for {
-				l, err := r.ReadSlice('\n')
-				if err != nil && err != bufio.ErrBufferFull {
-					return
-				}
-				if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
-					break
-				}
+			if !skipContent(r) {
+				return
 			}
 			s.stored.Add(1)
 			ok = reply("250 2.0.0 ok")
@@ -113,6 +85,20 @@ func (s *miniSink) serve(c net.Conn) {
 		}
 		if !ok {
 			return
+		}
+	}
+}
+
+// skipContent reads DATA content up to and including its end (".\r\n");
+// false when the connection ended first.
+func skipContent(r *bufio.Reader) bool {
+	for {
+		l, err := r.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return false
+		}
+		if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
+			return true
 		}
 	}
 }

@@ -39,9 +39,18 @@ type Flow struct {
 	// Next is asked, once per transaction and just before its end of data
 	// is written, what follows it on this connection. nil means
 	// AfterNothing. It is not asked when the transaction ends earlier.
-	Next    func() After
-	pending bool // the next group is already on the wire
-	dirty   bool // the server may hold an open transaction: RSET first
+	Next func() After
+	// ReuseReplies has every transaction read its replies into the Reply
+	// values of the one before (session.ReadReplyInto), so that the send
+	// loop allocates nothing for them: the replies a Transaction holds
+	// are then valid until the next Transact, and a caller keeps a copy
+	// (Reply.Clone) of any it needs longer. The replies in errors are
+	// copies already.
+	ReuseReplies bool
+	pending      bool // the next group is already on the wire
+	dirty        bool // the server may hold an open transaction: RSET first
+	cmds         commands
+	replies      replySlots
 }
 
 // NewFlow starts a Flow on s, a session Open returned.
@@ -59,12 +68,16 @@ func (f *Flow) Pending() bool { return f.pending }
 // Transact runs one transaction and records it in tx. Afterwards Reusable
 // says whether another may follow on this connection.
 func (f *Flow) Transact(tx *Transaction) {
-	st := &step{after: f.Next, sent: f.pending, rset: f.dirty && !f.pending}
+	st := &step{after: f.Next, sent: f.pending, rset: f.dirty && !f.pending, cmds: &f.cmds}
 	f.pending, f.dirty = false, false
 	if tx.Server == "" {
 		tx.Server = f.o.Session.Address
 	}
 	tx.Session = f.s
+	if f.ReuseReplies {
+		f.replies.n = 0
+		tx.replies = &f.replies
+	}
 	f.o.transact(f.s, tx, f.rcpts, st)
 	if tx.Data != nil && tx.Data.Code == 354 && !st.ended && tx.End == nil {
 		// The server is still reading content (the message could not be

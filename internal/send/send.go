@@ -120,6 +120,28 @@ type Transaction struct {
 	// Failures are the failing replies and errors in wire order; the first
 	// decides the exit status.
 	Failures []error
+
+	// replies, when set (by a Flow with ReuseReplies), are the Reply
+	// values the transaction reads into, in order.
+	replies *replySlots
+}
+
+// replySlots are Reply values read into again by each transaction of a
+// Flow: one per reply of a transaction, so as many as its longest
+// (RSET, MAIL, a reply per recipient, DATA, the end of data, and the
+// per-recipient replies of LMTP or PRDR), a number the sender chooses.
+type replySlots struct {
+	list []*session.Reply
+	n    int // used by the current transaction
+}
+
+// next returns the Reply for the transaction's next reply.
+func (p *replySlots) next() *session.Reply {
+	if p.n == len(p.list) {
+		p.list = append(p.list, &session.Reply{})
+	}
+	p.n++
+	return p.list[p.n-1]
 }
 
 // queueIDPatterns find the id a server gives the accepted message.

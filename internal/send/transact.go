@@ -209,6 +209,10 @@ func (tx *Transaction) note(r *session.Reply) {
 // data): the server is out of sequence, a protocol failure (exit 7), never
 // a success for mail that was not accepted.
 func (tx *Transaction) replyFail(op string, r *session.Reply) {
+	if tx.replies != nil {
+		// An error outlives the transaction; the Reply is read into again.
+		r = r.Clone()
+	}
 	if r.Class() == 2 || r.Class() == 3 {
 		tx.fail(&session.Error{Kind: session.KindProtocol, Op: op, Reply: r, Cause: session.ErrOutOfSeq,
 			Msg: fmt.Sprintf("unexpected reply %d to %s (out of sequence)", r.Code, op)})
@@ -234,6 +238,7 @@ type step struct {
 	rset  bool         // RSET first: the previous transaction was left open
 	sent  bool         // MAIL, RCPT and DATA went out with the previous end of data
 	after func() After // asked just before the end of data is written
+	cmds  *commands    // kept from the previous transaction, if any
 	// Set by the transaction:
 	wroteNext bool // the next MAIL/RCPT/DATA group rode with the end of data
 	ended     bool // the server closed the transaction (reply to the end of data)
@@ -251,7 +256,7 @@ func (o *Options) ride(st *step, pipelined bool, group []string) []string {
 	switch st.after() {
 	case AfterQuit:
 		if pipelined && o.QuitAfter == "" {
-			return []string{"QUIT"}
+			return quitOnly
 		}
 	case AfterNext:
 		// XFORWARD must precede the next MAIL on its own: nothing rides.
@@ -263,6 +268,9 @@ func (o *Options) ride(st *step, pipelined bool, group []string) []string {
 	return nil
 }
 
+// quitOnly is QUIT riding alone; never written to.
+var quitOnly = []string{"QUIT"}
+
 func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st *step) {
 	src := o.Source
 	size := src.Size()
@@ -273,14 +281,18 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 			Hint: "make the message smaller; the server would refuse it"})
 		return
 	}
-	var notes []string
-	mail, err := o.mailCommand(s, size, rcpts, &notes)
-	if err != nil {
+	c := st.cmds
+	if c == nil {
+		c = &commands{}
+	}
+	if err := o.buildCommands(s, size, rcpts, c); err != nil {
 		tx.fail(err)
 		return
 	}
+	notes := c.notes
 	if n := LongLines(src); n > 0 {
-		notes = append(notes, fmt.Sprintf("the message has %d %s over 998 octets (RFC 5321 §4.5.3.1.6), sent as given: many servers refuse them", n, transcript.Plural(n, "line", "lines")))
+		// Full slice expression: the note must not land in c's array.
+		notes = append(notes[:len(notes):len(notes)], fmt.Sprintf("the message has %d %s over 998 octets (RFC 5321 §4.5.3.1.6), sent as given: many servers refuse them", n, transcript.Plural(n, "line", "lines")))
 	}
 	for _, n := range notes {
 		o.info(n)
@@ -289,9 +301,7 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 		return
 	}
 	tx.PRDR = o.usePRDR(s.Ext)
-	cmds := make([]string, len(rcpts))
-	for i, r := range rcpts {
-		cmds[i] = o.rcptCommand(s, r)
+	for _, r := range rcpts {
 		tx.Rcpts = append(tx.Rcpts, RcptResult{Mailbox: r.Mailbox})
 	}
 	pipe := o.Pipeline && s.Ext.Has("PIPELINING") && o.QuitAfter != "mail" && o.QuitAfter != "rcpt" && o.QuitAfter != "data"
@@ -301,13 +311,56 @@ func (o *Options) transact(s *session.Session, tx *Transaction, rcpts []Rcpt, st
 	tx.Pipelined, tx.Chunked = pipe, chunk
 	switch {
 	case pipe && chunk:
-		o.pipelinedBDAT(s, tx, mail, cmds, st)
+		o.pipelinedBDAT(s, tx, c.envelope(), st)
 	case pipe:
-		o.pipelinedDATA(s, tx, mail, cmds, st)
+		o.pipelinedDATA(s, tx, c.group, st)
 	default:
 		// Without PIPELINING, QUIT may not ride with the end of data.
-		o.sequential(s, tx, mail, cmds, chunk, st)
+		o.sequential(s, tx, c.group[0], c.rcpts(), chunk, st)
 	}
+}
+
+// commands are a transaction's MAIL and RCPT commands, in the group that
+// PIPELINING sends. A Flow keeps them: its messages have one envelope and
+// one session, so they are built again only when what MAIL says of the
+// message changes (a --data file rewritten between messages).
+type commands struct {
+	built              bool
+	size               int64
+	eightBit, utf8Head bool
+	notes              []string // what building MAIL had to say
+	group              []string // MAIL, RCPT..., DATA; never appended to
+}
+
+// envelope is MAIL and RCPT: the group without DATA.
+func (c *commands) envelope() []string { return c.group[:len(c.group)-1] }
+
+// rcpts are the RCPT commands.
+func (c *commands) rcpts() []string { return c.group[1 : len(c.group)-1] }
+
+// buildCommands fills c for a message of size bytes to rcpts, unless it
+// holds them already. Failures (what the server cannot take) are not kept.
+func (o *Options) buildCommands(s *session.Session, size int64, rcpts []Rcpt, c *commands) error {
+	var eight, utf8 bool
+	if o.Source != nil {
+		eight, utf8 = o.Source.EightBit(), o.Source.UTF8Headers()
+	}
+	if c.built && c.size == size && c.eightBit == eight && c.utf8Head == utf8 {
+		return nil
+	}
+	var notes []string
+	mail, err := o.mailCommand(s, size, rcpts, &notes)
+	if err != nil {
+		*c = commands{}
+		return err
+	}
+	group := make([]string, 0, len(rcpts)+2)
+	group = append(group, mail)
+	for _, r := range rcpts {
+		group = append(group, o.rcptCommand(s, r))
+	}
+	*c = commands{built: true, size: size, eightBit: eight, utf8Head: utf8, notes: notes, group: append(group, "DATA")}
+	return nil
 }
 
 // LongLines is how many lines of src are over 998 octets; only a message
@@ -327,7 +380,14 @@ func (o *Options) info(msg string) {
 
 // read reads one reply, counting the wait.
 func (tx *Transaction) read(s *session.Session, op string) (*session.Reply, bool) {
-	r, err := s.ReadReply(op)
+	var r *session.Reply
+	var err error
+	if tx.replies != nil {
+		r = tx.replies.next()
+		err = s.ReadReplyInto(op, r)
+	} else {
+		r, err = s.ReadReply(op)
+	}
 	if err != nil {
 		tx.fail(err)
 		return nil, false
@@ -378,8 +438,9 @@ func (tx *Transaction) readRSET(s *session.Session) bool {
 	return ok
 }
 
-func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
-	group := append(append([]string{mail}, rcpts...), "DATA")
+// pipelinedDATA runs a transaction whose group (MAIL, RCPT..., DATA) is
+// written at once, unless it rode with the previous end of data.
+func (o *Options) pipelinedDATA(s *session.Session, tx *Transaction, group []string, st *step) {
 	if !st.sent {
 		out := group
 		if st.rset {
@@ -513,14 +574,16 @@ func (tx *Transaction) readRcptReplies(s *session.Session, op string, each func(
 	return true
 }
 
-func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, mail string, rcpts []string, st *step) {
+// pipelinedBDAT runs a transaction in one flight: envelope (MAIL and
+// RCPT), BDAT and the whole message.
+func (o *Options) pipelinedBDAT(s *session.Session, tx *Transaction, envelope []string, st *step) {
 	body, err := o.Source.Open()
 	if err != nil {
 		tx.fail(exitcode.Usagef("check the --data or --attach file", "cannot read the message: %v", err))
 		return
 	}
 	defer body.Close()
-	before := append([]string{mail}, rcpts...)
+	before := envelope
 	if st.rset {
 		before = append([]string{"RSET"}, before...)
 	}

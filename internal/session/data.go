@@ -122,12 +122,7 @@ func (s *Session) WriteData(body io.Reader, trailing ...string) (int64, error) {
 		return dw.Bytes, s.earlyReply()
 	}
 	s.bw.WriteString(".\r\n")
-	for _, l := range trailing {
-		s.bw.WriteString(l + "\r\n")
-		if l == "QUIT" {
-			s.quit = true
-		}
-	}
+	s.writeLines(trailing)
 	if err := s.flush(); err != nil {
 		return dw.Bytes, err
 	}
@@ -244,19 +239,23 @@ func (s *Session) wireErr(err error) error {
 // trailing commands, all in one flight. Replies are not read. Fewer than
 // size bytes from content is an error: the server would wait for the rest.
 func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last bool, trailing ...string) error {
-	for _, l := range append(append([]string{}, before...), trailing...) {
-		if err := CheckLine(l); err != nil {
-			return err
+	for _, list := range [2][]string{before, trailing} {
+		for _, l := range list {
+			if err := CheckLine(l); err != nil {
+				return err
+			}
 		}
 	}
-	for _, l := range before {
-		s.bw.WriteString(l + "\r\n")
-	}
-	cmd := "BDAT " + strconv.FormatInt(size, 10)
+	s.writeLines(before)
+	// Built in a kept buffer: a string per message would be garbage per
+	// message in load mode; the event's string is made only when observed.
+	cmd := strconv.AppendInt(append(s.cmd[:0], "BDAT "...), size, 10)
 	if last {
-		cmd += " LAST"
+		cmd = append(cmd, " LAST"...)
 	}
-	s.bw.WriteString(cmd + "\r\n")
+	s.cmd = cmd
+	s.bw.Write(cmd)
+	s.bw.WriteString("\r\n")
 	n, err := s.copyN(content, size)
 	if err != nil {
 		return err
@@ -265,26 +264,34 @@ func (s *Session) WriteBDAT(before []string, content io.Reader, size int64, last
 		s.abandon()
 		return &Error{Kind: KindUsage, Op: "BDAT", Msg: fmt.Sprintf("message has %d bytes, %d were announced", n, size)}
 	}
-	for _, l := range trailing {
-		s.bw.WriteString(l + "\r\n")
-		if l == "QUIT" {
-			s.quit = true
-		}
-	}
+	s.writeLines(trailing)
 	if err := s.flush(); err != nil {
 		return err
+	}
+	if s.opts.Observer == nil {
+		return nil
 	}
 	for _, l := range before {
 		s.emit(Event{Dir: Sent, Line: l})
 	}
-	s.emit(Event{Dir: Sent, Line: cmd})
-	if s.opts.Observer != nil {
-		s.info("%d bytes of message data", size)
-	}
+	s.emit(Event{Dir: Sent, Line: string(cmd)})
+	s.info("%d bytes of message data", size)
 	for _, l := range trailing {
 		s.emit(Event{Dir: Sent, Line: l})
 	}
 	return nil
+}
+
+// writeLines buffers commands (checked by the caller) with their line
+// ends, noting a QUIT.
+func (s *Session) writeLines(lines []string) {
+	for _, l := range lines {
+		s.bw.WriteString(l)
+		s.bw.WriteString("\r\n")
+		if l == "QUIT" {
+			s.quit = true
+		}
+	}
 }
 
 // copyN copies at most n bytes into the write buffer, refreshing the write

@@ -28,6 +28,34 @@ type Reply struct {
 	// wire holds the lines as received when hiding secrets changed them:
 	// an AUTH challenge is decoded from what the server really sent.
 	wire []string
+	// in and shown are kept by ReadReplyInto for the next reply read into
+	// this one: each line as received, and as the transcript shows it
+	// (code included, secrets hidden). A line the same as the one at its
+	// place in the last reply keeps that string, so a server saying the
+	// same again costs no allocation.
+	in, shown []string
+}
+
+// Clone returns a copy of r that no later read changes: what a caller
+// keeps of a reply it read with ReadReplyInto, past the next read into
+// the same Reply.
+func (r *Reply) Clone() *Reply {
+	c := &Reply{}
+	r.CopyTo(c)
+	return c
+}
+
+// CopyTo makes dst a copy of r, as Clone does, reusing dst's storage: a
+// caller that keeps the latest of many replies copies each into the same
+// dst without allocating. The strings are shared: strings never change.
+func (r *Reply) CopyTo(dst *Reply) {
+	dst.Code, dst.Enhanced = r.Code, r.Enhanced
+	dst.Lines = append(dst.Lines[:0], r.Lines...)
+	if r.wire == nil {
+		dst.wire = nil
+	} else {
+		dst.wire = append(dst.wire[:0], r.wire...)
+	}
 }
 
 // received returns the text of each line exactly as the server sent it.
@@ -177,27 +205,32 @@ type ReplyReader struct {
 	// red hides the secrets sent in AUTH in every line read, before it is
 	// parsed, reported or put in an error.
 	red *redactor
+	// long gathers a line that does not fit in R's buffer; kept, so that
+	// such lines cost no allocation once it has grown (to MaxLineLen).
+	long []byte
 }
 
-// readLine returns one line without its line end. A line longer than
-// MaxLineLen is an error; the reader never holds more than that in memory.
-func (rr *ReplyReader) readLine() (string, error) {
-	max := rr.MaxLineLen
-	if max <= 0 {
-		max = DefaultMaxLineLen
-	}
-	var buf []byte
+// readLine returns one line without its line end. The bytes are valid
+// until the next read: the bufio.Reader's own buffer when the line fits
+// in it, else rr.long. A line longer than MaxLineLen is an error; the
+// reader never holds more than that in memory.
+func (rr *ReplyReader) readLine() ([]byte, error) {
+	limit := rr.maxLen()
+	buf := rr.long[:0]
 	for {
 		frag, err := rr.R.ReadSlice('\n')
-		if len(buf)+len(frag) > max+2 {
+		if len(buf)+len(frag) > limit+2 {
 			// Keep only a prefix of the offending line for the transcript.
-			head := append(buf, frag...)
-			if len(head) > 64 {
-				head = head[:64]
-			}
-			return string(head), errLineTooLong
+			head := append(buf, frag[:min(len(frag), max(0, 64-len(buf)))]...)
+			rr.long = head[:0]
+			return head[:min(len(head), 64)], errLineTooLong
+		}
+		if err == nil && len(buf) == 0 {
+			// The usual case: the whole line is in the buffer, no copy.
+			return trimEOL(frag), nil
 		}
 		buf = append(buf, frag...)
+		rr.long = buf[:0]
 		if err == nil {
 			break
 		}
@@ -205,13 +238,17 @@ func (rr *ReplyReader) readLine() (string, error) {
 			continue
 		}
 		if err == io.EOF && len(buf) > 0 {
-			return string(buf), io.ErrUnexpectedEOF
+			return buf, io.ErrUnexpectedEOF
 		}
-		return string(buf), err
+		return buf, err
 	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	buf = bytes.TrimSuffix(buf, []byte("\r"))
-	return string(buf), nil
+	return trimEOL(buf), nil
+}
+
+// trimEOL drops a line end: LF, or CR LF.
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
 // ReadReply reads one complete reply. It also returns each line as it was
@@ -219,36 +256,73 @@ func (rr *ReplyReader) readLine() (string, error) {
 // show what the server sent. Lines and the reply hide any secret sent in
 // AUTH.
 func (rr *ReplyReader) ReadReply() (*Reply, []string, error) {
+	r := &Reply{}
+	raw, err := rr.read(r, false)
+	if err != nil {
+		return nil, raw, err
+	}
+	return r, raw, nil
+}
+
+// read reads one reply into r and returns each line as read (see
+// ReadReply). With reuse, r is a Reply read into before: its storage is
+// reused, the lines it held (in, shown) are offered again as the strings
+// for the same text, and the lines returned are r.shown, valid until the
+// next read into r. On error, what r holds is undefined.
+func (rr *ReplyReader) read(r *Reply, reuse bool) (raw []string, err error) {
 	maxLines := rr.MaxLines
 	if maxLines <= 0 {
 		maxLines = DefaultMaxLines
 	}
-	var raw []string
-	r := &Reply{}
+	var in []string
+	lines := r.Lines[:0]
+	if reuse {
+		in, raw = r.in, r.shown[:0]
+		// Drop the previous reply's strings rather than keep them alive
+		// past their use; the interned lines are dropped below.
+		clear(r.Lines)
+		clear(r.shown)
+	}
+	*r = Reply{Lines: lines, in: r.in, shown: r.shown}
+	n := 0 // lines read
 	for {
-		line, err := rr.readLine()
-		wire := line
+		b, err := rr.readLine()
+		var wire string
+		if n < len(in) && string(b) == in[n] {
+			wire = in[n]
+		} else {
+			wire = string(b)
+		}
+		if reuse && err == nil {
+			if n < len(in) {
+				in[n] = wire
+			} else {
+				in = append(in, wire)
+			}
+		}
+		n++
+		line := wire
 		if rr.red != nil {
 			line = rr.red.line(line, err != nil, rr.maxLen())
 		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, append(raw, line), &ProtocolError{Msg: fmt.Sprintf("reply line longer than %d bytes", rr.maxLen())}
+				return append(raw, line), &ProtocolError{Msg: fmt.Sprintf("reply line longer than %d bytes", rr.maxLen())}
 			}
 			if line != "" {
 				raw = append(raw, line)
 			}
-			return nil, raw, err
+			return raw, err
 		}
 		raw = append(raw, line)
 		code, sep, text, perr := parseLine(line)
 		if perr != nil {
-			return nil, raw, perr
+			return raw, perr
 		}
 		if r.Code == 0 {
 			r.Code = code
 		} else if code != r.Code {
-			return nil, raw, &ProtocolError{Msg: fmt.Sprintf("reply code changed from %d to %d within one reply", r.Code, code), Line: line}
+			return raw, &ProtocolError{Msg: fmt.Sprintf("reply code changed from %d to %d within one reply", r.Code, code), Line: line}
 		}
 		r.Lines = append(r.Lines, text)
 		if line != wire && r.wire == nil {
@@ -263,14 +337,18 @@ func (rr *ReplyReader) ReadReply() (*Reply, []string, error) {
 			break
 		}
 		if len(r.Lines) >= maxLines {
-			return nil, raw, &ProtocolError{Msg: fmt.Sprintf("reply has more than %d lines", maxLines)}
+			return raw, &ProtocolError{Msg: fmt.Sprintf("reply has more than %d lines", maxLines)}
 		}
+	}
+	if reuse {
+		clear(in[n:])
+		r.in, r.shown = in[:n], raw
 	}
 	// A class mismatch such as "250 5.1.1" is kept: callers explain it.
 	if e, _, ok := SplitEnhanced(r.Lines[0]); ok {
 		r.Enhanced = e
 	}
-	return r, raw, nil
+	return raw, nil
 }
 
 func (rr *ReplyReader) maxLen() int {

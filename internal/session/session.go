@@ -87,13 +87,16 @@ type Session struct {
 	TLS *tls.ConnectionState
 	// Timings of each phase so far.
 	Timings Timings
-	// Last is the last reply read.
+	// Last is the last reply read: after ReadReplyInto, the caller's
+	// Reply, which changes when the caller reads into it again.
 	Last *Reply
 	// quit is set once QUIT was written.
 	quit bool
-	// dw and buf carry message content; kept across transactions.
+	// dw and buf carry message content, cmd a BDAT command; kept across
+	// transactions.
 	dw  *DotWriter
 	buf []byte
+	cmd []byte
 	// peek looks for early replies in the data phase (see earlyInput).
 	peek *connPeeker
 	// red hides the credentials once AUTH has begun; it outlives the
@@ -258,26 +261,46 @@ func (s *Session) ReadBanner() (*Reply, error) {
 // ReadReply waits (bounded by Options.Timeout) for one reply and reports its
 // lines. op names what the reply answers, for error messages.
 func (s *Session) ReadReply(op string) (*Reply, error) {
-	if err := s.deadline(false); err != nil {
-		return nil, s.readErr(op, err)
+	r := &Reply{}
+	if err := s.readReply(op, r, false); err != nil {
+		return nil, err
 	}
-	r, raw, err := s.rr.ReadReply()
+	return r, nil
+}
+
+// ReadReplyInto is ReadReply for a caller that reads many replies and
+// keeps none, as load mode's send loop does: it reads into r, reusing
+// the storage r holds from an earlier read, so that a server saying the
+// same again costs no allocation. A later read into r overwrites it
+// (strings taken from it stay valid: strings never change): keep
+// r.Clone() to hold a reply past that. On error, r holds nothing usable.
+func (s *Session) ReadReplyInto(op string, r *Reply) error {
+	return s.readReply(op, r, true)
+}
+
+func (s *Session) readReply(op string, r *Reply, reuse bool) error {
+	if err := s.deadline(false); err != nil {
+		return s.readErr(op, err)
+	}
+	raw, err := s.rr.read(r, reuse)
 	code := 0
-	if r != nil {
+	if err == nil {
 		code = r.Code
 	}
-	for i, l := range raw {
-		e := Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil}
-		if e.Last {
-			e.Wait = time.Since(s.lastWrite)
+	if s.opts.Observer != nil {
+		for i, l := range raw {
+			e := Event{Dir: Received, Line: l, Code: code, Last: i == len(raw)-1 && err == nil}
+			if e.Last {
+				e.Wait = time.Since(s.lastWrite)
+			}
+			s.emit(e)
 		}
-		s.emit(e)
 	}
 	if err != nil {
-		return nil, s.readErr(op, err)
+		return s.readErr(op, err)
 	}
 	s.Last = r
-	return r, nil
+	return nil
 }
 
 // deadline arms the wait for one read (or write), unless the run was

@@ -28,7 +28,6 @@ type SOCKS5 struct {
 
 	mu   sync.Mutex
 	reqs []SOCKSRequest
-	wg   sync.WaitGroup
 }
 
 // SOCKSRequest is one CONNECT request as the proxy received it.
@@ -43,33 +42,11 @@ type SOCKSRequest struct {
 // it before it serves. It stops when the test ends.
 func StartSOCKS5(t testing.TB, set func(*SOCKS5)) *SOCKS5 {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &SOCKS5{ln: ln}
+	p := &SOCKS5{}
 	if set != nil {
 		set(p)
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.wg.Wait()
-	})
+	p.ln = ServeConns(t, p.serve)
 	return p
 }
 
