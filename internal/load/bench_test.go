@@ -59,7 +59,7 @@ func benchTransactions(b *testing.B, chunking bool) {
 		b.Fatal(tx.Err)
 	}
 	f := o.NewFlow(s, rcpts)
-	f.ReuseReplies = true // as Runner.newFlow
+	f.ReuseReplies, f.SkipQueueID = true, true // as Runner.newFlow
 	left := b.N
 	f.Next = func() send.After {
 		if left > 1 {

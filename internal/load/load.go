@@ -255,10 +255,12 @@ func (r *Runner) worker(dial, stop context.Context) {
 
 // newFlow starts the transactions of one connection. Their replies are
 // read into the same Reply values message after message: record keeps
-// copies of the ones it holds on to.
+// copies of the ones it holds on to. Queue IDs are not looked for: a load
+// run reports none.
 func (r *Runner) newFlow(s *session.Session) *send.Flow {
 	f := r.o.Send.NewFlow(s, r.o.Rcpts)
 	f.ReuseReplies = true
+	f.SkipQueueID = true
 	return f
 }
 

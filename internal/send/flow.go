@@ -47,10 +47,14 @@ type Flow struct {
 	// (Reply.Clone) of any it needs longer. The replies in errors are
 	// copies already.
 	ReuseReplies bool
-	pending      bool // the next group is already on the wire
-	dirty        bool // the server may hold an open transaction: RSET first
-	cmds         commands
-	replies      replySlots
+	// SkipQueueID leaves Transaction.QueueID empty: matching the patterns
+	// costs allocations on every message whose reply names a new queue
+	// ID, and load mode reports none.
+	SkipQueueID bool
+	pending     bool // the next group is already on the wire
+	dirty       bool // the server may hold an open transaction: RSET first
+	cmds        commands
+	replies     replySlots
 }
 
 // NewFlow starts a Flow on s, a session Open returned.
@@ -74,6 +78,7 @@ func (f *Flow) Transact(tx *Transaction) {
 		tx.Server = f.o.Session.Address
 	}
 	tx.Session = f.s
+	tx.skipQueueID = f.SkipQueueID
 	if f.ReuseReplies {
 		f.replies.n = 0
 		tx.replies = &f.replies

@@ -124,6 +124,8 @@ type Transaction struct {
 	// replies, when set (by a Flow with ReuseReplies), are the Reply
 	// values the transaction reads into, in order.
 	replies *replySlots
+	// skipQueueID: see Flow.SkipQueueID.
+	skipQueueID bool
 }
 
 // replySlots are Reply values read into again by each transaction of a

@@ -531,7 +531,9 @@ func (o *Options) readEnd(s *session.Session, tx *Transaction, accepted int, op 
 			tx.replyFail(op, r)
 			return
 		}
-		tx.QueueID = QueueID(r.Text())
+		if !tx.skipQueueID {
+			tx.QueueID = QueueID(r.Text())
+		}
 		for i := range tx.Rcpts {
 			if rr := tx.Rcpts[i].Reply; rr != nil && rr.Code/100 == 2 {
 				tx.Rcpts[i].Accepted = true
@@ -564,7 +566,7 @@ func (tx *Transaction) readRcptReplies(s *session.Session, op string, each func(
 		}
 		if r.Code/100 == 2 {
 			tx.Rcpts[i].Accepted = true
-			if tx.QueueID == "" {
+			if tx.QueueID == "" && !tx.skipQueueID {
 				tx.QueueID = QueueID(r.Text())
 			}
 		} else {
