@@ -17,14 +17,8 @@ import (
 func newCodesCmd(env *Env, runF func(codes.Options) error) *cobra.Command {
 	o := &codes.Options{}
 	c := &cobra.Command{
-		Use:   "codes [CODE [ENHANCED] | REPLY | -]",
-		Short: "Explain an SMTP reply code, enhanced status code or whole reply, offline",
-		Long: longHelp(help.Body("codes"), help.Examples("codes"),
-			exitcode.Case{Code: exitcode.OK, When: "every input was a well-formed code or reply (fallbacks included, 577 too), or --list or --search listed something; with --exit-class, the last reply was 2xx or 3xx"},
-			exitcode.Case{Code: exitcode.Check, When: "--search found nothing"},
-			exitcode.Case{Code: exitcode.Usage, When: "the input is not a code or a reply, standard input has no reply, or the flags conflict"},
-			exitcode.Case{Code: exitcode.Transient, When: "--exit-class, and the last reply explained was 4xx"},
-			exitcode.Case{Code: exitcode.Permanent, When: "--exit-class, and the last reply explained was 5xx"}),
+		Use:               "codes [CODE [ENHANCED] | REPLY | -]",
+		Short:             "Explain an SMTP reply code, enhanced status code or whole reply, offline",
 		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeCodes,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,6 +26,14 @@ func newCodesCmd(env *Env, runF func(codes.Options) error) *cobra.Command {
 			return codesRun(env, o, runF)
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("codes"), help.Examples("codes"),
+			exitcode.Case{Code: exitcode.OK, When: "every input was a well-formed code or reply (fallbacks included, 577 too), or --list or --search listed something; with --exit-class, the last reply was 2xx or 3xx"},
+			exitcode.Case{Code: exitcode.Check, When: "--search found nothing"},
+			exitcode.Case{Code: exitcode.Usage, When: "the input is not a code or a reply, standard input has no reply, or the flags conflict"},
+			exitcode.Case{Code: exitcode.Transient, When: "--exit-class, and the last reply explained was 4xx"},
+			exitcode.Case{Code: exitcode.Permanent, When: "--exit-class, and the last reply explained was 5xx"})
+	})
 	f := c.Flags()
 	f.BoolVar(&o.List, "list", false, "list every known code, grouped by class")
 	f.StringVar(&o.Search, "search", "", "list the codes whose description mentions `WORD`")

@@ -139,10 +139,7 @@ func newConfigCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config [flags]",
 		Short: "Show the settings send would use, and where each comes from",
-		Long: longHelp(help.Body("config"), help.Examples("config"),
-			exitcode.Case{Code: exitcode.OK, When: "the settings were printed"},
-			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a config or msmtp file that cannot be read, parsed or trusted (the error names its file and line)"}),
-		Args: noArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The send verb's flags (none given) supply the defaults.
 			send := newSendCmd(env, nil)
@@ -154,6 +151,11 @@ func newConfigCmd(env *Env) *cobra.Command {
 			return printConfig(env, config.BuildReport(req, res))
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("config"), help.Examples("config"),
+			exitcode.Case{Code: exitcode.OK, When: "the settings were printed"},
+			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, or a config or msmtp file that cannot be read, parsed or trusted (the error names its file and line)"})
+	})
 	cf.registerSelect(c)
 	return c
 }

@@ -29,16 +29,7 @@ func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ehlo [flags] TARGET",
 		Short: "Connect, say EHLO and list the server's extensions",
-		Long: longHelp(help.Body("ehlo"), help.Examples("ehlo"),
-			exitcode.Case{Code: exitcode.OK, When: "the server accepted EHLO or HELO (and, with --tls, STARTTLS and the EHLO after it), or --quit-after was reached"},
-			exitcode.Case{Code: exitcode.Usage},
-			exitcode.Case{Code: exitcode.Network},
-			exitcode.Case{Code: exitcode.Transient, When: "a 4xx banner, EHLO/HELO or STARTTLS reply"},
-			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx banner or EHLO/HELO reply"},
-			exitcode.Case{Code: exitcode.TLS, When: "with --tls, STARTTLS not offered or refused; the handshake or certificate verification failed"},
-			exitcode.Case{Code: exitcode.Protocol},
-			exitcode.Case{Code: exitcode.Interrupted}),
-		Args: atMostArgs(1, "smtpx ehlo [flags] TARGET"),
+		Args:  atMostArgs(1, "smtpx ehlo [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {
@@ -49,6 +40,17 @@ func newEhloCmd(env *Env, runF func(ehlo.Options) error) *cobra.Command {
 			return runEhlo(cmd.Context(), env, f, tgt)
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("ehlo"), help.Examples("ehlo"),
+			exitcode.Case{Code: exitcode.OK, When: "the server accepted EHLO or HELO (and, with --tls, STARTTLS and the EHLO after it), or --quit-after was reached"},
+			exitcode.Case{Code: exitcode.Usage},
+			exitcode.Case{Code: exitcode.Network},
+			exitcode.Case{Code: exitcode.Transient, When: "a 4xx banner, EHLO/HELO or STARTTLS reply"},
+			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx banner or EHLO/HELO reply"},
+			exitcode.Case{Code: exitcode.TLS, When: "with --tls, STARTTLS not offered or refused; the handshake or certificate verification failed"},
+			exitcode.Case{Code: exitcode.Protocol},
+			exitcode.Case{Code: exitcode.Interrupted})
+	})
 	fs := c.Flags()
 	fs.StringVar(&f.helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
 	fs.BoolVar(&f.tls, "tls", false, "require STARTTLS, then EHLO again and compare")

@@ -29,17 +29,7 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "probe [flags] DOMAIN | HOST:PORT",
 		Short: "Inspect a mail server or a mail domain in depth, as a CI gate",
-		Long: longHelp(help.Body("probe"), help.Examples("probe"),
-			exitcode.Case{Code: exitcode.OK, When: "every gating check passed (warnings too, unless --fail-on warn)"},
-			exitcode.Case{Code: exitcode.Check, When: "a check failed: --require, --cert-days, an expired certificate, MTA-STS or DANE broken, STARTTLS advertised but failing (when TLS is not required) or advertised again inside TLS, a failing --check-*, --require-tls13 without TLS 1.3; with --fail-on warn (or a check id), a warning"},
-			exitcode.Case{Code: exitcode.Usage},
-			exitcode.Case{Code: exitcode.Network, When: "DNS did not answer, a connection was refused or timed out, the server went silent"},
-			exitcode.Case{Code: exitcode.Transient, When: "a 4xx greeting or EHLO"},
-			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx greeting or EHLO, a null MX, or a domain that does not exist"},
-			exitcode.Case{Code: exitcode.TLS, When: "TLS was required (--require-tls, submission://, implicit TLS on 465 or --tls-on-connect) and STARTTLS was missing or refused, the handshake failed, the certificate did not verify, or DANE did not match"},
-			exitcode.Case{Code: exitcode.Protocol, When: "the server broke the protocol (a malformed reply)"},
-			exitcode.Case{Code: exitcode.Interrupted}),
-		Args: atMostArgs(1, "smtpx probe [flags] TARGET"),
+		Args:  atMostArgs(1, "smtpx probe [flags] TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tgt := ""
 			if len(args) == 1 {
@@ -48,6 +38,18 @@ func newProbeCmd(env *Env, runF func(probe.Options) error) *cobra.Command {
 			return runProbe(cmd.Context(), env, f, tgt)
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("probe"), help.Examples("probe"),
+			exitcode.Case{Code: exitcode.OK, When: "every gating check passed (warnings too, unless --fail-on warn)"},
+			exitcode.Case{Code: exitcode.Check, When: "a check failed: --require, --cert-days, an expired certificate, MTA-STS or DANE broken, STARTTLS advertised but failing (when TLS is not required) or advertised again inside TLS, a failing --check-*, --require-tls13 without TLS 1.3; with --fail-on warn (or a check id), a warning"},
+			exitcode.Case{Code: exitcode.Usage},
+			exitcode.Case{Code: exitcode.Network, When: "DNS did not answer, a connection was refused or timed out, the server went silent"},
+			exitcode.Case{Code: exitcode.Transient, When: "a 4xx greeting or EHLO"},
+			exitcode.Case{Code: exitcode.Permanent, When: "a 5xx greeting or EHLO, a null MX, or a domain that does not exist"},
+			exitcode.Case{Code: exitcode.TLS, When: "TLS was required (--require-tls, submission://, implicit TLS on 465 or --tls-on-connect) and STARTTLS was missing or refused, the handshake failed, the certificate did not verify, or DANE did not match"},
+			exitcode.Case{Code: exitcode.Protocol, When: "the server broke the protocol (a malformed reply)"},
+			exitcode.Case{Code: exitcode.Interrupted})
+	})
 	fs := c.Flags()
 	fs.IntSliceVar(&f.p.Ports, "port", nil, "probe these `PORTS` on every address (e.g. 25,587,465; 465 is implicit TLS)")
 	fs.StringVar(&f.p.DNSServer, "dns-server", "", "ask the DNS server at `ADDR` (host[:port]) instead of the system's")

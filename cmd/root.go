@@ -44,6 +44,20 @@ type Env struct {
 	// the command line, known even when flag parsing failed.
 	out        *countingWriter
 	jsonWanted bool
+	// longs build each verb's --help text; see lazyLong.
+	longs map[*cobra.Command]func() string
+}
+
+// lazyLong gives c the --help text long returns. newRoot sets it at once
+// for a whole tree (help, completion, man pages) and only when help is
+// shown for a tree built for one verb's run: reading the verb's text and
+// formatting its exit statuses is work, and pages touched, that no run
+// needs.
+func (e *Env) lazyLong(c *cobra.Command, long func() string) {
+	if e.longs == nil {
+		e.longs = map[*cobra.Command]func() string{}
+	}
+	e.longs[c] = long
 }
 
 // countingWriter notes whether anything was written through it.
@@ -151,6 +165,21 @@ func newRoot(env *Env, only string) *cobra.Command {
 			root.AddCommand(v.new(env))
 		}
 	}
+	if only == "" {
+		for c, long := range env.longs {
+			c.Long = long()
+		}
+		return root
+	}
+	// A parentless command's HelpFunc is cobra's default, which renders
+	// the command it is given.
+	show := (&cobra.Command{}).HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if long := env.longs[c]; long != nil && c.Long == "" {
+			c.Long = long()
+		}
+		show(c, args)
+	})
 	return root
 }
 

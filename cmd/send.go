@@ -75,16 +75,6 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "send [flags]",
 		Short: "Send a test message, or any message, and report each reply",
-		Long: longHelp(help.Body("send"), help.Examples("send"),
-			exitcode.Case{Code: exitcode.OK, When: "every recipient and the message were accepted (--allow-partial: at least one recipient), or --quit-after was reached"},
-			exitcode.Case{Code: exitcode.Check, When: "AUTH was asked for and the server offers no mechanism the credentials fit"},
-			exitcode.Case{Code: exitcode.Usage},
-			exitcode.Case{Code: exitcode.Network},
-			exitcode.Case{Code: exitcode.Transient, When: "the worst failure was a 4xx: retry later, to the recipients marked retry"},
-			exitcode.Case{Code: exitcode.Permanent, When: "the worst failure was a 5xx, or a recipient's domain does not exist or has a null MX, or the message is over the server's SIZE"},
-			exitcode.Case{Code: exitcode.TLS, When: "STARTTLS failed or its certificate did not verify, --tls and STARTTLS not offered, --requiretls not possible, or AUTH refused in clear text"},
-			exitcode.Case{Code: exitcode.Protocol},
-			exitcode.Case{Code: exitcode.Interrupted, When: "Ctrl-C or SIGTERM ended the send before it finished (load mode: 3)"}),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if f.load.merge {
 				if len(args) == 0 {
@@ -111,6 +101,18 @@ func newSendCmd(env *Env, runF func(*sendPlan) error) *cobra.Command {
 			return runSend(cmd.Context(), env, f)
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("send"), help.Examples("send"),
+			exitcode.Case{Code: exitcode.OK, When: "every recipient and the message were accepted (--allow-partial: at least one recipient), or --quit-after was reached"},
+			exitcode.Case{Code: exitcode.Check, When: "AUTH was asked for and the server offers no mechanism the credentials fit"},
+			exitcode.Case{Code: exitcode.Usage},
+			exitcode.Case{Code: exitcode.Network},
+			exitcode.Case{Code: exitcode.Transient, When: "the worst failure was a 4xx: retry later, to the recipients marked retry"},
+			exitcode.Case{Code: exitcode.Permanent, When: "the worst failure was a 5xx, or a recipient's domain does not exist or has a null MX, or the message is over the server's SIZE"},
+			exitcode.Case{Code: exitcode.TLS, When: "STARTTLS failed or its certificate did not verify, --tls and STARTTLS not offered, --requiretls not possible, or AUTH refused in clear text"},
+			exitcode.Case{Code: exitcode.Protocol},
+			exitcode.Case{Code: exitcode.Interrupted, When: "Ctrl-C or SIGTERM ended the send before it finished (load mode: 3)"})
+	})
 	fs := c.Flags()
 	fs.StringVarP(&f.server, "server", "s", "", "server: host[:port], [v6]:port, smtp://, smtps://, submission://, lmtp:// or unix:///path (default: route by DNS)")
 	fs.IntVar(&f.port, "port", 25, "port for servers found through DNS")

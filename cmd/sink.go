@@ -29,11 +29,6 @@ func newSinkCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sink [flags]",
 		Short: "Run a local SMTP server that stores (or fails) what it receives",
-		Long: longHelp(strings.Replace(help.Body("sink"), "{{delay points}}", sinkDelayHelp(), 1), help.Examples("sink"),
-			exitcode.Case{Code: exitcode.OK, When: "it stopped as asked: --exit-after N reached, or --run-for, Ctrl-C or SIGTERM without --exit-after"},
-			exitcode.Case{Code: exitcode.Check, When: "--exit-after N was not reached when --run-for passed or a signal came"},
-			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, an --auth-file others can write, or a --ready-file that cannot be written"},
-			exitcode.Case{Code: exitcode.Network, When: "it cannot listen (the port is in use, the address is not local)"}),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return exitcode.Usagef("sink takes no arguments; addresses go in --listen", "unexpected argument %q", args[0])
@@ -48,6 +43,13 @@ func newSinkCmd(env *Env) *cobra.Command {
 			return sinkRun(cmd.Context(), env, o)
 		},
 	}
+	env.lazyLong(c, func() string {
+		return longHelp(strings.Replace(help.Body("sink"), "{{delay points}}", sinkDelayHelp(), 1), help.Examples("sink"),
+			exitcode.Case{Code: exitcode.OK, When: "it stopped as asked: --exit-after N reached, or --run-for, Ctrl-C or SIGTERM without --exit-after"},
+			exitcode.Case{Code: exitcode.Check, When: "--exit-after N was not reached when --run-for passed or a signal came"},
+			exitcode.Case{Code: exitcode.Usage, When: "a bad flag, an --auth-file others can write, or a --ready-file that cannot be written"},
+			exitcode.Case{Code: exitcode.Network, When: "it cannot listen (the port is in use, the address is not local)"})
+	})
 	f := c.Flags()
 	stringListVar(f, &o.Listen, "listen", "", []string{sink.DefaultListen}, "`ADDR` to listen on: HOST:PORT, unix:/path or /path (repeatable)")
 	f.StringVar(&o.Hostname, "hostname", "localhost", "server `NAME` in the banner and EHLO reply")

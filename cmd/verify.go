@@ -42,18 +42,20 @@ func newVerifyCmd(env *Env, runF func(*verifyPlan) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "verify [flags] ADDRESS... | --file FILE",
 		Short: "Ask an address's mail servers whether they would accept it",
-		Long: longHelp(help.Body("verify"), help.Examples("verify"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), env, f, args)
+		},
+	}
+	env.lazyLong(c, func() string {
+		return longHelp(help.Body("verify"), help.Examples("verify"),
 			exitcode.Case{Code: exitcode.OK, When: "deliverable or unprovable; in bulk, every address got a verdict, whatever it is"},
 			exitcode.Case{Code: exitcode.Check, When: "--expect got the other answer, --strict and unprovable, or (bulk) a verdict named by --fail-on"},
 			exitcode.Case{Code: exitcode.Usage, When: "not an address, or a bad flag or input file; nothing was sent"},
 			exitcode.Case{Code: exitcode.Network, When: "unknown: DNS failure, no connection, the session broke twice, or Ctrl-C or SIGTERM ended the run"},
 			exitcode.Case{Code: exitcode.Transient, When: "tempfail, or full with a 4xx"},
 			exitcode.Case{Code: exitcode.Permanent, When: "undeliverable, blocked, or full with a 5xx"},
-			exitcode.Case{Code: exitcode.Protocol, When: "unknown after a malformed or out-of-sequence reply"}),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd.Context(), env, f, args)
-		},
-	}
+			exitcode.Case{Code: exitcode.Protocol, When: "unknown after a malformed or out-of-sequence reply"})
+	})
 	fs := c.Flags()
 	fs.StringVarP(&f.file, "file", "f", "", "read addresses from `FILE`, one per line (- for standard input)")
 	fs.StringVar(&f.o.Helo, "helo", "", "`NAME` to say in EHLO (default: this host's FQDN, else its address literal)")
