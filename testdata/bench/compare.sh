@@ -152,7 +152,7 @@ hmedians() {
   done
   for r in $(seq 0 $((n - 1))); do
     awk -v k="$r" '$1 == k {print $2, $3}' "$TMP/hall" >"$TMP/hk"
-    printf '%.1f %.1f %.1f\n' "$(median "$TMP/hk" 1)" "$(sort -g "$TMP/hk" | head -1 | cut -d' ' -f1)" "$(median "$TMP/hk" 2)"
+    printf '%.2f %.2f %.2f\n' "$(median "$TMP/hk" 1)" "$(sort -g "$TMP/hk" | head -1 | cut -d' ' -f1)" "$(median "$TMP/hk" 2)"
   done
 }
 # cell "median min cpu" -> "median (min M, CPU C)"
