@@ -106,6 +106,10 @@ const labelWidth = 8
 
 func (r *renderer) explanation(e *replycode.Explanation, sep bool) error {
 	var b strings.Builder
+	// One buffer for the whole explanation: grown by doubling, it would
+	// take a span of each size class on the way, fresh pages for a
+	// process that has just started.
+	b.Grow(4 << 10)
 	if sep {
 		b.WriteByte('\n')
 	}
@@ -258,10 +262,12 @@ func (r *renderer) field(b *strings.Builder, label, text string) {
 	}
 	for i, l := range wrap(text, r.v.Width-utf8.RuneCountInString(first)) {
 		if i == 0 {
-			b.WriteString(first + l + "\n")
+			b.WriteString(first)
 		} else {
-			b.WriteString(indent + l + "\n")
+			b.WriteString(indent)
 		}
+		b.WriteString(l)
+		b.WriteByte('\n')
 	}
 }
 
@@ -296,10 +302,11 @@ func wrap(text string, width int) []string {
 	if width < 20 {
 		width = 20
 	}
-	var lines []string
+	lines := make([]string, 0, 8)
 	var cur strings.Builder
+	cur.Grow(width + 8)
 	n := 0
-	for _, w := range strings.Fields(text) {
+	for w := range strings.FieldsSeq(text) {
 		wl := utf8.RuneCountInString(w)
 		if n > 0 && n+1+wl > width {
 			lines = append(lines, cur.String())
