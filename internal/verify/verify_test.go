@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,6 +264,12 @@ func TestCatchAllProbeDrops(t *testing.T) {
 	srv := startServer(t, "ok* accept\n* drop")
 	o := baseOptions()
 	o.MX = srv.Addr()
+	var probes atomic.Int32
+	o.Session.Observer = func(e session.Event) {
+		if e.Dir == session.Sent && e.Line == "RCPT TO:<zz-random@x.test>" {
+			probes.Add(1)
+		}
+	}
 	out, sum := run(t, o, "ok1@x.test", "ok2@x.test", "ok3@x.test", "ok4@x.test")
 	for _, r := range out {
 		if r.Verdict != Unprovable || r.CatchAll != nil {
@@ -270,9 +277,11 @@ func TestCatchAllProbeDrops(t *testing.T) {
 		}
 	}
 	// Two probes lost to dropped sessions, then the domain's catch-all
-	// status is inconclusive and the rest needs no probe.
-	if sum.Sessions != 3 {
-		t.Errorf("%d sessions, want 3", sum.Sessions)
+	// status is inconclusive and the rest needs no probe. (How many
+	// sessions carry the rest depends on how fast the list is read: a
+	// session does not wait for addresses still to come.)
+	if n := probes.Load(); n != 2 || sum.Sessions < 3 {
+		t.Errorf("%d probes over %d sessions, want 2 probes and at least 3 sessions", n, sum.Sessions)
 	}
 }
 
