@@ -29,8 +29,10 @@ func TestInteropSMTPSink(t *testing.T) {
 			t.Fatalf("%s: %s (%s)", r.Input, r.Verdict, r.Reason)
 		}
 	}
-	if sum.Sessions != 3 {
-		t.Errorf("45 addresses, 20 per session: %d sessions, want 3", sum.Sessions)
+	// At most 20 per session; more sessions when the list is read slower
+	// than it is verified.
+	if sum.Sessions < 3 {
+		t.Errorf("45 addresses, 20 per session: %d sessions, want at least 3", sum.Sessions)
 	}
 
 	refusing, _ := smtptest.SMTPSink(t, false, "-f", "RCPT")

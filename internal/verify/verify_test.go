@@ -52,6 +52,18 @@ func baseOptions() Options {
 	}
 }
 
+// countRcpts makes o count the RCPT commands sent for addr.
+func countRcpts(o *Options, addr string) *atomic.Int32 {
+	var n atomic.Int32
+	line := "RCPT TO:<" + addr + ">"
+	o.Session.Observer = func(e session.Event) {
+		if e.Dir == session.Sent && e.Line == line {
+			n.Add(1)
+		}
+	}
+	return &n
+}
+
 func inputs(addrs ...string) []Input {
 	in := make([]Input, len(addrs))
 	for i, a := range addrs {
@@ -150,12 +162,13 @@ func TestGreylist(t *testing.T) {
 	// server's hint or the flag, whichever is shorter.
 	o.WaitGreylist = 10 * time.Millisecond
 	o.MX = startServer(t, rules).Addr()
+	tries := countRcpts(&o, "grey@example.test")
 	out, sum := run(t, o, "grey@example.test", "bob@example.test")
 	if out[0].Verdict != Deliverable || out[1].Verdict != Deliverable {
 		t.Fatalf("after the wait: %s (%s), %s", out[0].Verdict, out[0].Reason, out[1].Verdict)
 	}
-	if sum.Sessions != 2 {
-		t.Errorf("%d sessions, want 2 (one retry)", sum.Sessions)
+	if n := tries.Load(); n != 2 || sum.Sessions < 2 {
+		t.Errorf("greylisted address tried %d times over %d sessions, want 2 (one retry, in a session of its own)", n, sum.Sessions)
 	}
 }
 
@@ -164,18 +177,17 @@ func TestCatchAll(t *testing.T) {
 	o := baseOptions()
 	o.MX = srv.Addr()
 	addrs := []string{"a@one.test", "b@one.test", "c@two.test", "d@one.test"}
-	out, sum := run(t, o, addrs...)
+	out, _ := run(t, o, addrs...)
 	for _, r := range out {
 		if r.Verdict != Unprovable || r.CatchAll == nil || !*r.CatchAll || r.Exit != 0 {
 			t.Errorf("%s: %s catch-all %v", r.Input, r.Verdict, r.CatchAll)
 		}
 	}
-	// One probe per domain, cached: four targets and two random ones.
+	// One probe per domain, cached: four targets and two random ones,
+	// however the list was batched into sessions (the list is read as it
+	// is verified, so batching depends on timing).
 	if got := srv.Rcpts(); got != len(addrs)+2 {
 		t.Errorf("%d RCPTs, want %d", got, len(addrs)+2)
-	}
-	if sum.Sessions != 1 {
-		t.Errorf("%d sessions, want 1", sum.Sessions)
 	}
 
 	strict := startServer(t, "bob accept")
@@ -221,6 +233,7 @@ func TestDropMidSession(t *testing.T) {
 	o := baseOptions()
 	o.MX = srv.Addr()
 	o.CatchAll = false
+	tries := countRcpts(&o, "gone@x.test")
 	addrs := []string{"a@x.test", "b@x.test", "gone@x.test", "c@x.test", "d@x.test"}
 	out, sum := run(t, o, addrs...)
 	for i, r := range out {
@@ -235,10 +248,11 @@ func TestDropMidSession(t *testing.T) {
 	if out[2].Exit != exitcode.Network || out[2].Err == nil {
 		t.Errorf("dropped: exit %d err %v", out[2].Exit, out[2].Err)
 	}
-	// The first session breaks at "gone", the second (its retry) too, the
-	// third finishes c and d.
-	if sum.Sessions != 3 {
-		t.Errorf("%d sessions, want 3", sum.Sessions)
+	// A session breaks at "gone", the one that retries it too, and a
+	// third finishes c and d (more sessions when the list is read slower
+	// than it is verified).
+	if n := tries.Load(); n != 2 || sum.Sessions < 3 {
+		t.Errorf("gone tried %d times over %d sessions, want 2 tries and at least 3 sessions", n, sum.Sessions)
 	}
 }
 
@@ -264,12 +278,7 @@ func TestCatchAllProbeDrops(t *testing.T) {
 	srv := startServer(t, "ok* accept\n* drop")
 	o := baseOptions()
 	o.MX = srv.Addr()
-	var probes atomic.Int32
-	o.Session.Observer = func(e session.Event) {
-		if e.Dir == session.Sent && e.Line == "RCPT TO:<zz-random@x.test>" {
-			probes.Add(1)
-		}
-	}
+	probes := countRcpts(&o, "zz-random@x.test")
 	out, sum := run(t, o, "ok1@x.test", "ok2@x.test", "ok3@x.test", "ok4@x.test")
 	for _, r := range out {
 		if r.Verdict != Unprovable || r.CatchAll != nil {
