@@ -118,12 +118,12 @@ func scramAttrs(msg string, names ...byte) ([]string, error) {
 		return nil, errors.New("the server requires a SCRAM extension smtpx does not know")
 	}
 	if len(parts) < len(names) {
-		return nil, fmt.Errorf("malformed SCRAM message %q", truncateMsg(msg))
+		return nil, fmt.Errorf("malformed SCRAM message %.64q", msg)
 	}
 	vals := make([]string, len(names))
 	for i, n := range names {
 		if len(parts[i]) < 2 || parts[i][0] != n || parts[i][1] != '=' {
-			return nil, fmt.Errorf("malformed SCRAM message %q: expected %c= at attribute %d", truncateMsg(msg), n, i+1)
+			return nil, fmt.Errorf("malformed SCRAM message %.64q: expected %c= at attribute %d", msg, n, i+1)
 		}
 		vals[i] = parts[i][2:]
 	}
@@ -142,12 +142,12 @@ func (s *scramClient) final(serverFirst string) ([]byte, error) {
 	}
 	salt, err := base64.StdEncoding.DecodeString(salt64)
 	if err != nil || len(salt) == 0 {
-		return nil, fmt.Errorf("invalid salt %q", truncateMsg(salt64))
+		return nil, fmt.Errorf("invalid salt %.64q", salt64)
 	}
 	n, err := strconv.Atoi(iter)
 	switch {
 	case err != nil || n < 1:
-		return nil, fmt.Errorf("invalid iteration count %q", truncateMsg(iter))
+		return nil, fmt.Errorf("invalid iteration count %.64q", iter)
 	case n > maxScramIterations:
 		return nil, fmt.Errorf("the server asks for %d iterations, more than the %d smtpx allows", n, maxScramIterations)
 	}
@@ -183,12 +183,4 @@ func (s *scramClient) hmac(key []byte, msg string) []byte {
 	m := hmac.New(s.hash, key)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
-}
-
-// truncateMsg keeps error messages about a server's text short.
-func truncateMsg(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

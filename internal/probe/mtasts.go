@@ -163,7 +163,7 @@ func readHead(tp *textproto.Reader) (int, textproto.MIMEHeader, error) {
 	status, _, _ := strings.Cut(rest, " ")
 	code, err := strconv.Atoi(status)
 	if !strings.HasPrefix(proto, "HTTP/1.") || len(status) != 3 || err != nil || code < 100 {
-		return 0, nil, fmt.Errorf("not an HTTP/1.x status line: %q", truncate(line, 80))
+		return 0, nil, fmt.Errorf("not an HTTP/1.x status line: %.80q", line)
 	}
 	hdr, err := tp.ReadMIMEHeader()
 	if err != nil {
@@ -229,7 +229,7 @@ func readChunked(br *bufio.Reader, tooBig error) ([]byte, error) {
 		sz, _, _ := strings.Cut(l, ";")
 		n, err := strconv.ParseUint(strings.TrimSpace(sz), 16, 32)
 		if err != nil {
-			return nil, fmt.Errorf("invalid chunk size %q", truncate(l, 40))
+			return nil, fmt.Errorf("invalid chunk size %.40q", l)
 		}
 		if n == 0 {
 			for {
@@ -277,11 +277,4 @@ func noEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
