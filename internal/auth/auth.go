@@ -116,6 +116,16 @@ func (w *withSecrets) Secrets() []string { return w.secrets }
 // User returns the user name.
 func (w *withSecrets) User() string { return w.user }
 
+// Verified passes on the mechanism's proof that the server is the one
+// that knows the password (session.Verifier); a mechanism without one
+// has nothing to check.
+func (w *withSecrets) Verified() error {
+	if v, ok := w.Client.(interface{ Verified() error }); ok {
+		return v.Verified()
+	}
+	return nil
+}
+
 // cramMD5 answers the server's challenge with HMAC-MD5 of the password.
 type cramMD5 struct{ user, pass string }
 

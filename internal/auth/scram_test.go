@@ -128,10 +128,10 @@ func TestSCRAMHostileServer(t *testing.T) {
 		{"huge iterations", "r=" + nonce + "x,s=" + salt + ",i=1000001", "", "more than the 1000000"},
 		{"overflowing iterations", "r=" + nonce + "x,s=" + salt + ",i=99999999999999999999", "", "invalid iteration count"},
 		{"mandatory extension", "m=ext,r=" + nonce + "x,s=" + salt + ",i=4096", "", "extension"},
-		{"server error first", "e=other-error", "", "the server refused: other-error"},
+		{"server error first", "e=other-error", "", `the server refused: "other-error"`},
 		{"garbage", "hello", "", "malformed"},
 		{"empty", "", "", "malformed"},
-		{"server error last", "r=" + nonce + "x,s=" + salt + ",i=1", "e=invalid-proof", "the server refused: invalid-proof"},
+		{"server error last", "r=" + nonce + "x,s=" + salt + ",i=1", "e=invalid-proof", `the server refused: "invalid-proof"`},
 		{"wrong signature", "r=" + nonce + "x,s=" + salt + ",i=1", "v=" + base64.StdEncoding.EncodeToString(make([]byte, 32)), "signature is wrong"},
 		{"bad signature", "r=" + nonce + "x,s=" + salt + ",i=1", "v=***", "signature is wrong"},
 		{"no signature", "r=" + nonce + "x,s=" + salt + ",i=1", "", "malformed"},
@@ -147,6 +147,79 @@ func TestSCRAMHostileServer(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
+
+// Once an exchange has failed, nothing more is accepted: in particular
+// not an empty server signature, which would equal the one never
+// computed. The server is verified only by its server-final message.
+func TestSCRAMNothingAfterError(t *testing.T) {
+	const nonce = "clientnonce"
+	salt := base64.StdEncoding.EncodeToString([]byte("salt"))
+	for _, first := range []string{"r=othernonce,s=" + salt + ",i=4096", "r=" + nonce + "x,s=" + salt + ",i=0", "e=other-error", "garbage"} {
+		c, err := Client("SCRAM-SHA-256", Credentials{User: "u", Password: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*withSecrets).Client.(*scramClient).nonce = fixedNonce(nonce)
+		if _, _, err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Next([]byte(first)); err == nil {
+			t.Fatalf("%q accepted", first)
+		}
+		for _, final := range []string{"v=", "v=x"} {
+			if _, err := c.Next([]byte(final)); err == nil {
+				t.Errorf("after %q failed, %q was accepted", first, final)
+			}
+		}
+		if err := c.(*withSecrets).Verified(); err == nil {
+			t.Errorf("after %q failed, the server counts as verified", first)
+		}
+	}
+}
+
+// Verified (session.Verifier) holds only once the server-final message
+// proved the server: not at the start, not after client-final, not after
+// a wrong signature. Mechanisms without a proof of the server have
+// nothing to verify.
+func TestSCRAMVerified(t *testing.T) {
+	run := func(serverFinal string, steps int) error {
+		c, err := Client("SCRAM-SHA-1", Credentials{User: "user", Password: "pencil"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*withSecrets).Client.(*scramClient).nonce = fixedNonce("fyko+d2lbbFgONRv9qkxdawL")
+		if steps > 0 {
+			c.Start()
+		}
+		if steps > 1 {
+			if _, err := c.Next([]byte("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if steps > 2 {
+			c.Next([]byte(serverFinal))
+		}
+		return c.(*withSecrets).Verified()
+	}
+	good := "v=rmF9pqV8S7suAoZWja4dJRkFsKQ="
+	if err := run(good, 3); err != nil {
+		t.Errorf("after the RFC's server-final: %v", err)
+	}
+	for steps, final := range map[int]string{0: good, 1: good, 2: good, 3: "v=" + base64.StdEncoding.EncodeToString(make([]byte, 20))} {
+		if err := run(final, steps); err == nil {
+			t.Errorf("after %d steps (server-final %q) the server counts as verified", steps, final)
+		}
+	}
+	for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+		c, err := Client(mech, Credentials{User: "u", Password: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.(*withSecrets).Verified(); err != nil {
+			t.Errorf("%s: %v", mech, err)
 		}
 	}
 }
