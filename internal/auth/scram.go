@@ -178,9 +178,11 @@ func (s *scramClient) final(serverFirst string) ([]byte, error) {
 	if err != nil || len(salt) == 0 {
 		return nil, fmt.Errorf("invalid salt %.64q", salt64)
 	}
+	// posit-number (RFC 5802 §7): a digit 1-9, then digits; Atoi alone
+	// would take a sign or leading zeros.
 	n, err := strconv.Atoi(iter)
 	switch {
-	case err != nil || n < 1:
+	case err != nil || n < 1 || iter[0] < '1' || iter[0] > '9':
 		return nil, fmt.Errorf("invalid iteration count %.64q", iter)
 	case n > s.maxIter:
 		return nil, fmt.Errorf("the server asks for %d iterations, more than the %d smtpx allows", n, s.maxIter)
