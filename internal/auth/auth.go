@@ -1,7 +1,8 @@
 // Package auth provides the SASL clients smtpx speaks for SMTP AUTH
 // (RFC 4954) and picks the strongest one a server offers:
 //
-//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), its own, with SASLprep (RFC 4013)
+//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), its own (standard library
+//     crypto, SASLprep of RFC 4013 on golang.org/x/text), the server's proof required (Verified)
 //   - CRAM-MD5 (RFC 2195)
 //   - PLAIN (RFC 4616) via github.com/emersion/go-sasl
 //   - LOGIN (draft-murchison-sasl-login), prompts answered in order whatever their wording
