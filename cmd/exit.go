@@ -76,6 +76,8 @@ func Hint(err error) string {
 		return "use --tls, or --allow-insecure-auth if you really mean it"
 	case errors.Is(err, session.ErrInjection):
 		return "the server or something in the path is injecting commands; do not trust this connection"
+	case errors.Is(err, session.ErrUnproven):
+		return "a server that knew the password would have proved it: do not trust this one (check --server), or choose another mechanism with --auth"
 	}
 	switch se.Kind {
 	case session.KindNetwork:

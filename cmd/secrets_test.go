@@ -79,7 +79,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	os.WriteFile(pwFile, []byte(secretPass+"\n"), 0o600)
 	os.WriteFile(tokFile, []byte(secretToken+"\n"), 0o600)
 
-	peer, err := smtptest.StartPeer(smtptest.PeerOptions{Users: map[string]string{secretUser: secretPass}})
+	peer, err := smtptest.StartPeer(smtptest.PeerOptions{Users: map[string]string{secretUser: secretPass}, SCRAM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 
-	// PLAIN and LOGIN against go-smtp, with every password source.
-	for _, mech := range []string{"PLAIN", "LOGIN"} {
+	// PLAIN, LOGIN and SCRAM (xdg-go's server) against go-smtp, with every
+	// password source.
+	for _, mech := range []string{"PLAIN", "LOGIN", "SCRAM-SHA-256", "SCRAM-SHA-1"} {
 		for _, src := range passwords {
 			for _, mode := range modes {
 				t.Run(mech+"/"+src.name+"/"+strings.Join(mode, ""), func(t *testing.T) {
@@ -278,6 +279,57 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// SCRAM end to end against another implementation's server: the message
+// goes through as the user, a wrong password is the server's 535, and a
+// server that answers 235 without proving it knows the password (no
+// server-final message) is refused before any mail is sent to it.
+func TestSCRAMSend(t *testing.T) {
+	users := map[string]string{"a,b=c@example.test": "pä,ss=wörd"}
+	good, err := smtptest.StartPeer(smtptest.PeerOptions{Users: users, SCRAM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(good.Close)
+	impostor, err := smtptest.StartPeer(smtptest.PeerOptions{Users: users, SCRAM: true, SCRAMNoProof: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(impostor.Close)
+	for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-1", ""} {
+		for _, tc := range []struct {
+			peer     *smtptest.Peer
+			password string
+			exit     int
+			want     string
+		}{
+			{good, "pä,ss=wörd", 0, "235"},
+			{good, "pä,ss=word", 5, "smtpx: error: AUTH rejected (535 5.7.8)"},
+			{impostor, "pä,ss=wörd", 7, "smtpx: hint: a server that knew the password would have proved it"},
+		} {
+			auth := "--auth"
+			if mech != "" {
+				auth += "=" + mech
+			}
+			before := len(tc.peer.Messages())
+			stdout, stderr, code := run(t, "", map[string]string{"PW": tc.password}, "send", "--server", tc.peer.Addr(), auth,
+				"--user", "a,b=c@example.test", "--password-env", "PW", "--from", "a@client.test", "--to", "b@example.com", "--timeout", "10s")
+			if code != tc.exit || !strings.Contains(stdout+stderr, tc.want) {
+				t.Errorf("%s %q: exit %d, want %d and %q\n%s%s", mech, tc.password, code, tc.exit, tc.want, stdout, stderr)
+			}
+			if mech == "" && !strings.Contains(stdout, "AUTH SCRAM-SHA-256") {
+				t.Errorf("--auth chose another mechanism than SCRAM-SHA-256:\n%s", stdout)
+			}
+			msgs := tc.peer.Messages()
+			switch {
+			case tc.exit == 0 && (len(msgs) != before+1 || msgs[before].User != "a,b=c@example.test"):
+				t.Errorf("%s: the message was not accepted as the user: %+v", mech, msgs)
+			case tc.exit != 0 && len(msgs) != before:
+				t.Errorf("%s %q: a message was sent after AUTH failed", mech, tc.password)
+			}
 		}
 	}
 }

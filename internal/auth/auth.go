@@ -1,7 +1,8 @@
 // Package auth provides the SASL clients smtpx speaks for SMTP AUTH
 // (RFC 4954) and picks the strongest one a server offers:
 //
-//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), its own, with SASLprep (RFC 4013)
+//   - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), its own (standard library
+//     crypto, SASLprep of RFC 4013 on golang.org/x/text), the server's proof required (Verified)
 //   - CRAM-MD5 (RFC 2195)
 //   - PLAIN (RFC 4616) via github.com/emersion/go-sasl
 //   - LOGIN (draft-murchison-sasl-login), prompts answered in order whatever their wording
@@ -115,6 +116,16 @@ func (w *withSecrets) Secrets() []string { return w.secrets }
 
 // User returns the user name.
 func (w *withSecrets) User() string { return w.user }
+
+// Verified passes on the mechanism's proof that the server is the one
+// that knows the password (session.Verifier); a mechanism without one
+// has nothing to check.
+func (w *withSecrets) Verified() error {
+	if v, ok := w.Client.(interface{ Verified() error }); ok {
+		return v.Verified()
+	}
+	return nil
+}
 
 // cramMD5 answers the server's challenge with HMAC-MD5 of the password.
 type cramMD5 struct{ user, pass string }

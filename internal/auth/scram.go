@@ -34,11 +34,24 @@ type scramClient struct {
 	// nonce makes the client nonce; tests set it to replay the RFCs'
 	// examples.
 	nonce func() (string, error)
+	// maxIter is maxScramIterations; the fuzz test lowers it to stay fast.
+	maxIter int
 
-	step        int
+	step        scramStep
 	clientFirst string // client-first-message-bare
 	serverSig   []byte
 }
+
+// scramStep is where a SCRAM exchange stands.
+type scramStep int
+
+const (
+	scramNew       scramStep = iota
+	scramSentFirst           // client-first sent, server-first due
+	scramSentFinal           // client-final sent, server-final due
+	scramVerified            // the server proved it knows the password
+	scramFailed              // an error ended the exchange
+)
 
 func newScram(name string, h func() hash.Hash, c Credentials) (*scramClient, error) {
 	user, err := saslPrep(c.User)
@@ -49,7 +62,7 @@ func newScram(name string, h func() hash.Hash, c Credentials) (*scramClient, err
 	if err != nil {
 		return nil, fmt.Errorf("the password: %w", err)
 	}
-	return &scramClient{name: name, hash: h, user: user, password: pass, nonce: randomNonce}, nil
+	return &scramClient{name: name, hash: h, user: user, password: pass, nonce: randomNonce, maxIter: maxScramIterations}, nil
 }
 
 func newScramSHA256(c Credentials) (sasl.Client, error) {
@@ -87,23 +100,44 @@ func (s *scramClient) Start() (string, []byte, error) {
 	// saslname (RFC 5802 §5.1): "=" and "," are escaped as =3D and =2C.
 	user := strings.NewReplacer("=", "=3D", ",", "=2C").Replace(s.user)
 	s.clientFirst = "n=" + user + ",r=" + nonce
-	s.step = 1
+	s.step = scramSentFirst
 	return s.name, []byte("n,," + s.clientFirst), nil
 }
 
 // Next answers server-first-message with client-final-message, then
 // checks server-final-message: the server must prove it knows the
-// password too (mutual authentication), or the exchange fails.
-func (s *scramClient) Next(challenge []byte) ([]byte, error) {
+// password too (mutual authentication), or the exchange fails. After an
+// error nothing more is accepted: a later server-final must not be
+// checked against a signature that was never computed.
+func (s *scramClient) Next(challenge []byte) (resp []byte, err error) {
 	switch s.step {
-	case 1:
-		s.step = 2
-		return s.final(string(challenge))
-	case 2:
-		s.step = 3
-		return nil, s.verify(string(challenge))
+	case scramSentFirst:
+		resp, err = s.final(string(challenge))
+		s.step = scramSentFinal
+	case scramSentFinal:
+		err = s.verify(string(challenge))
+		s.step = scramVerified
+	case scramNew:
+		err = errors.New("a SCRAM challenge before the exchange started")
+	default:
+		err = errors.New("unexpected challenge after SCRAM completed")
 	}
-	return nil, errors.New("unexpected challenge after SCRAM completed")
+	if err != nil {
+		s.step = scramFailed
+		return nil, err
+	}
+	return resp, nil
+}
+
+// Verified reports whether the server has proved it knows the password
+// (its server-final message). A server that answers 235 without sending
+// one has not, and would pass for the real server if the success were
+// trusted (session.Verifier).
+func (s *scramClient) Verified() error {
+	if s.step != scramVerified {
+		return errors.New("the server did not prove it knows the password (no SCRAM server signature)")
+	}
+	return nil
 }
 
 // scramAttrs splits a SCRAM message into its attributes, which must come
@@ -112,7 +146,7 @@ func (s *scramClient) Next(challenge []byte) ([]byte, error) {
 func scramAttrs(msg string, names ...byte) ([]string, error) {
 	parts := strings.Split(msg, ",")
 	if len(parts) > 0 && strings.HasPrefix(parts[0], "e=") {
-		return nil, fmt.Errorf("the server refused: %s", strings.TrimPrefix(parts[0], "e="))
+		return nil, fmt.Errorf("the server refused: %.64q", strings.TrimPrefix(parts[0], "e="))
 	}
 	if len(parts) > 0 && strings.HasPrefix(parts[0], "m=") {
 		return nil, errors.New("the server requires a SCRAM extension smtpx does not know")
@@ -144,12 +178,14 @@ func (s *scramClient) final(serverFirst string) ([]byte, error) {
 	if err != nil || len(salt) == 0 {
 		return nil, fmt.Errorf("invalid salt %.64q", salt64)
 	}
+	// posit-number (RFC 5802 §7): a digit 1-9, then digits; Atoi alone
+	// would take a sign or leading zeros.
 	n, err := strconv.Atoi(iter)
 	switch {
-	case err != nil || n < 1:
+	case err != nil || n < 1 || iter[0] < '1' || iter[0] > '9':
 		return nil, fmt.Errorf("invalid iteration count %.64q", iter)
-	case n > maxScramIterations:
-		return nil, fmt.Errorf("the server asks for %d iterations, more than the %d smtpx allows", n, maxScramIterations)
+	case n > s.maxIter:
+		return nil, fmt.Errorf("the server asks for %d iterations, more than the %d smtpx allows", n, s.maxIter)
 	}
 	salted, err := pbkdf2.Key(s.hash, s.password, salt, n, s.hash().Size())
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -125,13 +126,17 @@ func TestSCRAMHostileServer(t *testing.T) {
 		{"zero iterations", "r=" + nonce + "x,s=" + salt + ",i=0", "", "invalid iteration count"},
 		{"negative iterations", "r=" + nonce + "x,s=" + salt + ",i=-1", "", "invalid iteration count"},
 		{"word iterations", "r=" + nonce + "x,s=" + salt + ",i=many", "", "invalid iteration count"},
+		{"signed iterations", "r=" + nonce + "x,s=" + salt + ",i=+4096", "", "invalid iteration count"},
+		{"zero-led iterations", "r=" + nonce + "x,s=" + salt + ",i=04096", "", "invalid iteration count"},
+		{"spaced iterations", "r=" + nonce + "x,s=" + salt + ",i= 4096", "", "invalid iteration count"},
+		{"no iterations", "r=" + nonce + "x,s=" + salt + ",i=", "", "invalid iteration count"},
 		{"huge iterations", "r=" + nonce + "x,s=" + salt + ",i=1000001", "", "more than the 1000000"},
 		{"overflowing iterations", "r=" + nonce + "x,s=" + salt + ",i=99999999999999999999", "", "invalid iteration count"},
 		{"mandatory extension", "m=ext,r=" + nonce + "x,s=" + salt + ",i=4096", "", "extension"},
-		{"server error first", "e=other-error", "", "the server refused: other-error"},
+		{"server error first", "e=other-error", "", `the server refused: "other-error"`},
 		{"garbage", "hello", "", "malformed"},
 		{"empty", "", "", "malformed"},
-		{"server error last", "r=" + nonce + "x,s=" + salt + ",i=1", "e=invalid-proof", "the server refused: invalid-proof"},
+		{"server error last", "r=" + nonce + "x,s=" + salt + ",i=1", "e=invalid-proof", `the server refused: "invalid-proof"`},
 		{"wrong signature", "r=" + nonce + "x,s=" + salt + ",i=1", "v=" + base64.StdEncoding.EncodeToString(make([]byte, 32)), "signature is wrong"},
 		{"bad signature", "r=" + nonce + "x,s=" + salt + ",i=1", "v=***", "signature is wrong"},
 		{"no signature", "r=" + nonce + "x,s=" + salt + ",i=1", "", "malformed"},
@@ -151,6 +156,79 @@ func TestSCRAMHostileServer(t *testing.T) {
 	}
 }
 
+// Once an exchange has failed, nothing more is accepted: in particular
+// not an empty server signature, which would equal the one never
+// computed. The server is verified only by its server-final message.
+func TestSCRAMNothingAfterError(t *testing.T) {
+	const nonce = "clientnonce"
+	salt := base64.StdEncoding.EncodeToString([]byte("salt"))
+	for _, first := range []string{"r=othernonce,s=" + salt + ",i=4096", "r=" + nonce + "x,s=" + salt + ",i=0", "e=other-error", "garbage"} {
+		c, err := Client("SCRAM-SHA-256", Credentials{User: "u", Password: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*withSecrets).Client.(*scramClient).nonce = fixedNonce(nonce)
+		if _, _, err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Next([]byte(first)); err == nil {
+			t.Fatalf("%q accepted", first)
+		}
+		for _, final := range []string{"v=", "v=x"} {
+			if _, err := c.Next([]byte(final)); err == nil {
+				t.Errorf("after %q failed, %q was accepted", first, final)
+			}
+		}
+		if err := c.(*withSecrets).Verified(); err == nil {
+			t.Errorf("after %q failed, the server counts as verified", first)
+		}
+	}
+}
+
+// Verified (session.Verifier) holds only once the server-final message
+// proved the server: not at the start, not after client-final, not after
+// a wrong signature. Mechanisms without a proof of the server have
+// nothing to verify.
+func TestSCRAMVerified(t *testing.T) {
+	run := func(serverFinal string, steps int) error {
+		c, err := Client("SCRAM-SHA-1", Credentials{User: "user", Password: "pencil"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*withSecrets).Client.(*scramClient).nonce = fixedNonce("fyko+d2lbbFgONRv9qkxdawL")
+		if steps > 0 {
+			c.Start()
+		}
+		if steps > 1 {
+			if _, err := c.Next([]byte("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if steps > 2 {
+			c.Next([]byte(serverFinal))
+		}
+		return c.(*withSecrets).Verified()
+	}
+	good := "v=rmF9pqV8S7suAoZWja4dJRkFsKQ="
+	if err := run(good, 3); err != nil {
+		t.Errorf("after the RFC's server-final: %v", err)
+	}
+	for steps, final := range map[int]string{0: good, 1: good, 2: good, 3: "v=" + base64.StdEncoding.EncodeToString(make([]byte, 20))} {
+		if err := run(final, steps); err == nil {
+			t.Errorf("after %d steps (server-final %q) the server counts as verified", steps, final)
+		}
+	}
+	for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+		c, err := Client(mech, Credentials{User: "u", Password: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.(*withSecrets).Verified(); err != nil {
+			t.Errorf("%s: %v", mech, err)
+		}
+	}
+}
+
 // A real nonce is random, long and has no comma.
 func TestSCRAMNonce(t *testing.T) {
 	a, _ := randomNonce()
@@ -161,28 +239,49 @@ func TestSCRAMNonce(t *testing.T) {
 }
 
 // FuzzSCRAMServer feeds any server-first and server-final message: an
-// error or success, never a panic, and never more than the iteration cap.
+// error or success, never a panic, and never more hashing than the
+// iteration cap allows. The cap is lowered to 64 so that each input is
+// fast; the work is measured by the hash writes, not by the parsed count,
+// so a count that slipped past the check would show.
 func FuzzSCRAMServer(f *testing.F) {
 	f.Add("r=cnx,s=c2FsdA==,i=1", "v=abc")
+	f.Add("r=cnx,s=c2FsdA==,i=64", "v=")
+	f.Add("r=cnx,s=c2FsdA==,i=65", "v=")
+	f.Add("r=cnx,s=c2FsdA==,i=4096", "v=")
+	f.Add("r=cnx,s=c2FsdA==,i=+0064", "v=")
 	f.Add("m=x,r=cn", "e=bad")
 	f.Add("r=cn\xff,s=,i=1,ext=1", "v=")
+	const maxIter = 64
 	f.Fuzz(func(t *testing.T, first, final string) {
-		sc := must(newScram("SCRAM-SHA-1", sha1.New, Credentials{User: "u", Password: "p"}))
+		var writes int
+		counting := func() hash.Hash { return &countingHash{Hash: sha1.New(), writes: &writes} }
+		sc := must(newScram("SCRAM-SHA-1", counting, Credentials{User: "u", Password: "p"}))
 		sc.nonce = fixedNonce("cn")
+		sc.maxIter = maxIter
 		if _, _, err := sc.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Fuzzing at the cap would be slow: the cap itself is tested above.
-		if strings.Contains(first, "i=") && len(first) > 2 {
-			if a, err := scramAttrs(first, 'r', 's', 'i'); err == nil && len(a[2]) > 3 {
-				return
-			}
+		if _, err := sc.Next([]byte(first)); err == nil {
+			_, _ = sc.Next([]byte(final))
 		}
-		if _, err := sc.Next([]byte(first)); err != nil {
-			return
+		// PBKDF2 writes 4 times per iteration (HMAC's inner and outer
+		// hash, each reset with its pad); the keys and signatures a few
+		// dozen more.
+		if limit := 4*maxIter + 64; writes > limit {
+			t.Fatalf("%d hash writes for %q, more than %d", writes, first, limit)
 		}
-		_, _ = sc.Next([]byte(final))
 	})
+}
+
+// countingHash counts the writes into a hash: the work done.
+type countingHash struct {
+	hash.Hash
+	writes *int
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	*c.writes++
+	return c.Hash.Write(p)
 }
 
 // RFC 4013 §3's examples, and agreement with xdg-go/stringprep (the

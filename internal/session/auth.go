@@ -11,6 +11,15 @@ import (
 // maxAuthRounds bounds a server that keeps answering 334.
 const maxAuthRounds = 10
 
+// Verifier is implemented by SASL clients that authenticate the server
+// too: SCRAM's server-final message proves the server knows the password
+// (mutual authentication, RFC 5802 §5). Auth asks before it trusts a 235,
+// so a server that skips its proof cannot pass for the real one.
+type Verifier interface {
+	// Verified returns nil once the server has proved itself.
+	Verified() error
+}
+
 // Auth runs an AUTH exchange (RFC 4954) with a go-sasl client. It refuses to
 // send credentials over an unencrypted connection to a non-loopback peer
 // unless Options.AllowInsecureAuth is set. Every client payload is reported
@@ -57,6 +66,11 @@ func (s *Session) Auth(c sasl.Client) (*Reply, error) {
 		}
 		switch {
 		case r.Code == 235:
+			if v, ok := c.(Verifier); ok {
+				if err := v.Verified(); err != nil {
+					return r, &Error{Kind: KindProtocol, Op: "AUTH", Msg: "235 too early: " + err.Error(), Cause: ErrUnproven}
+				}
+			}
 			return r, nil
 		case r.Code == 334:
 			if round >= maxAuthRounds {

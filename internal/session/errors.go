@@ -45,6 +45,7 @@ var (
 	ErrOutOfSeq     = &Cause{"reply out of sequence"}                 // a reply where none, or another, was due
 	ErrMalformed    = &Cause{"malformed reply"}                       // a reply over a limit or not in the grammar
 	ErrInterrupted  = &Cause{"interrupted"}                           // the run's context ended (Ctrl-C, SIGTERM)
+	ErrUnproven     = &Cause{"server not authenticated"}              // AUTH succeeded without the server's proof (Verifier)
 )
 
 // Error is a session failure. Reply is set for KindReply.

@@ -309,6 +309,35 @@ func TestEndlessChallengeBounded(t *testing.T) {
 	s.Close()
 }
 
+// proving is a SASL client whose mechanism also authenticates the server
+// (session.Verifier), as SCRAM does.
+type proving struct {
+	sasl.Client
+	verified error
+}
+
+func (p proving) Verified() error { return p.verified }
+
+// A 235 counts only when the mechanism says the server proved itself:
+// otherwise a server that never knew the password could pass for the
+// real one by skipping its proof.
+func TestAuthSuccessNeedsServerProof(t *testing.T) {
+	for _, tc := range []struct {
+		verified error
+		want     session.Kind
+	}{{nil, -1}, {errors.New("no server signature"), session.KindProtocol}} {
+		srv := fake(t, "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH PLAIN\nC~ AUTH PLAIN\nS: 235 2.7.0 ok\nC: QUIT\nS: 221 bye\n")
+		s, _ := dial(t, srv.Addr(), session.Options{})
+		s.ReadBanner()
+		s.Hello("c")
+		r, err := s.Auth(proving{sasl.NewPlainClient("", "u", "pw"), tc.verified})
+		if kind(err) != tc.want || tc.verified != nil && (!errors.Is(err, session.ErrUnproven) || !strings.Contains(err.Error(), "no server signature")) {
+			t.Errorf("verified=%v: %v %v", tc.verified, r, err)
+		}
+		s.Quit()
+	}
+}
+
 func TestAuthRefusedInClearToNonLoopback(t *testing.T) {
 	srv := fake(t, "S: 220 x\nC: EHLO c\nS: 250-x\nS: 250 AUTH PLAIN\nhang\n")
 	// Pretend the peer is remote by dialling through a wrapper that
